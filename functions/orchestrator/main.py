@@ -1,0 +1,29 @@
+"""Orchestrator entry points: the HTTP API and the Pub/Sub-triggered plan handler."""
+
+from __future__ import annotations
+
+import flask
+import functions_framework
+from cloudevents.http import CloudEvent
+
+from panelflow import logs
+from panelflow.bootstrap import get_services
+from panelflow.entrypoints import events, http
+from panelflow.services.planning import plan_job
+
+
+@functions_framework.http
+def api(request: flask.Request) -> flask.Response:
+    """POST /jobs, GET /jobs, GET /jobs/{id}, GET /healthz."""
+    return http.handle(get_services(), request)
+
+
+@functions_framework.cloud_event
+def plan(event: CloudEvent) -> None:
+    """Plans one job; raising asks Pub/Sub to deliver the message again."""
+    try:
+        message = events.decode(event.data)
+    except events.BadMessage as error:
+        logs.error("dropping unreadable plan message", reason=str(error))
+        return
+    plan_job(get_services(), message.job_id)

@@ -1,0 +1,37 @@
+"""Panel worker entry points: render one panel; fail what was dead-lettered."""
+
+from __future__ import annotations
+
+import functions_framework
+from cloudevents.http import CloudEvent
+
+from panelflow import logs
+from panelflow.bootstrap import get_services
+from panelflow.entrypoints import events
+from panelflow.services.dead_letters import handle_dead_letter
+from panelflow.services.rendering import render_panel as render
+
+
+@functions_framework.cloud_event
+def render_panel(event: CloudEvent) -> None:
+    """Renders one panel; raising asks Pub/Sub to deliver the message again."""
+    try:
+        message = events.decode(event.data)
+    except events.BadMessage as error:
+        logs.error("dropping unreadable panel message", reason=str(error))
+        return
+    if message.panel_index is None:
+        logs.error("dropping panel message without panelIndex", jobId=message.job_id)
+        return
+    render(get_services(), message.job_id, message.panel_index, message.delivery_attempt)
+
+
+@functions_framework.cloud_event
+def dead_letter(event: CloudEvent) -> None:
+    """Marks whatever a dead-lettered message was for as failed, with a reason."""
+    try:
+        message = events.decode(event.data)
+    except events.BadMessage as error:
+        logs.error("dropping unreadable dead letter", reason=str(error))
+        return
+    handle_dead_letter(get_services(), message.job_id, message.panel_index)

@@ -1,0 +1,60 @@
+"""PubSubPanelQueue: plan and panel messages on Cloud Pub/Sub (or its emulator)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from concurrent import futures
+
+from google.api_core import exceptions as gexc
+from google.cloud import pubsub_v1
+
+from panelflow.domain.errors import TransientError
+
+PUBLISH_TIMEOUT_S = 30.0
+
+
+def encode(job_id: str, panel_index: int | None = None) -> bytes:
+    """Messages carry ids only, so payload limits never bite and any message can be replayed."""
+    body: dict[str, object] = {"jobId": job_id}
+    if panel_index is not None:
+        body["panelIndex"] = panel_index
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+class PubSubPanelQueue:
+    def __init__(
+        self,
+        project_id: str,
+        plan_topic: str,
+        panels_topic: str,
+        publisher: pubsub_v1.PublisherClient | None = None,
+    ) -> None:
+        # Batching lets one plan publish all of its panels in a single request.
+        self._publisher = publisher or pubsub_v1.PublisherClient(
+            batch_settings=pubsub_v1.types.BatchSettings(
+                max_messages=100, max_bytes=1_000_000, max_latency=0.01
+            )
+        )
+        self._plan_topic = self._publisher.topic_path(project_id, plan_topic)
+        self._panels_topic = self._publisher.topic_path(project_id, panels_topic)
+
+    def publish_plan(self, job_id: str) -> None:
+        self._wait([self._publisher.publish(self._plan_topic, encode(job_id), jobId=job_id)])
+
+    def publish_panels(self, job_id: str, indexes: Sequence[int]) -> None:
+        pending = [
+            self._publisher.publish(
+                self._panels_topic, encode(job_id, index), jobId=job_id, panelIndex=str(index)
+            )
+            for index in indexes
+        ]
+        self._wait(pending)
+
+    @staticmethod
+    def _wait(pending: list[futures.Future[str]]) -> None:
+        try:
+            for future in pending:
+                future.result(timeout=PUBLISH_TIMEOUT_S)
+        except (gexc.GoogleAPICallError, futures.TimeoutError) as error:
+            raise TransientError("could not publish work messages, try again") from error

@@ -1,0 +1,1 @@
+"""Domain model: jobs, panels, plans, state transitions and errors."""

@@ -1,0 +1,88 @@
+"""One error root; retryable vs permanent is a property of the type, never of a message."""
+
+from __future__ import annotations
+
+
+class PanelflowError(Exception):
+    """Root of every error the core raises on purpose."""
+
+    code = "internal"
+    retryable = False
+    http_status = 500
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict[str, str]:
+        body = {"code": self.code, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        return body
+
+
+class ValidationFailed(PanelflowError):
+    """The caller sent something we will not accept; carries every field error."""
+
+    code = "invalid_argument"
+    http_status = 400
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        first = errors[0] if errors else {"field": "", "reason": "invalid request"}
+        super().__init__(f"{first['field']}: {first['reason']}", field=first["field"] or None)
+        self.errors = errors
+
+    def to_dict(self) -> dict[str, object]:  # type: ignore[override]
+        return {"code": self.code, "message": self.message, "errors": self.errors}
+
+
+class Unauthenticated(PanelflowError):
+    code = "unauthenticated"
+    http_status = 401
+
+
+class NotFound(PanelflowError):
+    code = "not_found"
+    http_status = 404
+
+
+class Conflict(PanelflowError):
+    code = "conflict"
+    http_status = 409
+
+
+class ConfigurationError(PanelflowError):
+    """Missing or contradictory settings; raised at start-up, naming the variable."""
+
+    code = "configuration"
+
+
+class TransientError(PanelflowError):
+    """Worth retrying: the same call may succeed later (timeouts, 429, 5xx, lock contention)."""
+
+    code = "unavailable"
+    retryable = True
+    http_status = 503
+
+
+class ProviderError(PanelflowError):
+    """A model or voice provider refused permanently (bad request, safety, auth)."""
+
+    code = "provider_failed"
+
+
+class ContentBlocked(ProviderError):
+    """The provider declined to produce content for this prompt."""
+
+    code = "content_blocked"
+
+
+class PlanningFailed(ProviderError):
+    code = "planning_failed"
+
+
+class LeaseHeld(TransientError):
+    """Another worker holds a live lease on this panel; try again after it expires."""
+
+    code = "lease_held"

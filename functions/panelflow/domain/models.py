@@ -1,0 +1,315 @@
+"""Plain data for jobs, panels and plans, with their Firestore shapes."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class JobStatus(str, enum.Enum):
+    QUEUED = "queued"
+    PLANNING = "planning"
+    RENDERING = "rendering"
+    COMPLETED = "completed"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_JOB_STATUSES
+
+
+TERMINAL_JOB_STATUSES = frozenset(
+    {JobStatus.COMPLETED, JobStatus.PARTIAL, JobStatus.FAILED, JobStatus.CANCELLED}
+)
+
+
+def final_status(done: int, failed: int) -> JobStatus:
+    """The state a rendering job ends in once every panel is finished."""
+    if failed == 0:
+        return JobStatus.COMPLETED
+    return JobStatus.PARTIAL if done else JobStatus.FAILED
+
+
+class PanelStatus(str, enum.Enum):
+    PENDING = "pending"
+    RENDERING = "rendering"
+    DONE = "done"
+    FAILED = "failed"
+
+    @property
+    def finished(self) -> bool:
+        return self in (PanelStatus.DONE, PanelStatus.FAILED)
+
+
+@dataclass(frozen=True)
+class DialogueLine:
+    speaker: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Character:
+    name: str
+    description: str
+    voice: str = ""
+    # Storage path of the character's reference sheet, once rendered.
+    reference_path: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "voice": self.voice,
+            "referencePath": self.reference_path,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Character:
+        return cls(
+            name=data["name"],
+            description=data.get("description", ""),
+            voice=data.get("voice", ""),
+            reference_path=data.get("referencePath", ""),
+        )
+
+
+@dataclass(frozen=True)
+class PanelPlan:
+    index: int
+    scene: str
+    caption: str
+    narration: str
+    dialogue: tuple[DialogueLine, ...] = ()
+    characters: tuple[str, ...] = ()
+    image_prompt: str = ""
+
+
+@dataclass(frozen=True)
+class StoryPlan:
+    title: str
+    characters: tuple[Character, ...]
+    panels: tuple[PanelPlan, ...]
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """A validated request to start a job."""
+
+    story: str
+    style: str
+    panels: int
+    language: str
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A stored image or audio file."""
+
+    path: str
+    url: str
+    content_type: str
+    size: int
+    width: int | None = None
+    height: int | None = None
+    duration_ms: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {
+            "path": self.path,
+            "url": self.url,
+            "contentType": self.content_type,
+            "size": self.size,
+        }
+        for key, value in (
+            ("width", self.width),
+            ("height", self.height),
+            ("durationMs", self.duration_ms),
+        ):
+            if value is not None:
+                data[key] = value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Asset | None:
+        if not data:
+            return None
+        return cls(
+            path=data["path"],
+            url=data.get("url", ""),
+            content_type=data.get("contentType", ""),
+            size=int(data.get("size", 0)),
+            width=data.get("width"),
+            height=data.get("height"),
+            duration_ms=data.get("durationMs"),
+        )
+
+
+@dataclass
+class Panel:
+    job_id: str
+    index: int
+    status: PanelStatus
+    scene: str = ""
+    caption: str = ""
+    narration: str = ""
+    dialogue: list[DialogueLine] = field(default_factory=list)
+    characters: list[str] = field(default_factory=list)
+    image_prompt: str = ""
+    image: Asset | None = None
+    audio: Asset | None = None
+    attempts: int = 0
+    error: dict[str, str] | None = None
+    lease_owner: str | None = None
+    lease_expires_at: float | None = None
+
+    @classmethod
+    def from_plan(cls, job_id: str, plan: PanelPlan) -> Panel:
+        return cls(
+            job_id=job_id,
+            index=plan.index,
+            status=PanelStatus.PENDING,
+            scene=plan.scene,
+            caption=plan.caption,
+            narration=plan.narration,
+            dialogue=list(plan.dialogue),
+            characters=list(plan.characters),
+            image_prompt=plan.image_prompt,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "jobId": self.job_id,
+            "index": self.index,
+            "status": self.status.value,
+            "scene": self.scene,
+            "caption": self.caption,
+            "narration": self.narration,
+            "dialogue": [asdict(line) for line in self.dialogue],
+            "characters": list(self.characters),
+            "imagePrompt": self.image_prompt,
+            "image": self.image.to_dict() if self.image else None,
+            "audio": self.audio.to_dict() if self.audio else None,
+            "attempts": self.attempts,
+            "error": self.error,
+            "lease": (
+                {"owner": self.lease_owner, "expiresAt": self.lease_expires_at}
+                if self.lease_owner
+                else None
+            ),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Panel:
+        lease = data.get("lease") or {}
+        return cls(
+            job_id=data["jobId"],
+            index=int(data["index"]),
+            status=PanelStatus(data["status"]),
+            scene=data.get("scene", ""),
+            caption=data.get("caption", ""),
+            narration=data.get("narration", ""),
+            dialogue=[DialogueLine(**line) for line in data.get("dialogue") or []],
+            characters=list(data.get("characters") or []),
+            image_prompt=data.get("imagePrompt", ""),
+            image=Asset.from_dict(data.get("image")),
+            audio=Asset.from_dict(data.get("audio")),
+            attempts=int(data.get("attempts", 0)),
+            error=data.get("error"),
+            lease_owner=lease.get("owner"),
+            lease_expires_at=lease.get("expiresAt"),
+        )
+
+
+@dataclass
+class Job:
+    job_id: str
+    owner_uid: str
+    status: JobStatus
+    style: str
+    language: str
+    panels_requested: int
+    title: str = ""
+    panel_count: int = 0
+    panels_done: int = 0
+    panels_failed: int = 0
+    characters: list[Character] = field(default_factory=list)
+    error: dict[str, str] | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    finished_at: float | None = None
+    timings: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def progress(self) -> float:
+        if not self.panel_count:
+            return 1.0 if self.status == JobStatus.COMPLETED else 0.0
+        return (self.panels_done + self.panels_failed) / self.panel_count
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "jobId": self.job_id,
+            "ownerUid": self.owner_uid,
+            "status": self.status.value,
+            "style": self.style,
+            "language": self.language,
+            "panelsRequested": self.panels_requested,
+            "title": self.title,
+            "panelCount": self.panel_count,
+            "panelsDone": self.panels_done,
+            "panelsFailed": self.panels_failed,
+            "progress": self.progress,
+            "characters": [character.to_dict() for character in self.characters],
+            "error": self.error,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "finishedAt": self.finished_at,
+            "timings": dict(self.timings),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Job:
+        return cls(
+            job_id=data["jobId"],
+            owner_uid=data["ownerUid"],
+            status=JobStatus(data["status"]),
+            style=data.get("style", ""),
+            language=data.get("language", "en"),
+            panels_requested=int(data.get("panelsRequested", 0)),
+            title=data.get("title", ""),
+            panel_count=int(data.get("panelCount", 0)),
+            panels_done=int(data.get("panelsDone", 0)),
+            panels_failed=int(data.get("panelsFailed", 0)),
+            characters=[Character.from_dict(c) for c in data.get("characters") or []],
+            error=data.get("error"),
+            created_at=float(data.get("createdAt") or 0.0),
+            updated_at=float(data.get("updatedAt") or 0.0),
+            finished_at=data.get("finishedAt"),
+            timings=dict(data.get("timings") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class RenderedImage:
+    data: bytes
+    width: int
+    height: int
+    content_type: str = "image/png"
+
+
+@dataclass(frozen=True)
+class SpeechLine:
+    """One stretch of speech: narration (speaker empty) or a character's line."""
+
+    text: str
+    speaker: str = ""
+    voice: str = ""
+
+
+@dataclass(frozen=True)
+class SynthesizedAudio:
+    data: bytes
+    content_type: str
+    duration_ms: int

@@ -1,0 +1,1 @@
+"""Decoding of HTTP requests and CloudEvents, and mapping of errors to responses."""

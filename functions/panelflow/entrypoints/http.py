@@ -1,0 +1,125 @@
+"""The orchestrator's HTTP API: routing, body limits, JSON errors and headers."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import flask
+
+from panelflow import logs
+from panelflow.bootstrap import Services
+from panelflow.domain.errors import NotFound, PanelflowError, ValidationFailed
+from panelflow.entrypoints.validation import parse_start_job
+from panelflow.services.jobs import get_job_for, job_view, start_job
+
+_JOB_PATH = re.compile(r"^/jobs/([A-Za-z0-9_-]{1,64})$")
+_SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+
+Response = tuple[dict[str, Any], int, dict[str, str]]
+
+
+class MethodNotAllowed(PanelflowError):
+    code = "method_not_allowed"
+    http_status = 405
+
+
+class UnsupportedMediaType(PanelflowError):
+    code = "unsupported_media_type"
+    http_status = 415
+
+
+class PayloadTooLarge(PanelflowError):
+    code = "payload_too_large"
+    http_status = 413
+
+
+def handle(services: Services, request: flask.Request) -> flask.Response:
+    """Routes one request and always answers JSON, whatever went wrong."""
+    try:
+        body, status, headers = _route(services, request)
+    except PanelflowError as error:
+        body, status, headers = {"error": error.to_dict()}, error.http_status, {}
+        if error.retryable:
+            headers["Retry-After"] = "1"
+    except Exception as error:  # the API never leaks a stack trace or a bare 500 page
+        logs.error("unhandled error", error=type(error).__name__, path=request.path)
+        body = {"error": {"code": "internal", "message": "internal error; try again later"}}
+        status, headers = 500, {}
+    response = flask.make_response(json.dumps(body), status)
+    response.headers["Content-Type"] = "application/json"
+    response.headers.update(_SECURITY_HEADERS)
+    response.headers.update(headers)
+    return response
+
+
+def _route(services: Services, request: flask.Request) -> Response:
+    path = request.path.rstrip("/") or "/"
+    routes: dict[str, dict[str, Callable[[], Response]]] = {
+        "/healthz": {"GET": lambda: ({"ok": True}, 200, {})},
+        "/jobs": {
+            "POST": lambda: _post_job(services, request),
+            "GET": lambda: _list_jobs(services, request),
+        },
+    }
+    match = _JOB_PATH.match(path)
+    if match:
+        job_id = match.group(1)
+        routes[path] = {"GET": lambda: _get_job(services, request, job_id)}
+    handlers = routes.get(path)
+    if handlers is None:
+        raise NotFound(f"no route {path}")
+    handler = handlers.get(request.method)
+    if handler is None:
+        raise MethodNotAllowed(f"{request.method} is not allowed on {path}")
+    return handler()
+
+
+def _uid(services: Services, request: flask.Request) -> str:
+    return str(services.authenticator.uid(request.headers.get("Authorization")))
+
+
+def _links(request: flask.Request, job_id: str) -> dict[str, str]:
+    return {"self": f"{request.script_root}/jobs/{job_id}"}
+
+
+def _post_job(services: Services, request: flask.Request) -> Response:
+    uid = _uid(services, request)
+    limit = services.settings.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"body must be at most {limit} bytes", field="body")
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("Content-Type must be application/json", field="Content-Type")
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"body must be at most {limit} bytes", field="body")
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed([{"field": "body", "reason": "is not valid JSON"}]) from None
+    job_request = parse_start_job(payload, services.settings)
+    job = start_job(services, uid, job_request)
+    body = {"jobId": job.job_id, "status": job.status.value, "links": _links(request, job.job_id)}
+    return body, 202, {"Location": body["links"]["self"]}
+
+
+def _get_job(services: Services, request: flask.Request, job_id: str) -> Response:
+    job = get_job_for(services, _uid(services, request), job_id)
+    return job_view(services, job), 200, {}
+
+
+def _list_jobs(services: Services, request: flask.Request) -> Response:
+    uid = _uid(services, request)
+    try:
+        limit = min(max(int(request.args.get("limit", "20")), 1), 100)
+    except ValueError:
+        raise ValidationFailed([{"field": "limit", "reason": "must be an integer"}]) from None
+    jobs = services.store.list_jobs(uid, limit)
+    return {"jobs": [job.to_dict() for job in jobs]}, 200, {}

@@ -1,0 +1,218 @@
+"""The ports: what the services need from the outside world, named by what they do.
+
+Adapters live in ``panelflow.adapters``; hand-written fakes for tests live in
+``tests/fakes`` and are held to the same contract by ``tests/contract``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from panelflow.domain.models import (
+    Asset,
+    Character,
+    Job,
+    JobStatus,
+    Panel,
+    PanelPlan,
+    RenderedImage,
+    SpeechLine,
+    StoryPlan,
+    SynthesizedAudio,
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of claiming a panel for rendering."""
+
+    panel: Panel
+    # True when this caller now holds the lease and should render.
+    acquired: bool
+    attempt: int = 0
+
+
+class JobStore(Protocol):
+    """Durable state of jobs and their panels."""
+
+    def create_job(self, job: Job, story: str) -> None:
+        """Creates ``jobs/{id}`` and stores the story beside it, atomically.
+
+        Raises:
+            Conflict: a job with this id already exists.
+        """
+
+    def delete_job(self, job_id: str) -> None:
+        """Removes a job that was never queued, with its stored story."""
+
+    def get_job(self, job_id: str) -> Job | None:
+        """Returns the job, or None when there is none."""
+
+    def get_panel(self, job_id: str, index: int) -> Panel | None:
+        """Returns one panel, or None when there is none."""
+
+    def get_story(self, job_id: str) -> str:
+        """Returns the story text the job was started with.
+
+        Raises:
+            NotFound: no story is stored for the job.
+        """
+
+    def list_panels(self, job_id: str) -> list[Panel]:
+        """Returns the job's panels ordered by index."""
+
+    def list_jobs(self, owner_uid: str, limit: int = 20) -> list[Job]:
+        """Returns the owner's jobs, newest first."""
+
+    def transition_job(
+        self, job_id: str, expected: Sequence[JobStatus], new: JobStatus, **fields: object
+    ) -> bool:
+        """Moves the job to ``new`` if its status is one of ``expected``.
+
+        Returns:
+            True when this call made the transition.
+        """
+
+    def save_plan(
+        self, job_id: str, plan: StoryPlan, characters: Sequence[Character], plan_ms: int
+    ) -> bool:
+        """Writes the panel documents and moves the job from planning to rendering.
+
+        Returns:
+            True when this call wrote the plan; False when the job was no longer planning.
+        """
+
+    def claim_panel(self, job_id: str, index: int, owner: str, lease_seconds: float) -> Claim:
+        """Takes the panel's lease if it is pending or its lease has expired.
+
+        Raises:
+            NotFound: the panel does not exist.
+            LeaseHeld: another worker holds a live lease.
+        """
+
+    def complete_panel(
+        self, job_id: str, index: int, owner: str, image: Asset, audio: Asset | None
+    ) -> bool:
+        """Marks the panel done if ``owner`` still holds its lease.
+
+        Returns:
+            True when this call finished the panel.
+        """
+
+    def fail_panel(
+        self, job_id: str, index: int, error: dict[str, str], owner: str | None = None
+    ) -> bool:
+        """Marks the panel failed with a readable reason if it is not finished yet.
+
+        ``owner`` None fails it whoever holds the lease (dead letters, sweeper).
+
+        Returns:
+            True when this call finished the panel.
+        """
+
+    def release_panel(self, job_id: str, index: int, owner: str) -> bool:
+        """Gives a claimed panel back (pending, no lease) so a retry can claim it at once.
+
+        Returns:
+            True when ``owner`` held the lease and released it.
+        """
+
+    def count_finished(self, job_id: str) -> tuple[int, int]:
+        """Returns (done, failed) counted over the job's panel documents."""
+
+    def finalize_job(self, job_id: str, done: int, failed: int) -> JobStatus | None:
+        """Moves a rendering job whose panels are all finished to its final state, once.
+
+        Returns:
+            The final status when this call made the transition, else None.
+        """
+
+
+class PanelQueue(Protocol):
+    """Work messages; they carry ids only."""
+
+    def publish_plan(self, job_id: str) -> None:
+        """Asks for the job to be planned."""
+
+    def publish_panels(self, job_id: str, indexes: Sequence[int]) -> None:
+        """Publishes one message per panel (batched); returns once all are accepted."""
+
+
+class BlobStore(Protocol):
+    """Binary assets (panel images, audio, character sheets)."""
+
+    def exists(self, path: str) -> Asset | None:
+        """Returns the stored asset at ``path``, or None."""
+
+    def put(self, path: str, data: bytes, content_type: str, **meta: int) -> Asset:
+        """Stores ``data`` at ``path`` and returns where it can be read."""
+
+    def get(self, path: str) -> bytes:
+        """Returns the bytes stored at ``path``.
+
+        Raises:
+            NotFound: nothing is stored there.
+        """
+
+
+class StoryPlanner(Protocol):
+    """Splits a story into characters and panels."""
+
+    def plan(self, story: str, *, panels: int, style: str, language: str) -> StoryPlan:
+        """Returns a plan with exactly ``panels`` panels where the story allows.
+
+        Raises:
+            PlanningFailed: the story cannot be planned.
+            TransientError: try again later.
+        """
+
+
+class ImageGenerator(Protocol):
+    """Draws character sheets and panels."""
+
+    def character_sheet(self, character: Character, *, style: str) -> RenderedImage:
+        """Returns a reference image for a character."""
+
+    def panel(
+        self,
+        panel: PanelPlan,
+        *,
+        style: str,
+        characters: Sequence[Character],
+        references: dict[str, bytes],
+        previous: PanelPlan | None = None,
+    ) -> RenderedImage:
+        """Returns the panel's image; ``references`` maps character names to sheet bytes.
+
+        Raises:
+            ContentBlocked: the provider refused the prompt.
+            TransientError: try again later.
+        """
+
+
+class SpeechSynthesizer(Protocol):
+    """Turns narration and dialogue into one audio file."""
+
+    def synthesize(self, lines: Sequence[SpeechLine], *, language: str) -> SynthesizedAudio:
+        """Returns the lines spoken one after another.
+
+        Raises:
+            ProviderError: the text cannot be spoken.
+            TransientError: try again later.
+        """
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Seconds since the epoch."""
+
+
+class Authenticator(Protocol):
+    def uid(self, authorization: str | None) -> str:
+        """Returns the caller's uid from an ``Authorization`` header.
+
+        Raises:
+            Unauthenticated: the header is missing, malformed, invalid or expired.
+        """

@@ -1,0 +1,1 @@
+"""Use cases: each takes Services and ids, and talks to the world only through ports."""

@@ -1,0 +1,90 @@
+"""The plan step: story → characters and panels → one message per panel."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+
+from panelflow import logs
+from panelflow.bootstrap import Services
+from panelflow.domain.errors import PanelflowError
+from panelflow.domain.models import Character, JobStatus, PanelStatus
+
+
+def plan_job(services: Services, job_id: str) -> None:
+    """Plans a queued job and fans its panels out; safe to run again for the same job.
+
+    Redelivery is expected: a job already planned re-publishes its pending panels (the
+    workers ignore finished ones), and a finished or cancelled job is left alone.
+
+    Raises:
+        TransientError: try again later (the message is redelivered).
+    """
+    store = services.store
+    job = store.get_job(job_id)
+    if job is None:
+        logs.warning("plan message for a job that does not exist", jobId=job_id)
+        return
+    if job.status.terminal:
+        return
+    if job.status == JobStatus.RENDERING:
+        _publish_unfinished(services, job_id)
+        return
+    if job.status == JobStatus.QUEUED:
+        store.transition_job(job_id, [JobStatus.QUEUED], JobStatus.PLANNING)
+    started = time.monotonic()
+    try:
+        story = store.get_story(job_id)
+        plan = services.planner.plan(
+            story, panels=job.panels_requested, style=job.style, language=job.language
+        )
+        characters = [
+            _with_reference(services, job_id, character, job.style) for character in plan.characters
+        ]
+    except PanelflowError as error:
+        if error.retryable:
+            raise
+        store.transition_job(
+            job_id,
+            [JobStatus.QUEUED, JobStatus.PLANNING],
+            JobStatus.FAILED,
+            error={"code": error.code, "message": error.message},
+        )
+        logs.warning("planning failed", jobId=job_id, code=error.code)
+        return
+    plan_ms = int((time.monotonic() - started) * 1000)
+    if store.save_plan(job_id, plan, characters, plan_ms):
+        logs.info("job planned", jobId=job_id, panels=len(plan.panels), planMs=plan_ms)
+    _publish_unfinished(services, job_id)
+
+
+def _publish_unfinished(services: Services, job_id: str) -> None:
+    job = services.store.get_job(job_id)
+    if job is None or job.status != JobStatus.RENDERING:
+        return
+    indexes = [
+        panel.index
+        for panel in services.store.list_panels(job_id)
+        if panel.status in (PanelStatus.PENDING, PanelStatus.RENDERING)
+    ]
+    if indexes:
+        services.queue.publish_panels(job_id, indexes)
+
+
+def _with_reference(services: Services, job_id: str, character: Character, style: str) -> Character:
+    """Renders the character's reference sheet once; a redelivery finds it already stored."""
+    key = hashlib.sha256(
+        "\n".join([services.image_engine, style, character.name, character.description]).encode()
+    ).hexdigest()[:16]
+    slug = re.sub(r"[^a-z0-9]+", "-", character.name.lower()).strip("-") or "character"
+    path = f"jobs/{job_id}/characters/{slug}-{key}.png"
+    if services.blobs.exists(path) is None:
+        sheet = services.images.character_sheet(character, style=style)
+        services.blobs.put(path, sheet.data, sheet.content_type, width=sheet.width, height=sheet.height)
+    return Character(
+        name=character.name,
+        description=character.description,
+        voice=character.voice,
+        reference_path=path,
+    )

@@ -1,0 +1,150 @@
+"""The panel step: claim, draw and speak concurrently, store, record, maybe finish the job."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+
+from panelflow import logs
+from panelflow.bootstrap import Services
+from panelflow.domain.errors import PanelflowError
+from panelflow.domain.models import (
+    Asset,
+    Character,
+    Job,
+    JobStatus,
+    Panel,
+    PanelPlan,
+    SpeechLine,
+)
+
+
+def render_panel(services: Services, job_id: str, index: int, delivery_attempt: int = 1) -> None:
+    """Renders one panel; safe under duplicate and late deliveries.
+
+    Raises:
+        TransientError: the lease is held elsewhere or a dependency is down; redeliver later.
+        Exception: anything unexpected, so the message is retried and finally dead-lettered.
+    """
+    store = services.store
+    job = store.get_job(job_id)
+    if job is None:
+        logs.warning("panel message for a job that does not exist", jobId=job_id, panelIndex=index)
+        return
+    if job.status != JobStatus.RENDERING:
+        return
+    claim = store.claim_panel(job_id, index, services.worker_id, services.settings.lease_seconds)
+    if not claim.acquired:
+        # Finished already (a duplicate delivery): the job may still need its final move.
+        finish_job_if_done(services, job)
+        return
+    log_fields = {"jobId": job_id, "panelIndex": index, "attempt": claim.attempt}
+    try:
+        image, audio = _produce(services, job, claim.panel)
+    except PanelflowError as error:
+        if error.retryable:
+            store.release_panel(job_id, index, services.worker_id)
+            logs.warning("panel will be retried", code=error.code, **log_fields)
+            raise
+        store.fail_panel(job_id, index, error.to_dict(), services.worker_id)
+        logs.warning("panel failed", code=error.code, **log_fields)
+    except Exception:
+        store.release_panel(job_id, index, services.worker_id)
+        raise
+    else:
+        if store.complete_panel(job_id, index, services.worker_id, image, audio):
+            logs.info("panel done", **log_fields)
+    finish_job_if_done(services, job)
+
+
+def finish_job_if_done(services: Services, job: Job) -> JobStatus | None:
+    """Moves the job to its final state if every panel is finished; exactly once overall."""
+    done, failed = services.store.count_finished(job.job_id)
+    if done + failed < job.panel_count:
+        return None
+    final = services.store.finalize_job(job.job_id, done, failed)
+    if final is not None:
+        logs.info("job finished", jobId=job.job_id, status=final.value, done=done, failed=failed)
+    return final
+
+
+def _produce(services: Services, job: Job, panel: Panel) -> tuple[Asset, Asset | None]:
+    """Image and audio at the same time: the slower one sets the panel's time."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="panel") as pool:
+        image = pool.submit(_image, services, job, panel)
+        audio = pool.submit(_audio, services, job, panel)
+        return image.result(), audio.result()
+
+
+def _asset_path(job: Job, panel: Panel, kind: str, parts: list[str], extension: str) -> str:
+    # Named by what went in, so a redelivered message finds the object and does not pay again.
+    key = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+    return f"jobs/{job.job_id}/panels/{panel.index:03d}/{kind}-{key}.{extension}"
+
+
+def _image(services: Services, job: Job, panel: Panel) -> Asset:
+    plan = _plan_of(panel)
+    characters = [c for c in job.characters if c.name in panel.characters] or list(job.characters)
+    path = _asset_path(
+        job,
+        panel,
+        "image",
+        [services.image_engine, job.style, json.dumps(asdict(plan), sort_keys=True)]
+        + [f"{c.name}:{c.description}" for c in characters],
+        "png",
+    )
+    stored = services.blobs.exists(path)
+    if stored is not None:
+        return stored
+    references = _references(services, characters)
+    previous = services.store.get_panel(job.job_id, panel.index - 1) if panel.index else None
+    image = services.images.panel(
+        plan,
+        style=job.style,
+        characters=characters,
+        references=references,
+        previous=_plan_of(previous) if previous else None,
+    )
+    return services.blobs.put(path, image.data, image.content_type, width=image.width, height=image.height)
+
+
+def _audio(services: Services, job: Job, panel: Panel) -> Asset | None:
+    voices = {character.name: character.voice for character in job.characters}
+    lines = [SpeechLine(text=panel.narration or panel.caption)] if (panel.narration or panel.caption) else []
+    lines += [
+        SpeechLine(text=line.text, speaker=line.speaker, voice=voices.get(line.speaker, ""))
+        for line in panel.dialogue
+        if line.text.strip()
+    ]
+    if not lines:
+        return None
+    path = _asset_path(
+        job,
+        panel,
+        "audio",
+        [services.voice_engine, job.language] + [f"{l.speaker}|{l.voice}|{l.text}" for l in lines],
+        "mp3",
+    )
+    stored = services.blobs.exists(path)
+    if stored is not None:
+        return stored
+    audio = services.voice.synthesize(lines, language=job.language)
+    return services.blobs.put(path, audio.data, audio.content_type, durationMs=audio.duration_ms)
+
+
+def _references(services: Services, characters: list[Character]) -> dict[str, bytes]:
+    return {c.name: services.blobs.get(c.reference_path) for c in characters if c.reference_path}
+
+
+def _plan_of(panel: Panel) -> PanelPlan:
+    return PanelPlan(
+        index=panel.index,
+        scene=panel.scene,
+        caption=panel.caption,
+        narration=panel.narration,
+        dialogue=tuple(panel.dialogue),
+        characters=tuple(panel.characters),
+        image_prompt=panel.image_prompt,
+    )

@@ -1,0 +1,90 @@
+"""Fake providers that count their calls and fail on demand."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+from panelflow.domain.models import (
+    Character,
+    DialogueLine,
+    PanelPlan,
+    RenderedImage,
+    SpeechLine,
+    StoryPlan,
+    SynthesizedAudio,
+)
+
+Failure = Callable[[str], Exception | None]
+
+
+class _Counting:
+    def __init__(self, fail: Failure | None = None) -> None:
+        self.calls: list[str] = []
+        self._fail = fail
+        self._lock = threading.Lock()
+
+    def _record(self, key: str) -> None:
+        with self._lock:
+            self.calls.append(key)
+        error = self._fail(key) if self._fail else None
+        if error is not None:
+            raise error
+
+
+class CountingPlanner(_Counting):
+    """One panel per requested count, two characters, a line of dialogue per panel."""
+
+    def plan(self, story: str, *, panels: int, style: str, language: str) -> StoryPlan:
+        self._record(story[:20])
+        characters = (
+            Character(name="Ada", description="red coat", voice="female"),
+            Character(name="Bo", description="blue cap", voice="male"),
+        )
+        return StoryPlan(
+            title=story.split(".")[0][:40],
+            characters=characters,
+            panels=tuple(
+                PanelPlan(
+                    index=index,
+                    scene=f"scene {index}",
+                    caption=f"caption {index}",
+                    narration=f"narration {index}",
+                    dialogue=(DialogueLine(speaker="Ada", text=f"line {index}"),),
+                    characters=("Ada",),
+                    image_prompt=f"{style} scene {index}",
+                )
+                for index in range(panels)
+            ),
+        )
+
+
+class CountingImageGenerator(_Counting):
+    def __init__(self, fail: Failure | None = None) -> None:
+        super().__init__(fail)
+        self.references_seen: list[dict[str, bytes]] = []
+
+    def character_sheet(self, character: Character, *, style: str) -> RenderedImage:
+        self._record(f"sheet:{character.name}")
+        return RenderedImage(data=f"sheet {character.name}".encode(), width=10, height=10)
+
+    def panel(
+        self,
+        panel: PanelPlan,
+        *,
+        style: str,
+        characters: Sequence[Character],
+        references: dict[str, bytes],
+        previous: PanelPlan | None = None,
+    ) -> RenderedImage:
+        self._record(f"panel:{panel.index}")
+        with self._lock:
+            self.references_seen.append(dict(references))
+        return RenderedImage(data=f"image {panel.index} {style}".encode(), width=8, height=6)
+
+
+class CountingVoice(_Counting):
+    def synthesize(self, lines: Sequence[SpeechLine], *, language: str) -> SynthesizedAudio:
+        self._record(lines[0].text if lines else "")
+        text = " ".join(line.text for line in lines)
+        return SynthesizedAudio(data=text.encode(), content_type="audio/mpeg", duration_ms=len(text) * 60)

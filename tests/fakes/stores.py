@@ -1,0 +1,230 @@
+"""Fakes of JobStore, PanelQueue and BlobStore with the adapters' semantics."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from panelflow.domain.errors import Conflict, LeaseHeld, NotFound
+from panelflow.domain.models import (
+    Asset,
+    Character,
+    Job,
+    JobStatus,
+    Panel,
+    PanelStatus,
+    StoryPlan,
+    final_status,
+)
+from panelflow.ports import Claim
+
+
+class InMemoryJobStore:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.jobs: dict[str, Job] = {}
+        self.stories: dict[str, str] = {}
+        self.panels: dict[str, dict[int, Panel]] = {}
+        self.finished_at: dict[tuple[str, int], float] = {}
+        self.final_transitions: list[tuple[str, JobStatus]] = []
+        self._lock = threading.RLock()
+        self._clock = clock
+
+    def create_job(self, job: Job, story: str) -> None:
+        with self._lock:
+            if job.job_id in self.jobs:
+                raise Conflict(f"job {job.job_id} already exists")
+            self.jobs[job.job_id] = copy.deepcopy(job)
+            self.stories[job.job_id] = story
+
+    def delete_job(self, job_id: str) -> None:
+        with self._lock:
+            self.jobs.pop(job_id, None)
+            self.stories.pop(job_id, None)
+
+    def get_job(self, job_id: str) -> Job | None:
+        with self._lock:
+            job = self.jobs.get(job_id)
+            return copy.deepcopy(job) if job else None
+
+    def get_story(self, job_id: str) -> str:
+        with self._lock:
+            if job_id not in self.stories:
+                raise NotFound(f"no story stored for job {job_id}")
+            return self.stories[job_id]
+
+    def get_panel(self, job_id: str, index: int) -> Panel | None:
+        with self._lock:
+            panel = self.panels.get(job_id, {}).get(index)
+            return copy.deepcopy(panel) if panel else None
+
+    def list_panels(self, job_id: str) -> list[Panel]:
+        with self._lock:
+            return [copy.deepcopy(p) for _, p in sorted(self.panels.get(job_id, {}).items())]
+
+    def list_jobs(self, owner_uid: str, limit: int = 20) -> list[Job]:
+        with self._lock:
+            mine = [j for j in self.jobs.values() if j.owner_uid == owner_uid]
+            mine.sort(key=lambda job: job.created_at, reverse=True)
+            return copy.deepcopy(mine[:limit])
+
+    def transition_job(
+        self, job_id: str, expected: Sequence[JobStatus], new: JobStatus, **fields: object
+    ) -> bool:
+        with self._lock:
+            job = self.jobs.get(job_id)
+            if job is None or job.status not in expected:
+                return False
+            job.status = new
+            job.updated_at = self._clock()
+            if new.terminal:
+                job.finished_at = job.updated_at
+            if "error" in fields:
+                job.error = fields["error"]  # type: ignore[assignment]
+            return True
+
+    def save_plan(
+        self, job_id: str, plan: StoryPlan, characters: Sequence[Character], plan_ms: int
+    ) -> bool:
+        with self._lock:
+            job = self.jobs.get(job_id)
+            if job is None or job.status != JobStatus.PLANNING:
+                return False
+            self.panels[job_id] = {p.index: Panel.from_plan(job_id, p) for p in plan.panels}
+            job.status = JobStatus.RENDERING
+            job.title = plan.title
+            job.panel_count = len(plan.panels)
+            job.characters = list(characters)
+            job.timings["planMs"] = plan_ms
+            return True
+
+    def claim_panel(self, job_id: str, index: int, owner: str, lease_seconds: float) -> Claim:
+        with self._lock:
+            panel = self.panels.get(job_id, {}).get(index)
+            if panel is None:
+                raise NotFound(f"panel {index} of job {job_id} does not exist")
+            if panel.status.finished:
+                return Claim(panel=copy.deepcopy(panel), acquired=False, attempt=panel.attempts)
+            now = self._clock()
+            if (
+                panel.status == PanelStatus.RENDERING
+                and panel.lease_owner not in (None, owner)
+                and (panel.lease_expires_at or 0) > now
+            ):
+                raise LeaseHeld(f"panel {index} is being rendered by another worker")
+            panel.status = PanelStatus.RENDERING
+            panel.attempts += 1
+            panel.lease_owner = owner
+            panel.lease_expires_at = now + lease_seconds
+            return Claim(panel=copy.deepcopy(panel), acquired=True, attempt=panel.attempts)
+
+    def _finish_if_owned(self, job_id: str, index: int, owner: str | None, **changes: Any) -> bool:
+        panel = self.panels.get(job_id, {}).get(index)
+        if panel is None or panel.status.finished:
+            return False
+        if owner is not None and panel.lease_owner != owner:
+            return False
+        for key, value in changes.items():
+            setattr(panel, key, value)
+        panel.lease_owner = None
+        panel.lease_expires_at = None
+        if panel.status.finished:
+            self.finished_at[(job_id, index)] = self._clock()
+        return True
+
+    def complete_panel(
+        self, job_id: str, index: int, owner: str, image: Asset, audio: Asset | None
+    ) -> bool:
+        with self._lock:
+            return self._finish_if_owned(
+                job_id, index, owner, status=PanelStatus.DONE, image=image, audio=audio, error=None
+            )
+
+    def fail_panel(
+        self, job_id: str, index: int, error: dict[str, str], owner: str | None = None
+    ) -> bool:
+        with self._lock:
+            return self._finish_if_owned(job_id, index, owner, status=PanelStatus.FAILED, error=error)
+
+    def release_panel(self, job_id: str, index: int, owner: str) -> bool:
+        with self._lock:
+            return self._finish_if_owned(job_id, index, owner, status=PanelStatus.PENDING)
+
+    def count_finished(self, job_id: str) -> tuple[int, int]:
+        with self._lock:
+            panels = self.panels.get(job_id, {}).values()
+            done = sum(1 for p in panels if p.status == PanelStatus.DONE)
+            failed = sum(1 for p in panels if p.status == PanelStatus.FAILED)
+            return done, failed
+
+    def finalize_job(self, job_id: str, done: int, failed: int) -> JobStatus | None:
+        with self._lock:
+            job = self.jobs.get(job_id)
+            if job is None or job.status != JobStatus.RENDERING:
+                return None
+            if done + failed != job.panel_count:
+                return None
+            job.status = final_status(done, failed)
+            job.panels_done, job.panels_failed = done, failed
+            job.finished_at = self._clock()
+            self.final_transitions.append((job_id, job.status))
+            return job.status
+
+
+class RecordingQueue:
+    """Records what was published; ``fail_next`` makes the next publish raise."""
+
+    def __init__(self) -> None:
+        self.plans: list[str] = []
+        self.panels: list[tuple[str, int]] = []
+        self.fail_with: Exception | None = None
+
+    def publish_plan(self, job_id: str) -> None:
+        self._maybe_fail()
+        self.plans.append(job_id)
+
+    def publish_panels(self, job_id: str, indexes: Sequence[int]) -> None:
+        self._maybe_fail()
+        self.panels.extend((job_id, index) for index in indexes)
+
+    def _maybe_fail(self) -> None:
+        if self.fail_with is not None:
+            error, self.fail_with = self.fail_with, None
+            raise error
+
+
+class InMemoryBlobStore:
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, str, dict[str, int]]] = {}
+        self.puts = 0
+
+    def exists(self, path: str) -> Asset | None:
+        stored = self.objects.get(path)
+        if stored is None:
+            return None
+        data, content_type, meta = stored
+        return self._asset(path, content_type, len(data), meta)
+
+    def put(self, path: str, data: bytes, content_type: str, **meta: int) -> Asset:
+        self.puts += 1
+        self.objects[path] = (bytes(data), content_type, dict(meta))
+        return self._asset(path, content_type, len(data), meta)
+
+    def get(self, path: str) -> bytes:
+        if path not in self.objects:
+            raise NotFound(f"no object at {path}")
+        return self.objects[path][0]
+
+    @staticmethod
+    def _asset(path: str, content_type: str, size: int, meta: dict[str, int]) -> Asset:
+        return Asset(
+            path=path,
+            url=f"memory://{path}",
+            content_type=content_type,
+            size=size,
+            width=meta.get("width"),
+            height=meta.get("height"),
+            duration_ms=meta.get("durationMs"),
+        )
