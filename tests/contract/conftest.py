@@ -1,0 +1,1 @@
+from emulator_fixtures import emulator_env, emulators  # noqa: F401

@@ -1,0 +1,248 @@
+"""The same assertions against the in-memory fake and the Firestore adapter on the emulator,
+so the fake the unit tests trust cannot drift from what production does."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+
+from fakes import InMemoryBlobStore, InMemoryJobStore
+from panelflow.domain.errors import Conflict, LeaseHeld, NotFound
+from panelflow.domain.models import (
+    Asset,
+    Character,
+    DialogueLine,
+    Job,
+    JobStatus,
+    PanelPlan,
+    PanelStatus,
+    StoryPlan,
+)
+
+pytestmark = pytest.mark.emulators
+
+
+@pytest.fixture(params=["fake", "firestore"])
+def store(request: pytest.FixtureRequest):
+    if request.param == "fake":
+        return InMemoryJobStore()
+    request.getfixturevalue("emulator_env")
+    from panelflow.adapters.firestore_store import FirestoreJobStore
+
+    return FirestoreJobStore("demo-panelflow")
+
+
+@pytest.fixture(params=["fake", "gcs"])
+def blobs(request: pytest.FixtureRequest):
+    if request.param == "fake":
+        return InMemoryBlobStore()
+    request.getfixturevalue("emulator_env")
+    from panelflow.adapters.gcs_blobs import GcsBlobStore
+
+    return GcsBlobStore("demo-panelflow", "panelflow-assets")
+
+
+def _job(owner: str = "owner-1", created: float | None = None) -> Job:
+    now = time.time() if created is None else created
+    return Job(
+        job_id=uuid.uuid4().hex,
+        owner_uid=owner,
+        status=JobStatus.QUEUED,
+        style="noir",
+        language="en",
+        panels_requested=3,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _plan(panels: int = 3) -> StoryPlan:
+    return StoryPlan(
+        title="A title",
+        characters=(Character(name="Ada", description="red coat", voice="female"),),
+        panels=tuple(
+            PanelPlan(
+                index=i,
+                scene=f"scene {i}",
+                caption=f"caption {i}",
+                narration=f"narration {i}",
+                dialogue=(DialogueLine(speaker="Ada", text=f"hi {i}"),),
+                characters=("Ada",),
+                image_prompt=f"prompt {i}",
+            )
+            for i in range(panels)
+        ),
+    )
+
+
+def _rendering_job(store, panels: int = 3) -> str:
+    job = _job()
+    store.create_job(job, "story")
+    assert store.transition_job(job.job_id, [JobStatus.QUEUED], JobStatus.PLANNING)
+    plan = _plan(panels)
+    assert store.save_plan(job.job_id, plan, list(plan.characters), plan_ms=12)
+    return job.job_id
+
+
+IMAGE = Asset(path="p/image.png", url="u", content_type="image/png", size=3, width=8, height=6)
+AUDIO = Asset(path="p/audio.mp3", url="u", content_type="audio/mpeg", size=4, duration_ms=900)
+
+
+def test_create_get_and_story(store) -> None:
+    job = _job()
+    store.create_job(job, "Once upon a time.")
+    loaded = store.get_job(job.job_id)
+    assert loaded.to_dict() == job.to_dict()
+    assert store.get_story(job.job_id) == "Once upon a time."
+    with pytest.raises(Conflict):
+        store.create_job(job, "again")
+    assert store.get_job("missing") is None
+    with pytest.raises(NotFound):
+        store.get_story("missing")
+
+
+def test_delete_job_removes_job_and_story(store) -> None:
+    job = _job()
+    store.create_job(job, "story")
+    store.delete_job(job.job_id)
+    assert store.get_job(job.job_id) is None
+    with pytest.raises(NotFound):
+        store.get_story(job.job_id)
+
+
+def test_transitions_are_guarded(store) -> None:
+    job = _job()
+    store.create_job(job, "story")
+    assert not store.transition_job(job.job_id, [JobStatus.PLANNING], JobStatus.RENDERING)
+    assert store.transition_job(
+        job.job_id, [JobStatus.QUEUED], JobStatus.FAILED, error={"code": "x", "message": "y"}
+    )
+    loaded = store.get_job(job.job_id)
+    assert loaded.status == JobStatus.FAILED and loaded.error == {"code": "x", "message": "y"}
+    assert loaded.finished_at is not None
+
+
+def test_save_plan_writes_panels_and_moves_to_rendering_once(store) -> None:
+    job_id = _rendering_job(store)
+    job = store.get_job(job_id)
+    assert job.status == JobStatus.RENDERING and job.panel_count == 3 and job.title == "A title"
+    assert [c.name for c in job.characters] == ["Ada"]
+    panels = store.list_panels(job_id)
+    assert [p.index for p in panels] == [0, 1, 2]
+    assert panels[1].dialogue == [DialogueLine(speaker="Ada", text="hi 1")]
+    assert all(p.status == PanelStatus.PENDING for p in panels)
+    assert not store.save_plan(job_id, _plan(5), [], plan_ms=1)
+    assert len(store.list_panels(job_id)) == 3
+
+
+def test_claim_lease_and_duplicates(store) -> None:
+    job_id = _rendering_job(store)
+    claim = store.claim_panel(job_id, 0, "w1", lease_seconds=60)
+    assert claim.acquired and claim.attempt == 1
+    with pytest.raises(LeaseHeld):
+        store.claim_panel(job_id, 0, "w2", lease_seconds=60)
+    # The same owner may claim again (a retry in the same instance).
+    assert store.claim_panel(job_id, 0, "w1", lease_seconds=60).attempt == 2
+    assert store.complete_panel(job_id, 0, "w1", IMAGE, AUDIO)
+    again = store.claim_panel(job_id, 0, "w2", lease_seconds=60)
+    assert not again.acquired and again.panel.status == PanelStatus.DONE
+    with pytest.raises(NotFound):
+        store.claim_panel(job_id, 9, "w1", lease_seconds=60)
+
+
+def test_expired_lease_can_be_taken_over(store) -> None:
+    job_id = _rendering_job(store)
+    store.claim_panel(job_id, 1, "w1", lease_seconds=0.001)
+    time.sleep(0.01)
+    claim = store.claim_panel(job_id, 1, "w2", lease_seconds=60)
+    assert claim.acquired and claim.attempt == 2
+    # The old owner's late write is ignored.
+    assert not store.complete_panel(job_id, 1, "w1", IMAGE, AUDIO)
+    assert store.complete_panel(job_id, 1, "w2", IMAGE, AUDIO)
+
+
+def test_complete_fail_release_and_counts(store) -> None:
+    job_id = _rendering_job(store)
+    store.claim_panel(job_id, 0, "w1", 60)
+    assert store.complete_panel(job_id, 0, "w1", IMAGE, AUDIO)
+    assert not store.complete_panel(job_id, 0, "w1", IMAGE, AUDIO)
+    store.claim_panel(job_id, 1, "w1", 60)
+    assert store.release_panel(job_id, 1, "w1")
+    assert store.get_panel(job_id, 1).status == PanelStatus.PENDING
+    assert store.fail_panel(job_id, 1, {"code": "c", "message": "m"})
+    assert not store.fail_panel(job_id, 1, {"code": "c", "message": "m"})
+    assert store.count_finished(job_id) == (1, 1)
+    panel = store.get_panel(job_id, 0)
+    assert panel.image == IMAGE and panel.audio == AUDIO and panel.lease_owner is None
+    assert store.get_panel(job_id, 1).error == {"code": "c", "message": "m"}
+
+
+def test_finalize_happens_once_and_only_when_all_finished(store) -> None:
+    job_id = _rendering_job(store, panels=2)
+    store.claim_panel(job_id, 0, "w1", 60)
+    store.complete_panel(job_id, 0, "w1", IMAGE, AUDIO)
+    assert store.finalize_job(job_id, *store.count_finished(job_id)) is None
+    store.fail_panel(job_id, 1, {"code": "c", "message": "m"})
+    assert store.count_finished(job_id) == (1, 1)
+    assert store.finalize_job(job_id, 1, 1) == JobStatus.PARTIAL
+    assert store.finalize_job(job_id, 1, 1) is None
+    job = store.get_job(job_id)
+    assert (job.status, job.panels_done, job.panels_failed) == (JobStatus.PARTIAL, 1, 1)
+
+
+def test_concurrent_duplicate_deliveries_finish_the_job_exactly_once(store) -> None:
+    panels = 6
+    job_id = _rendering_job(store, panels=panels)
+    finals: list[JobStatus] = []
+    lock = threading.Lock()
+
+    def deliver(index: int, worker: str) -> None:
+        try:
+            claim = store.claim_panel(job_id, index, worker, 60)
+        except LeaseHeld:
+            return
+        if claim.acquired:
+            store.complete_panel(job_id, index, worker, IMAGE, AUDIO)
+        done, failed = store.count_finished(job_id)
+        if done + failed == panels:
+            final = store.finalize_job(job_id, done, failed)
+            if final is not None:
+                with lock:
+                    finals.append(final)
+
+    threads = [
+        threading.Thread(target=deliver, args=(i, f"w{copy}"))
+        for i in range(panels)
+        for copy in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert finals == [JobStatus.COMPLETED]
+    assert store.get_job(job_id).panels_done == panels
+
+
+def test_list_jobs_is_the_owners_newest_first(store) -> None:
+    owner = f"owner-{uuid.uuid4().hex[:6]}"
+    older, newer = _job(owner, created=1000.0), _job(owner, created=2000.0)
+    store.create_job(older, "a")
+    store.create_job(newer, "b")
+    store.create_job(_job("someone-else"), "c")
+    assert [j.job_id for j in store.list_jobs(owner)] == [newer.job_id, older.job_id]
+    assert [j.job_id for j in store.list_jobs(owner, limit=1)] == [newer.job_id]
+
+
+def test_blob_store_round_trip(blobs) -> None:
+    path = f"jobs/{uuid.uuid4().hex}/image-abc.png"
+    assert blobs.exists(path) is None
+    stored = blobs.put(path, b"\x89PNG data", "image/png", width=8, height=6)
+    assert (stored.path, stored.size, stored.width, stored.height) == (path, 9, 8, 6)
+    assert blobs.get(path) == b"\x89PNG data"
+    found = blobs.exists(path)
+    assert (found.content_type, found.size, found.width, found.height) == ("image/png", 9, 8, 6)
+    with pytest.raises(NotFound):
+        blobs.get(path + ".missing")
