@@ -30,9 +30,8 @@ _PORTS = ("store", "queue", "blobs", "planner", "images", "voice", "authenticato
 class Services:
     """The ports a service function needs; tests pass fakes as keyword arguments."""
 
-    # Engine names go into asset hashes, so a provider change never reuses old assets.
-    image_engine = "offline-pillow-1"
-    voice_engine = "offline-flite-1"
+    # Bumped when an engine's output changes, so old stored assets are not reused.
+    ENGINE_VERSION = 1
 
     def __init__(self, settings: Settings, **overrides: Any) -> None:
         unknown = set(overrides) - set(_PORTS) - {"worker_id"}
@@ -44,6 +43,15 @@ class Services:
             f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         )
         self.__dict__.update(overrides)
+
+    @property
+    def image_engine(self) -> str:
+        """Goes into asset names: a provider change never reuses another provider's image."""
+        return f"{self.settings.images}-{self.ENGINE_VERSION}"
+
+    @property
+    def voice_engine(self) -> str:
+        return f"{self.settings.voice}-{self.ENGINE_VERSION}"
 
     @functools.cached_property
     def store(self) -> JobStore:
@@ -67,21 +75,30 @@ class Services:
 
     @functools.cached_property
     def planner(self) -> StoryPlanner:
-        _offline_only("PANELFLOW_PLANNER", self.settings.planner)
+        if _provider("PANELFLOW_PLANNER", self.settings.planner) == "simulated":
+            from panelflow.adapters.simulated import SimulatedStoryPlanner
+
+            return SimulatedStoryPlanner()
         from panelflow.adapters.offline.planner import RuleBasedStoryPlanner
 
         return RuleBasedStoryPlanner()
 
     @functools.cached_property
     def images(self) -> ImageGenerator:
-        _offline_only("PANELFLOW_IMAGES", self.settings.images)
+        if _provider("PANELFLOW_IMAGES", self.settings.images) == "simulated":
+            from panelflow.adapters.simulated import SimulatedImageGenerator
+
+            return SimulatedImageGenerator()
         from panelflow.adapters.offline.renderer import PillowImageGenerator
 
         return PillowImageGenerator()
 
     @functools.cached_property
     def voice(self) -> SpeechSynthesizer:
-        _offline_only("PANELFLOW_VOICE", self.settings.voice)
+        if _provider("PANELFLOW_VOICE", self.settings.voice) == "simulated":
+            from panelflow.adapters.simulated import SimulatedSpeechSynthesizer
+
+            return SimulatedSpeechSynthesizer()
         from panelflow.adapters.offline.voice import FliteSpeechSynthesizer
 
         return FliteSpeechSynthesizer()
@@ -97,12 +114,14 @@ class Services:
         return DevTokenAuthenticator()
 
 
-def _offline_only(variable: str, value: str) -> None:
-    if value != "offline":
+def _provider(variable: str, value: str) -> str:
+    if value == "google":
         raise ConfigurationError(
-            f"{variable}={value}: only the offline providers are available in this build",
+            f"{variable}=google: the Google providers are not part of this build yet; "
+            "use offline or simulated",
             field=variable,
         )
+    return value
 
 
 _active: Services | None = None

@@ -10,6 +10,8 @@ from panelflow.domain.errors import ConfigurationError
 
 STYLES = ("storybook", "manga", "noir", "watercolor", "pop-art")
 LANGUAGES = ("en", "de", "es", "fr", "it", "pt", "nl", "ja")
+# offline: no credentials (default); simulated: sleeps then tiny output (benchmarks, drills).
+PROVIDERS = ("offline", "simulated", "google")
 EMULATOR_VARIABLES = (
     "FIRESTORE_EMULATOR_HOST",
     "PUBSUB_EMULATOR_HOST",
@@ -26,7 +28,7 @@ class Settings:
     panels_topic: str = "panelflow-panels"
     dead_letter_topic: str = "panelflow-dead-letter"
     bucket: str = "panelflow-assets"
-    # Provider choice per port: offline (default, no credentials) or google.
+    # Provider choice per port, one of PROVIDERS.
     planner: str = "offline"
     images: str = "offline"
     voice: str = "offline"
@@ -55,7 +57,9 @@ class Settings:
         env = os.environ if env is None else env
         project_id = env.get("GOOGLE_CLOUD_PROJECT") or env.get("GCLOUD_PROJECT") or ""
         if not project_id:
-            raise ConfigurationError("GOOGLE_CLOUD_PROJECT is not set", field="GOOGLE_CLOUD_PROJECT")
+            raise ConfigurationError(
+                "GOOGLE_CLOUD_PROJECT is not set", field="GOOGLE_CLOUD_PROJECT"
+            )
         environment = env.get("PANELFLOW_ENV", "local")
         if environment not in ("local", "production"):
             raise ConfigurationError(
@@ -68,9 +72,10 @@ class Settings:
         for port in ("planner", "images", "voice"):
             variable = f"PANELFLOW_{port.upper()}"
             value = env.get(variable, default_providers)
-            if value not in ("offline", "google"):
+            if value not in PROVIDERS:
                 raise ConfigurationError(
-                    f"{variable} must be 'offline' or 'google', not {value!r}", field=variable
+                    f"{variable} must be one of {', '.join(PROVIDERS)}, not {value!r}",
+                    field=variable,
                 )
             providers[port] = value
         auth_mode = env.get("PANELFLOW_AUTH", "firebase" if environment == "production" else "dev")

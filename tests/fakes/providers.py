@@ -87,4 +87,6 @@ class CountingVoice(_Counting):
     def synthesize(self, lines: Sequence[SpeechLine], *, language: str) -> SynthesizedAudio:
         self._record(lines[0].text if lines else "")
         text = " ".join(line.text for line in lines)
-        return SynthesizedAudio(data=text.encode(), content_type="audio/mpeg", duration_ms=len(text) * 60)
+        return SynthesizedAudio(
+            data=text.encode(), content_type="audio/mpeg", duration_ms=len(text) * 60
+        )

@@ -146,7 +146,9 @@ class InMemoryJobStore:
         self, job_id: str, index: int, error: dict[str, str], owner: str | None = None
     ) -> bool:
         with self._lock:
-            return self._finish_if_owned(job_id, index, owner, status=PanelStatus.FAILED, error=error)
+            return self._finish_if_owned(
+                job_id, index, owner, status=PanelStatus.FAILED, error=error
+            )
 
     def release_panel(self, job_id: str, index: int, owner: str) -> bool:
         with self._lock:

@@ -17,7 +17,9 @@ from panelflow.services.rendering import render_panel
 
 
 def _start(services: Services, panels: int = 3) -> str:
-    request = JobRequest(story="Ada met Bo. They talked.", style="noir", panels=panels, language="en")
+    request = JobRequest(
+        story="Ada met Bo. They talked.", style="noir", panels=panels, language="en"
+    )
     return start_job(services, "user-1", request).job_id
 
 
@@ -45,7 +47,9 @@ def test_start_job_leaves_nothing_behind_when_publishing_fails(services: Service
     assert services.store.stories == {}
 
 
-def test_plan_publishes_one_message_per_panel_and_stores_reference_sheets(services: Services) -> None:
+def test_plan_publishes_one_message_per_panel_and_stores_reference_sheets(
+    services: Services,
+) -> None:
     job_id = _start(services, panels=4)
     plan_job(services, job_id)
     job = services.store.get_job(job_id)
@@ -121,7 +125,9 @@ def test_retry_after_a_crash_reuses_stored_assets(services: Services) -> None:
 
 
 def test_blocked_image_fails_only_that_panel_and_the_job_ends_partial(services: Services) -> None:
-    services.images._fail = lambda key: ContentBlocked("the image was blocked") if key == "panel:1" else None
+    services.images._fail = (
+        lambda key: ContentBlocked("the image was blocked") if key == "panel:1" else None
+    )
     job_id = _start(services, panels=3)
     _run_all(services, job_id)
     panels = services.store.list_panels(job_id)

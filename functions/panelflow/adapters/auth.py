@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Mapping
 
 from panelflow.domain.errors import Unauthenticated
 
@@ -23,7 +24,7 @@ def bearer_token(authorization: str | None) -> str:
 def dev_token(uid: str) -> str:
     """An unsigned token in the Auth emulator's format, for local use only."""
 
-    def part(data: dict[str, object]) -> str:
+    def part(data: Mapping[str, object]) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
     claims = {"sub": uid, "user_id": uid, "aud": "panelflow-local", "iss": "panelflow-local"}

@@ -172,7 +172,7 @@ class FirestoreJobStore:
             snapshot = ref.get(transaction=transaction)
             if not snapshot.exists:
                 raise NotFound(f"panel {index} of job {job_id} does not exist")
-            panel = Panel.from_dict(snapshot.to_dict())
+            panel = Panel.from_dict(snapshot.to_dict() or {})
             if panel.status.finished:
                 return Claim(panel=panel, acquired=False, attempt=panel.attempts)
             lease_live = (

@@ -6,7 +6,7 @@ import os
 from urllib.parse import quote
 
 from google.api_core import exceptions as gexc
-from google.cloud import storage
+from google.cloud import storage  # type: ignore[attr-defined]
 
 from panelflow.domain.errors import NotFound, TransientError
 from panelflow.domain.models import Asset

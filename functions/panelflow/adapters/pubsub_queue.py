@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from concurrent import futures
 
 from google.api_core import exceptions as gexc
-from google.cloud import pubsub_v1
+from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
 from panelflow.domain.errors import TransientError
 

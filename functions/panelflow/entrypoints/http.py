@@ -106,8 +106,9 @@ def _post_job(services: Services, request: flask.Request) -> Response:
         raise ValidationFailed([{"field": "body", "reason": "is not valid JSON"}]) from None
     job_request = parse_start_job(payload, services.settings)
     job = start_job(services, uid, job_request)
-    body = {"jobId": job.job_id, "status": job.status.value, "links": _links(request, job.job_id)}
-    return body, 202, {"Location": body["links"]["self"]}
+    links = _links(request, job.job_id)
+    body = {"jobId": job.job_id, "status": job.status.value, "links": links}
+    return body, 202, {"Location": links["self"]}
 
 
 def _get_job(services: Services, request: flask.Request, job_id: str) -> Response:

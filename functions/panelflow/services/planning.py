@@ -81,7 +81,9 @@ def _with_reference(services: Services, job_id: str, character: Character, style
     path = f"jobs/{job_id}/characters/{slug}-{key}.png"
     if services.blobs.exists(path) is None:
         sheet = services.images.character_sheet(character, style=style)
-        services.blobs.put(path, sheet.data, sheet.content_type, width=sheet.width, height=sheet.height)
+        services.blobs.put(
+            path, sheet.data, sheet.content_type, width=sheet.width, height=sheet.height
+        )
     return Character(
         name=character.name,
         description=character.description,

@@ -107,12 +107,18 @@ def _image(services: Services, job: Job, panel: Panel) -> Asset:
         references=references,
         previous=_plan_of(previous) if previous else None,
     )
-    return services.blobs.put(path, image.data, image.content_type, width=image.width, height=image.height)
+    return services.blobs.put(
+        path, image.data, image.content_type, width=image.width, height=image.height
+    )
 
 
 def _audio(services: Services, job: Job, panel: Panel) -> Asset | None:
     voices = {character.name: character.voice for character in job.characters}
-    lines = [SpeechLine(text=panel.narration or panel.caption)] if (panel.narration or panel.caption) else []
+    lines = (
+        [SpeechLine(text=panel.narration or panel.caption)]
+        if (panel.narration or panel.caption)
+        else []
+    )
     lines += [
         SpeechLine(text=line.text, speaker=line.speaker, voice=voices.get(line.speaker, ""))
         for line in panel.dialogue
@@ -124,7 +130,7 @@ def _audio(services: Services, job: Job, panel: Panel) -> Asset | None:
         job,
         panel,
         "audio",
-        [services.voice_engine, job.language] + [f"{l.speaker}|{l.voice}|{l.text}" for l in lines],
+        [services.voice_engine, job.language] + [f"{x.speaker}|{x.voice}|{x.text}" for x in lines],
         "mp3",
     )
     stored = services.blobs.exists(path)

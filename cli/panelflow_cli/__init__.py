@@ -1,0 +1,1 @@
+"""The panelflow command: local stack, job submission, live progress and the reader."""

@@ -1,0 +1,156 @@
+"""Delivery relay: Pub/Sub streaming pull → CloudEvent POST to a function, like a push
+subscription, but with as many deliveries in flight as configured.
+
+The emulator's own push runs only about two requests at once per subscription; this keeps
+production semantics instead: ack on 2xx, otherwise the message returns after a backoff
+(the subscription's retry policy in production) and, after ``max_delivery_attempts``, the
+emulator moves it to the dead-letter topic.
+
+Run: ``python -m panelflow_cli.relay relay.json [--ready FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import requests
+from google.cloud import pubsub_v1
+from google.cloud.pubsub_v1.subscriber.message import Message
+from google.cloud.pubsub_v1.subscriber.scheduler import ThreadScheduler
+
+_local = threading.local()
+
+
+def backoff_seconds(attempt: int, minimum: float = 1.0, maximum: float = 10.0) -> int:
+    """Exponential backoff between redeliveries, as a subscription retry policy would."""
+    return max(0, int(min(maximum, minimum * 2 ** max(attempt - 1, 0))))
+
+
+def cloud_event(
+    message: Message, project: str, topic: str, subscription: str
+) -> tuple[dict[str, str], bytes]:
+    """The binary-mode CloudEvent that Eventarc sends for a Pub/Sub message."""
+    publish_time = message.publish_time.isoformat() if message.publish_time else ""
+    attempt = message.delivery_attempt or 1
+    body = {
+        "message": {
+            "data": base64.b64encode(message.data).decode(),
+            "attributes": dict(message.attributes),
+            "messageId": message.message_id,
+            "publishTime": publish_time,
+        },
+        "subscription": f"projects/{project}/subscriptions/{subscription}",
+        "deliveryAttempt": attempt,
+    }
+    headers = {
+        "Content-Type": "application/json",
+        "ce-id": message.message_id,
+        "ce-specversion": "1.0",
+        "ce-type": "google.cloud.pubsub.topic.v1.messagePublished",
+        "ce-source": f"//pubsub.googleapis.com/projects/{project}/topics/{topic}",
+        "ce-time": publish_time,
+    }
+    return headers, json.dumps(body).encode()
+
+
+def _session() -> requests.Session:
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+    return session
+
+
+class Route:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        project: str,
+        timeout: float,
+        backoff: tuple[float, float] = (1.0, 10.0),
+    ) -> None:
+        self.subscription = config["subscription"]
+        self.topic = config["topic"]
+        self.url = config["url"]
+        self.concurrency = int(config["concurrency"])
+        self.project = project
+        self.timeout = timeout
+        self.backoff = backoff
+        self.delivered = 0
+        self.failed = 0
+
+    def deliver(self, message: Message) -> None:
+        headers, body = cloud_event(message, self.project, self.topic, self.subscription)
+        try:
+            response = _session().post(self.url, data=body, headers=headers, timeout=self.timeout)
+            ok = 200 <= response.status_code < 300
+        except requests.RequestException:
+            ok = False
+        if ok:
+            self.delivered += 1
+            message.ack()
+            return
+        self.failed += 1
+        # Come back after a backoff instead of at once; the lease is released meanwhile.
+        message.modify_ack_deadline(backoff_seconds(message.delivery_attempt or 1, *self.backoff))
+        message.drop()
+
+
+def run(config_path: Path, ready: Path | None) -> int:
+    config = json.loads(config_path.read_text())
+    project = config["project"]
+    subscriber = pubsub_v1.SubscriberClient()
+    futures = []
+    for route_config in config["routes"]:
+        minimum, maximum = config.get("backoff", (1.0, 10.0))
+        route = Route(route_config, project, float(config.get("timeout", 300)), (minimum, maximum))
+        executor = ThreadPoolExecutor(max_workers=route.concurrency, thread_name_prefix=route.topic)
+        future = subscriber.subscribe(
+            subscriber.subscription_path(project, route.subscription),
+            callback=route.deliver,
+            flow_control=pubsub_v1.types.FlowControl(
+                max_messages=route.concurrency, max_lease_duration=route.timeout + 60
+            ),
+            scheduler=ThreadScheduler(executor),
+        )
+        futures.append(future)
+    stopping = threading.Event()
+
+    def stop(*_: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if ready is not None:
+        ready.write_text("ok")
+    while not stopping.is_set():
+        for future in futures:
+            if future.done():
+                error = future.exception()
+                print(f"relay stream ended: {error!r}", file=sys.stderr, flush=True)
+                return 1
+        time.sleep(0.2)
+    for future in futures:
+        future.cancel()
+    subscriber.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Pub/Sub → CloudEvent delivery relay")
+    parser.add_argument("config", type=Path)
+    parser.add_argument("--ready", type=Path, default=None)
+    args = parser.parse_args(argv)
+    return run(args.config, args.ready)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

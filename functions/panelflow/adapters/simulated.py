@@ -1,0 +1,119 @@
+"""Simulated providers: real-shaped output after a configurable sleep, for benchmarks and
+fault drills on the local stack (``PANELFLOW_PROVIDERS=simulated``). They never spin the CPU,
+so measured times show the pipeline's overhead, not the machine's speed.
+
+Every call can be appended to a log file (``PANELFLOW_SIM_CALL_LOG``), one JSON line each,
+so a test in another process can count exactly what was paid for.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+
+from panelflow.domain.errors import ContentBlocked
+from panelflow.domain.models import (
+    Character,
+    PanelPlan,
+    RenderedImage,
+    SpeechLine,
+    StoryPlan,
+    SynthesizedAudio,
+)
+
+_log_lock = threading.Lock()
+# A panel whose scene contains one of these fails that way, every time.
+BLOCK_MARK = "SIMULATE-BLOCK"
+CRASH_MARK = "SIMULATE-CRASH"
+
+
+class SimulationConfig:
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        env = os.environ if env is None else env
+        self.plan_s = float(env.get("PANELFLOW_SIM_PLAN_S", "1.0"))
+        self.image_s = float(env.get("PANELFLOW_SIM_IMAGE_S", "2.0"))
+        self.speech_s = float(env.get("PANELFLOW_SIM_SPEECH_S", "0.5"))
+        self.call_log = env.get("PANELFLOW_SIM_CALL_LOG", "")
+
+    def record(self, kind: str, **fields: object) -> None:
+        if not self.call_log:
+            return
+        line = json.dumps({"kind": kind, "time": time.time(), "pid": os.getpid(), **fields})
+        with _log_lock, open(self.call_log, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+
+def _tiny_png(seed: int) -> bytes:
+    from PIL import Image
+
+    image = Image.new("RGB", (64, 48), ((seed * 47) % 256, (seed * 91) % 256, 160))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _silent_mp3(duration_ms: int) -> bytes:
+    import lameenc
+
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(32)
+    encoder.set_in_sample_rate(16000)
+    encoder.set_channels(1)
+    encoder.set_quality(7)
+    samples = b"\x00\x00" * (16000 * duration_ms // 1000)
+    return bytes(encoder.encode(samples) + encoder.flush())
+
+
+class SimulatedStoryPlanner:
+    def __init__(self, config: SimulationConfig | None = None) -> None:
+        from panelflow.adapters.offline.planner import RuleBasedStoryPlanner
+
+        self._config = config or SimulationConfig()
+        self._planner = RuleBasedStoryPlanner()
+
+    def plan(self, story: str, *, panels: int, style: str, language: str) -> StoryPlan:
+        time.sleep(self._config.plan_s)
+        self._config.record("plan", panels=panels)
+        return self._planner.plan(story, panels=panels, style=style, language=language)
+
+
+class SimulatedImageGenerator:
+    def __init__(self, config: SimulationConfig | None = None) -> None:
+        self._config = config or SimulationConfig()
+
+    def character_sheet(self, character: Character, *, style: str) -> RenderedImage:
+        # Reference sheets are part of planning here; they cost no extra simulated time.
+        self._config.record("sheet", name=character.name)
+        return RenderedImage(data=_tiny_png(len(character.name)), width=64, height=48)
+
+    def panel(
+        self,
+        panel: PanelPlan,
+        *,
+        style: str,
+        characters: Sequence[Character],
+        references: dict[str, bytes],
+        previous: PanelPlan | None = None,
+    ) -> RenderedImage:
+        time.sleep(self._config.image_s)
+        self._config.record("image", panel=panel.index, scene=panel.scene[:80])
+        # Drills mark panels in the story text itself, so one stack serves many scenarios.
+        if BLOCK_MARK in panel.scene:
+            raise ContentBlocked("the simulated image model declined this panel")
+        if CRASH_MARK in panel.scene:
+            raise RuntimeError("simulated crash while drawing")
+        return RenderedImage(data=_tiny_png(panel.index), width=64, height=48)
+
+
+class SimulatedSpeechSynthesizer:
+    def __init__(self, config: SimulationConfig | None = None) -> None:
+        self._config = config or SimulationConfig()
+
+    def synthesize(self, lines: Sequence[SpeechLine], *, language: str) -> SynthesizedAudio:
+        time.sleep(self._config.speech_s)
+        self._config.record("speech", lines=len(lines))
+        return SynthesizedAudio(data=_silent_mp3(200), content_type="audio/mpeg", duration_ms=200)

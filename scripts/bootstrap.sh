@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a fresh machine: system programs (flite for the offline
+# voice; Java and the gcloud emulators are checked) and the Python virtual environment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+
+apt_install() {
+  if ! command -v apt-get >/dev/null 2>&1; then return 1; fi
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null 2>&1 || return 1
+    sudo="sudo -n"
+  fi
+  $sudo apt-get update -qq >/dev/null 2>&1 || true
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! command -v flite >/dev/null 2>&1; then
+  echo "bootstrap: installing flite (offline voice)" >&2
+  apt_install flite || {
+    echo "bootstrap: could not install flite; install it yourself (apt-get install flite / brew install flite)" >&2
+    exit 1
+  }
+fi
+if ! command -v java >/dev/null 2>&1; then
+  echo "bootstrap: installing a Java runtime (Firestore and Pub/Sub emulators)" >&2
+  apt_install default-jre-headless || echo "bootstrap: no Java found; see emulators/README.md" >&2
+fi
+if ! command -v gcloud >/dev/null 2>&1 && [ -z "${PANELFLOW_GCLOUD_SDK_ROOT:-}" ]; then
+  echo "bootstrap: gcloud emulators not found; see emulators/README.md for other routes" >&2
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
+.venv/bin/python -m pip install --quiet -e '.[dev]'
+echo "bootstrap: environment ready in .venv" >&2
