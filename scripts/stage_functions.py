@@ -6,6 +6,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
 
-from panelflow_cli.staging import main  # noqa: E402
+from panelflow_cli.staging import main
 
 raise SystemExit(main(sys.argv[1:]))
