@@ -155,15 +155,13 @@ class LocalStack:
         ports = {name: free_port() for name in ("firestore", "pubsub", "storage")}
         rules = self.root / "emulators" / "firestore.rules"
         commands = emulator_commands(ports["firestore"], ports["pubsub"], rules)
-        storage_bin = Path(sys.executable).with_name("gcp-storage-emulator")
         commands["storage"] = [
-            str(storage_bin) if storage_bin.exists() else "gcp-storage-emulator",
-            "start",
+            sys.executable,
+            "-m",
+            "panelflow_cli.storage_emulator",
             f"--host={HOST}",
             f"--port={ports['storage']}",
-            "--in-memory",
             f"--default-bucket={BUCKET}",
-            "--quiet",
         ]
         for name, command in commands.items():
             self._spawn(name, command, os.environ.copy())

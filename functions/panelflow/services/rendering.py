@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
@@ -29,6 +30,7 @@ def render_panel(services: Services, job_id: str, index: int, delivery_attempt: 
         Exception: anything unexpected, so the message is retried and finally dead-lettered.
     """
     store = services.store
+    started = time.monotonic()
     job = store.get_job(job_id)
     if job is None:
         logs.warning("panel message for a job that does not exist", jobId=job_id, panelIndex=index)
@@ -36,6 +38,7 @@ def render_panel(services: Services, job_id: str, index: int, delivery_attempt: 
     if job.status != JobStatus.RENDERING:
         return
     claim = store.claim_panel(job_id, index, services.worker_id, services.settings.lease_seconds)
+    claimed = time.monotonic()
     if not claim.acquired:
         # Finished already (a duplicate delivery): the job may still need its final move.
         finish_job_if_done(services, job)
@@ -54,8 +57,15 @@ def render_panel(services: Services, job_id: str, index: int, delivery_attempt: 
         store.release_panel(job_id, index, services.worker_id)
         raise
     else:
+        produced = time.monotonic()
         if store.complete_panel(job_id, index, services.worker_id, image, audio):
-            logs.info("panel done", **log_fields)
+            logs.info(
+                "panel done",
+                claimMs=int((claimed - started) * 1000),
+                produceMs=int((produced - claimed) * 1000),
+                recordMs=int((time.monotonic() - produced) * 1000),
+                **log_fields,
+            )
     finish_job_if_done(services, job)
 
 
