@@ -74,8 +74,24 @@ class Services:
         return GcsBlobStore(s.project_id, s.bucket, public_base_url=s.asset_base_url)
 
     @functools.cached_property
+    def genai_client(self) -> Any:
+        """One google-genai client shared by the planner and the image generator.
+
+        Held here for the instance's lifetime: an unreferenced client is closed by its
+        finalizer, even in the middle of a call.
+        """
+        from panelflow.adapters.gemini import make_client
+
+        return make_client(self.settings)
+
+    @functools.cached_property
     def planner(self) -> StoryPlanner:
-        if _provider("PANELFLOW_PLANNER", self.settings.planner) == "simulated":
+        provider = self.settings.planner
+        if provider == "google":
+            from panelflow.adapters.gemini import GeminiStoryPlanner
+
+            return GeminiStoryPlanner(self.genai_client, model=self.settings.planner_model)
+        if provider == "simulated":
             from panelflow.adapters.simulated import SimulatedStoryPlanner
 
             return SimulatedStoryPlanner()
@@ -85,7 +101,12 @@ class Services:
 
     @functools.cached_property
     def images(self) -> ImageGenerator:
-        if _provider("PANELFLOW_IMAGES", self.settings.images) == "simulated":
+        provider = self.settings.images
+        if provider == "google":
+            from panelflow.adapters.gemini import GeminiImageGenerator
+
+            return GeminiImageGenerator(self.genai_client, model=self.settings.image_model)
+        if provider == "simulated":
             from panelflow.adapters.simulated import SimulatedImageGenerator
 
             return SimulatedImageGenerator()
@@ -95,7 +116,20 @@ class Services:
 
     @functools.cached_property
     def voice(self) -> SpeechSynthesizer:
-        if _provider("PANELFLOW_VOICE", self.settings.voice) == "simulated":
+        provider = self.settings.voice
+        if provider == "google":
+            from panelflow.adapters import cloud_tts
+
+            s = self.settings
+            return cloud_tts.CloudTextToSpeechSynthesizer(
+                cloud_tts.make_client(s),
+                voices=s.tts_voices,
+                timeout=s.tts_timeout_s,
+                retry=cloud_tts.make_retry(
+                    initial=s.retry_initial_s, maximum=s.retry_max_s, budget=s.tts_retry_budget_s
+                ),
+            )
+        if provider == "simulated":
             from panelflow.adapters.simulated import SimulatedSpeechSynthesizer
 
             return SimulatedSpeechSynthesizer()
@@ -112,16 +146,6 @@ class Services:
         from panelflow.adapters.auth import DevTokenAuthenticator
 
         return DevTokenAuthenticator()
-
-
-def _provider(variable: str, value: str) -> str:
-    if value == "google":
-        raise ConfigurationError(
-            f"{variable}=google: the Google providers are not part of this build yet; "
-            "use offline or simulated",
-            field=variable,
-        )
-    return value
 
 
 _active: Services | None = None

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
 
 from panelflow.domain.errors import ConfigurationError
 
@@ -18,6 +23,15 @@ EMULATOR_VARIABLES = (
     "STORAGE_EMULATOR_HOST",
     "FIREBASE_AUTH_EMULATOR_HOST",
 )
+DEFAULT_PLANNER_MODEL = "gemini-2.5-flash"
+DEFAULT_IMAGE_MODEL = "gemini-2.5-flash-image"
+# The Gemini API version that documents structured output and image generation; Vertex AI
+# keeps the SDK's own default.
+DEFAULT_GEMINI_API_VERSION = "v1beta"
+# A Cloud Text-to-Speech voice name starts with its language code, e.g. en-US-Neural2-F.
+VOICE_NAME_PATTERN = re.compile(r"[a-z]{2,3}-[A-Z]{2}-\S+")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
 
 
 @dataclass(frozen=True)
@@ -46,6 +60,35 @@ class Settings:
     asset_base_url: str = ""
     auth_mode: str = "dev"  # dev (unsigned emulator-format tokens) | firebase
     emulator_hosts: Mapping[str, str] = field(default_factory=dict)
+    # Browser origins (scheme://host[:port]) allowed to call the HTTP API cross-origin.
+    cors_origins: tuple[str, ...] = ()
+    # Gemini (planner and images when set to "google"): an API key or Vertex AI with ADC.
+    gemini_api_key: str = field(default="", repr=False)
+    gemini_vertex: bool = False
+    gemini_location: str = ""
+    # Empty means the SDK's own endpoint and version.
+    gemini_base_url: str = ""
+    gemini_api_version: str = ""
+    planner_model: str = DEFAULT_PLANNER_MODEL
+    image_model: str = DEFAULT_IMAGE_MODEL
+    # Per HTTP request; the SDK retries 408, 429 and 5xx within ``gemini_attempts``.
+    gemini_timeout_s: float = 60.0
+    gemini_attempts: int = 3
+    # Exponential backoff between in-call retries, for Gemini and Text-to-Speech alike.
+    retry_initial_s: float = 1.0
+    retry_max_s: float = 10.0
+    # Cloud Text-to-Speech (voice when set to "google"): host:port override, plaintext only on
+    # loopback (a local fake); character name -> voice name ("" is the narrator).
+    tts_endpoint: str = ""
+    tts_insecure: bool = False
+    tts_voices: Mapping[str, str] = field(default_factory=dict)
+    tts_timeout_s: float = 30.0
+    # Total time one synthesis request may spend retrying transient errors.
+    tts_retry_budget_s: float = 60.0
+
+    @property
+    def uses_gemini(self) -> bool:
+        return "google" in (self.planner, self.images)
 
     @property
     def production(self) -> bool:
@@ -95,6 +138,7 @@ class Settings:
                 raise ConfigurationError(
                     "PANELFLOW_AUTH=dev is not allowed in production", field="PANELFLOW_AUTH"
                 )
+        google = _google_settings(env, providers, production=environment == "production")
         return cls(
             project_id=project_id,
             environment=environment,
@@ -112,7 +156,222 @@ class Settings:
             asset_base_url=env.get("PANELFLOW_ASSET_BASE_URL", ""),
             auth_mode=auth_mode,
             emulator_hosts=emulators,
+            cors_origins=_origins(env.get("PANELFLOW_CORS_ORIGINS", "")),
+            **google,
         )
+
+
+def _google_settings(
+    env: Mapping[str, str], providers: Mapping[str, str], *, production: bool
+) -> dict[str, Any]:
+    """Fields of the Google providers; the credentials are checked only for a port using them."""
+    values: dict[str, Any] = {
+        "planner_model": env.get("PANELFLOW_PLANNER_MODEL") or DEFAULT_PLANNER_MODEL,
+        "image_model": env.get("PANELFLOW_IMAGE_MODEL") or DEFAULT_IMAGE_MODEL,
+        "gemini_timeout_s": _float(env, "PANELFLOW_GEMINI_TIMEOUT_S", 60.0, 0.1),
+        "gemini_attempts": _int(env, "PANELFLOW_GEMINI_ATTEMPTS", 3, 1),
+        "retry_initial_s": _float(env, "PANELFLOW_RETRY_INITIAL_S", 1.0, 0.0),
+        "retry_max_s": _float(env, "PANELFLOW_RETRY_MAX_S", 10.0, 0.0),
+        "tts_timeout_s": _float(env, "PANELFLOW_TTS_TIMEOUT_S", 30.0, 0.1),
+        "tts_retry_budget_s": _float(env, "PANELFLOW_TTS_RETRY_BUDGET_S", 60.0, 0.0),
+    }
+    if "google" in (providers["planner"], providers["images"]):
+        values.update(_gemini_settings(env, production=production))
+    if providers["voice"] == "google":
+        values.update(_tts_settings(env, production=production))
+    return values
+
+
+def _gemini_settings(env: Mapping[str, str], *, production: bool) -> dict[str, Any]:
+    api_key = env.get("GEMINI_API_KEY", "").strip()
+    vertex = _bool(env, "GOOGLE_GENAI_USE_VERTEXAI", False)
+    location = env.get("GOOGLE_CLOUD_LOCATION", "").strip()
+    if api_key and vertex:
+        raise ConfigurationError(
+            "GEMINI_API_KEY and GOOGLE_GENAI_USE_VERTEXAI=true are both set: choose the Gemini "
+            "API (key) or Vertex AI (project, location and Application Default Credentials)",
+            field="GEMINI_API_KEY",
+        )
+    if vertex and not location:
+        raise ConfigurationError(
+            "GOOGLE_CLOUD_LOCATION is not set: Vertex AI (GOOGLE_GENAI_USE_VERTEXAI=true) "
+            "needs a location such as us-central1 or global",
+            field="GOOGLE_CLOUD_LOCATION",
+        )
+    if not api_key and not vertex:
+        raise ConfigurationError(
+            "GEMINI_API_KEY is not set: the google planner or image provider needs a Gemini API "
+            "key, or GOOGLE_GENAI_USE_VERTEXAI=true with GOOGLE_CLOUD_LOCATION for Vertex AI",
+            field="GEMINI_API_KEY",
+        )
+    # The SDK's own variable names: GOOGLE_VERTEX_BASE_URL applies to Vertex AI only.
+    base_variable = "GOOGLE_VERTEX_BASE_URL" if vertex else "GOOGLE_GEMINI_BASE_URL"
+    base_url = env.get(base_variable, "").strip()
+    if base_url:
+        _check_base_url(base_variable, base_url, production=production)
+    version = env.get("GOOGLE_GENAI_API_VERSION", "").strip()
+    return {
+        "gemini_api_key": api_key,
+        "gemini_vertex": vertex,
+        "gemini_location": location,
+        "gemini_base_url": base_url,
+        "gemini_api_version": version or ("" if vertex else DEFAULT_GEMINI_API_VERSION),
+    }
+
+
+def _tts_settings(env: Mapping[str, str], *, production: bool) -> dict[str, Any]:
+    endpoint = env.get("PANELFLOW_TTS_ENDPOINT", "").strip()
+    insecure = False
+    if endpoint:
+        host, _port = _host_port("PANELFLOW_TTS_ENDPOINT", endpoint)
+        loopback = _is_loopback(host)
+        # Plaintext by default only towards this machine (a local fake); TLS everywhere else.
+        insecure = _bool(env, "PANELFLOW_TTS_INSECURE", loopback)
+        if insecure and not loopback:
+            raise ConfigurationError(
+                f"PANELFLOW_TTS_INSECURE=true is refused for {host!r}: a plaintext gRPC channel "
+                "is allowed only to a loopback address (127.0.0.0/8, ::1, localhost)",
+                field="PANELFLOW_TTS_INSECURE",
+            )
+        if insecure and production:
+            raise ConfigurationError(
+                "production settings refuse a plaintext PANELFLOW_TTS_ENDPOINT",
+                field="PANELFLOW_TTS_ENDPOINT",
+            )
+    elif env.get("PANELFLOW_TTS_INSECURE", "").strip():
+        raise ConfigurationError(
+            "PANELFLOW_TTS_INSECURE needs PANELFLOW_TTS_ENDPOINT", field="PANELFLOW_TTS_INSECURE"
+        )
+    return {
+        "tts_endpoint": endpoint,
+        "tts_insecure": insecure,
+        "tts_voices": _voices(env.get("PANELFLOW_TTS_VOICES", "")),
+    }
+
+
+def _check_base_url(variable: str, url: str, *, production: bool) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            f"{variable} must be an http(s) URL such as https://host[:port], not {url!r}",
+            field=variable,
+        )
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise ConfigurationError(
+            f"{variable} has an invalid port: {url!r}", field=variable
+        ) from None
+    if parts.scheme == "http":
+        # The API key travels in a header: plaintext is acceptable only to this machine.
+        if not _is_loopback(parts.hostname):
+            raise ConfigurationError(
+                f"{variable} uses plain http to {parts.hostname!r}: only loopback addresses "
+                "(127.0.0.0/8, ::1, localhost) may be reached without TLS",
+                field=variable,
+            )
+        if production:
+            raise ConfigurationError(
+                f"production settings refuse a plain http {variable}", field=variable
+            )
+
+
+def _host_port(variable: str, value: str) -> tuple[str, int]:
+    match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([A-Za-z0-9.-]+):(\d{1,5})", value)
+    if not match:
+        raise ConfigurationError(
+            f"{variable} must be host:port (IPv6 as [::1]:port), not {value!r}", field=variable
+        )
+    host = match.group(1) or match.group(3)
+    port = int(match.group(2) or match.group(4))
+    if not 0 < port < 65536:
+        raise ConfigurationError(f"{variable} has an invalid port: {value!r}", field=variable)
+    return host, port
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _voices(raw: str) -> dict[str, str]:
+    variable = "PANELFLOW_TTS_VOICES"
+    if not raw.strip():
+        return {}
+    try:
+        voices = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ConfigurationError(
+            f"{variable} must be a JSON object such as "
+            f'{{"Mira": "en-US-Neural2-F"}}: {error.msg} at character {error.pos}',
+            field=variable,
+        ) from None
+    if not isinstance(voices, dict):
+        raise ConfigurationError(
+            f'{variable} must be a JSON object such as {{"Mira": "en-US-Neural2-F"}}',
+            field=variable,
+        )
+    for name, voice in voices.items():
+        if not isinstance(voice, str) or not VOICE_NAME_PATTERN.fullmatch(voice):
+            raise ConfigurationError(
+                f"{variable}: the voice for {name!r} must be a Cloud Text-to-Speech voice name "
+                f"that starts with its language code, such as en-US-Neural2-F, not {voice!r}",
+                field=variable,
+            )
+    return {str(name): voice for name, voice in voices.items()}
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False if value else default
+    raise ConfigurationError(f"{name} must be true or false, not {raw!r}", field=name)
+
+
+def _float(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, not {raw!r}", field=name) from None
+    if not value >= minimum or value == float("inf"):
+        raise ConfigurationError(
+            f"{name} must be a finite number of at least {minimum:g}", field=name
+        )
+    return value
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    """PANELFLOW_CORS_ORIGINS: comma-separated origins such as https://app.example.com."""
+    origins = []
+    for origin in (item.strip() for item in raw.split(",")):
+        if not origin:
+            continue
+        parts = urlsplit(origin)
+        try:
+            parts.port  # noqa: B018 - raises on a malformed port
+        except ValueError:
+            parts = parts._replace(scheme="")
+        extra = parts.path or parts.query or parts.fragment or parts.username
+        if parts.scheme not in ("http", "https") or not parts.hostname or extra:
+            raise ConfigurationError(
+                "PANELFLOW_CORS_ORIGINS must list origins such as https://app.example.com or "
+                f"http://127.0.0.1:8080 (scheme, host, optional port; no path), not {origin!r}",
+                field="PANELFLOW_CORS_ORIGINS",
+            )
+        origins.append(origin.lower())
+    return tuple(origins)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:

@@ -1,0 +1,433 @@
+"""Cloud Text-to-Speech: narration and dialogue with a voice per character, joined into one MP3.
+
+Audio format: every request asks for MP3 at one sample rate (24 kHz) and the clips are joined
+by concatenating their MPEG frames. A panel whose text fits one request therefore stores the
+service's bytes unchanged; several clips are joined without re-encoding (any ID3 tag and
+Xing/Info header frame is dropped from each, so players do not take the first clip's frame
+count for the whole file). The duration is counted from the MPEG frame headers.
+
+Input is limited to 5,000 bytes of UTF-8 per request: longer lines are split at sentence
+boundaries, a sentence that alone is too long at word boundaries, a word at characters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from google.api_core import exceptions as api_exceptions
+from google.api_core.retry import Retry, if_exception_type
+
+from panelflow.domain.errors import (
+    ConfigurationError,
+    PanelflowError,
+    ProviderError,
+    TransientError,
+)
+from panelflow.domain.models import SpeechLine, SynthesizedAudio
+from panelflow.settings import VOICE_NAME_PATTERN, Settings
+
+MAX_INPUT_BYTES = 5_000
+SAMPLE_RATE = 24_000
+CONTENT_TYPE = "audio/mpeg"
+# Errors worth another attempt within the call; the rest are permanent.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    api_exceptions.ServiceUnavailable,
+    api_exceptions.TooManyRequests,  # includes ResourceExhausted (gRPC)
+    api_exceptions.DeadlineExceeded,
+    api_exceptions.InternalServerError,
+)
+
+
+@dataclass(frozen=True)
+class VoiceSet:
+    """Default voices for a job language: one narrator, pools picked from by a name's hash."""
+
+    narrator: str
+    female: tuple[str, ...]
+    male: tuple[str, ...]
+
+
+# WaveNet voices exist for every job language; PANELFLOW_TTS_VOICES picks others by name.
+DEFAULT_VOICES: dict[str, VoiceSet] = {
+    "en": VoiceSet(
+        "en-US-Wavenet-D",
+        ("en-US-Wavenet-C", "en-US-Wavenet-E", "en-US-Wavenet-F", "en-US-Wavenet-G"),
+        ("en-US-Wavenet-A", "en-US-Wavenet-B", "en-US-Wavenet-I", "en-US-Wavenet-J"),
+    ),
+    "de": VoiceSet(
+        "de-DE-Wavenet-B",
+        ("de-DE-Wavenet-A", "de-DE-Wavenet-C", "de-DE-Wavenet-F"),
+        ("de-DE-Wavenet-D", "de-DE-Wavenet-E"),
+    ),
+    "es": VoiceSet("es-ES-Wavenet-B", ("es-ES-Wavenet-C", "es-ES-Wavenet-D"), ("es-ES-Wavenet-B",)),
+    "fr": VoiceSet(
+        "fr-FR-Wavenet-B",
+        ("fr-FR-Wavenet-A", "fr-FR-Wavenet-C", "fr-FR-Wavenet-E"),
+        ("fr-FR-Wavenet-D",),
+    ),
+    "it": VoiceSet("it-IT-Wavenet-C", ("it-IT-Wavenet-A", "it-IT-Wavenet-B"), ("it-IT-Wavenet-D",)),
+    "pt": VoiceSet("pt-BR-Wavenet-B", ("pt-BR-Wavenet-A", "pt-BR-Wavenet-C"), ("pt-BR-Wavenet-B",)),
+    "nl": VoiceSet(
+        "nl-NL-Wavenet-B",
+        ("nl-NL-Wavenet-A", "nl-NL-Wavenet-D", "nl-NL-Wavenet-E"),
+        ("nl-NL-Wavenet-C",),
+    ),
+    "ja": VoiceSet("ja-JP-Wavenet-C", ("ja-JP-Wavenet-A", "ja-JP-Wavenet-B"), ("ja-JP-Wavenet-D",)),
+}
+_HINTS = {
+    "female": "female",
+    "woman": "female",
+    "girl": "female",
+    "f": "female",
+    "male": "male",
+    "man": "male",
+    "boy": "male",
+    "m": "male",
+}
+# Western sentence ends need following whitespace; CJK full stops (U+3002, U+FF01, U+FF1F)
+# end a sentence at once. Closing quotes and brackets stay with their sentence.
+_SENTENCE_END = re.compile(
+    r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*\s+|[\u3002\uff01\uff1f]+[\u300d\u300f\uff09]*\s*"
+)
+
+
+def make_client(settings: Settings) -> Any:
+    """A TextToSpeechClient: plaintext gRPC to a loopback endpoint (a local fake), else TLS."""
+    from google.auth import exceptions as auth_exceptions
+    from google.cloud import texttospeech_v1
+
+    try:
+        if settings.tts_endpoint and settings.tts_insecure:
+            import grpc
+            from google.cloud.texttospeech_v1.services.text_to_speech.transports import (
+                TextToSpeechGrpcTransport,
+            )
+
+            channel = grpc.insecure_channel(settings.tts_endpoint)
+            return texttospeech_v1.TextToSpeechClient(
+                transport=TextToSpeechGrpcTransport(channel=channel)
+            )
+        if settings.tts_endpoint:
+            return texttospeech_v1.TextToSpeechClient(
+                client_options={"api_endpoint": settings.tts_endpoint}
+            )
+        return texttospeech_v1.TextToSpeechClient()
+    except auth_exceptions.DefaultCredentialsError as error:
+        raise ConfigurationError(
+            "Cloud Text-to-Speech needs Application Default Credentials "
+            "(a service account on Cloud Functions, or gcloud auth application-default login)",
+            field="PANELFLOW_VOICE",
+        ) from error
+
+
+def make_retry(*, initial: float, maximum: float, budget: float) -> Retry:
+    """Exponential backoff over transient errors only, for at most ``budget`` seconds."""
+    return Retry(
+        predicate=if_exception_type(*TRANSIENT_ERRORS),
+        initial=max(initial, 0.001),
+        maximum=max(maximum, initial, 0.001),
+        multiplier=2.0,
+        timeout=budget,
+    )
+
+
+class CloudTextToSpeechSynthesizer:
+    """Speaks narration and dialogue with Cloud Text-to-Speech, a stable voice per character.
+
+    Voice choice per line: ``voices`` (character name -> voice name, "" for the narrator),
+    else a voice name given as the line's voice, else a default for the job language: the
+    narrator's voice for narration, and for a character a voice from the pool matching its
+    hint (female, male, neutral = either) chosen by a hash of its name, so it keeps its voice
+    from panel to panel.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        voices: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+        retry: Retry | None = None,
+        max_input_bytes: int = MAX_INPUT_BYTES,
+    ) -> None:
+        # Holding the client keeps its channel open between panels.
+        self._client = client
+        self._voices = dict(voices or {})
+        self._folded = {name.casefold(): voice for name, voice in self._voices.items()}
+        self._timeout = timeout
+        self._retry = retry if retry is not None else make_retry(initial=1, maximum=10, budget=60)
+        self._max_input_bytes = max_input_bytes
+
+    def synthesize(self, lines: Sequence[SpeechLine], *, language: str) -> SynthesizedAudio:
+        """Returns the lines spoken one after another as one MP3; see the SpeechSynthesizer port."""
+        requests: list[tuple[str, str]] = []
+        for line in lines:
+            text = _clean(line.text)
+            if text:
+                voice = self.voice_for(line, language)
+                requests += [(piece, voice) for piece in split_text(text, self._max_input_bytes)]
+        if not requests:
+            raise ProviderError("There is nothing to speak: every line is empty.")
+        # One after another: the panel's image takes far longer, so this is off the critical
+        # path, and one call at a time is gentler on the per-minute quota.
+        clips = [self._speak(text, voice) for text, voice in requests]
+        data = join_mp3(clips)
+        seconds = sum(mp3_duration(clip) for clip in clips)
+        if seconds <= 0:
+            raise ProviderError("Cloud Text-to-Speech returned audio without MPEG frames.")
+        return SynthesizedAudio(
+            data=data, content_type=CONTENT_TYPE, duration_ms=round(seconds * 1000)
+        )
+
+    def voice_for(self, line: SpeechLine, language: str) -> str:
+        """The voice name for a line (see the class docstring for the order of choices)."""
+        configured = self._voices.get(line.speaker) or self._folded.get(line.speaker.casefold())
+        if configured:
+            return configured
+        if VOICE_NAME_PATTERN.fullmatch(line.voice.strip()):
+            return line.voice.strip()
+        voice_set = DEFAULT_VOICES.get(language, DEFAULT_VOICES["en"])
+        if not line.speaker.strip():
+            return voice_set.narrator
+        hint = _HINTS.get(line.voice.strip().lower(), "neutral")
+        pool = {
+            "female": voice_set.female,
+            "male": voice_set.male,
+        }.get(hint, voice_set.female + voice_set.male)
+        choice = int(hashlib.sha256(line.speaker.casefold().encode()).hexdigest(), 16)
+        return pool[choice % len(pool)]
+
+    def _speak(self, text: str, voice: str) -> bytes:
+        from google.cloud import texttospeech_v1 as tts
+
+        request = tts.SynthesizeSpeechRequest(
+            input=tts.SynthesisInput(text=text),
+            voice=tts.VoiceSelectionParams(language_code=language_code(voice), name=voice),
+            audio_config=tts.AudioConfig(
+                audio_encoding=tts.AudioEncoding.MP3, sample_rate_hertz=SAMPLE_RATE
+            ),
+        )
+        translated: tuple[type[Exception], ...] = (api_exceptions.GoogleAPIError, *_auth_errors())
+        try:
+            response = self._client.synthesize_speech(
+                request=request, retry=self._retry, timeout=self._timeout
+            )
+        except translated as error:
+            raise translate_error(error) from error
+        return bytes(response.audio_content)
+
+
+def language_code(voice: str) -> str:
+    """en-US-Neural2-F -> en-US."""
+    return "-".join(voice.split("-")[:2])
+
+
+def _auth_errors() -> tuple[type[Exception], ...]:
+    from google.auth import exceptions as auth_exceptions
+
+    return (auth_exceptions.GoogleAuthError,)
+
+
+def translate_error(error: Exception) -> PanelflowError:
+    """Maps google.api_core / google.auth exceptions to the core's errors, by type."""
+    from google.auth import exceptions as auth_exceptions
+
+    if isinstance(error, api_exceptions.RetryError):
+        cause = type(error.cause).__name__ if error.cause else "errors"
+        return TransientError(
+            f"Cloud Text-to-Speech kept failing ({cause}) until the retry budget ran out; "
+            "try again later"
+        )
+    if isinstance(error, TRANSIENT_ERRORS) or (
+        isinstance(error, api_exceptions.ServerError)
+        and not isinstance(error, api_exceptions.MethodNotImplemented)
+    ):
+        return TransientError(
+            f"Cloud Text-to-Speech is busy or unavailable ({type(error).__name__}); try again later"
+        )
+    if isinstance(error, auth_exceptions.DefaultCredentialsError):
+        return ConfigurationError(
+            "Cloud Text-to-Speech needs Application Default Credentials", field="PANELFLOW_VOICE"
+        )
+    if isinstance(error, auth_exceptions.TransportError):
+        return TransientError("Could not reach the credentials service for Cloud Text-to-Speech")
+    if isinstance(error, (api_exceptions.Unauthorized, api_exceptions.Forbidden)):
+        return ProviderError(
+            "Cloud Text-to-Speech refused the credentials; check that the service account may "
+            "use the Text-to-Speech API"
+        )
+    detail = " ".join(str(getattr(error, "message", "") or error).split())[:300]
+    if isinstance(error, api_exceptions.BadRequest):
+        return ProviderError(f"Cloud Text-to-Speech refused the text or voice: {detail}")
+    return ProviderError(f"Cloud Text-to-Speech failed ({type(error).__name__}): {detail}")
+
+
+# ---- text ---------------------------------------------------------------------------------
+
+
+def _clean(text: str) -> str:
+    printable = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(printable.split())
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def split_text(text: str, max_bytes: int = MAX_INPUT_BYTES) -> list[str]:
+    """Pieces of at most ``max_bytes`` UTF-8 bytes: whole sentences, else words, else chars."""
+    if _size(text) <= max_bytes:
+        return [text]
+    pieces: list[str] = []
+    current = ""
+    for sentence in _sentences(text):
+        for part in _fit(sentence, max_bytes, _words):
+            if current and _size(current + part) > max_bytes:
+                pieces.append(current.strip())
+                current = ""
+            current += part
+    if current.strip():
+        pieces.append(current.strip())
+    return [piece for piece in pieces if piece]
+
+
+def _sentences(text: str) -> list[str]:
+    """The text cut after each sentence end; the whitespace stays with the sentence before."""
+    cuts = [match.end() for match in _SENTENCE_END.finditer(text)]
+    starts = [0, *cuts]
+    ends = [*cuts, len(text)]
+    return [text[start:end] for start, end in zip(starts, ends, strict=True) if start < end]
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\S+\s*", text) or [text]
+
+
+def _characters(text: str) -> list[str]:
+    return list(text)
+
+
+def _fit(text: str, max_bytes: int, smaller: Any) -> list[str]:
+    """``text`` as parts no larger than ``max_bytes``, cut into ``smaller`` units if needed."""
+    if _size(text) <= max_bytes:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    finer = _characters if smaller is _words else None
+    for unit in smaller(text):
+        units = _fit(unit, max_bytes, finer) if finer and _size(unit) > max_bytes else [unit]
+        for piece in units:
+            if current and _size(current + piece) > max_bytes:
+                parts.append(current)
+                current = ""
+            current += piece
+    if current:
+        parts.append(current)
+    return parts
+
+
+# ---- MP3 ----------------------------------------------------------------------------------
+
+_BITRATES_KBPS = {
+    # (MPEG-1?, layer) -> bitrate by index 1..14
+    (True, 3): (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (False, 3): (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (True, 2): (32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (False, 2): (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (True, 1): (32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (False, 1): (32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+}
+_SAMPLE_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+@dataclass(frozen=True)
+class Mp3Frame:
+    offset: int
+    length: int
+    samples: int
+    sample_rate: int
+    # A Xing/Info/VBRI header frame: metadata that decoders skip, not sound.
+    header_only: bool
+
+
+def _frame_at(data: bytes, offset: int) -> Mp3Frame | None:
+    if offset + 4 > len(data) or data[offset] != 0xFF or data[offset + 1] & 0xE0 != 0xE0:
+        return None
+    b1, b2, b3 = data[offset + 1], data[offset + 2], data[offset + 3]
+    version = (b1 >> 3) & 3
+    layer = 4 - ((b1 >> 1) & 3)
+    bitrate_index = b2 >> 4
+    rate_index = (b2 >> 2) & 3
+    if version == 1 or layer == 4 or bitrate_index in (0, 15) or rate_index == 3:
+        return None
+    mpeg1 = version == 3
+    bitrate = _BITRATES_KBPS[(mpeg1, layer)][bitrate_index - 1] * 1000
+    sample_rate = _SAMPLE_RATES[version][rate_index]
+    padding = (b2 >> 1) & 1
+    if layer == 1:
+        length = (12 * bitrate // sample_rate + padding) * 4
+        samples = 384
+    elif layer == 2 or mpeg1:
+        length = 144 * bitrate // sample_rate + padding
+        samples = 1152
+    else:
+        length = 72 * bitrate // sample_rate + padding
+        samples = 576
+    if offset + length > len(data):
+        return None
+    mono = (b3 >> 6) == 3
+    side_info = (17 if mono else 32) if mpeg1 else (9 if mono else 17)
+    crc = 0 if b1 & 1 else 2
+    tag_at = offset + 4 + crc + side_info
+    header_only = layer == 3 and (
+        data[tag_at : tag_at + 4] in (b"Xing", b"Info")
+        or data[offset + 36 : offset + 40] == b"VBRI"
+    )
+    return Mp3Frame(offset, length, samples, sample_rate, header_only)
+
+
+def _id3v2_length(data: bytes, offset: int) -> int:
+    if data[offset : offset + 3] != b"ID3" or offset + 10 > len(data):
+        return 0
+    size = 0
+    for byte in data[offset + 6 : offset + 10]:
+        size = (size << 7) | (byte & 0x7F)
+    footer = 10 if data[offset + 5] & 0x10 else 0
+    return 10 + size + footer
+
+
+def mp3_frames(data: bytes) -> Iterator[Mp3Frame]:
+    """The MPEG audio frames in ``data``, skipping ID3 tags and anything between frames."""
+    offset = 0
+    while offset + 4 <= len(data):
+        tag = _id3v2_length(data, offset)
+        if tag:
+            offset += tag
+            continue
+        frame = _frame_at(data, offset)
+        if frame is None:
+            offset += 1  # resynchronise: trailing tags or damaged bytes
+            continue
+        yield frame
+        offset += frame.length
+
+
+def mp3_duration(data: bytes) -> float:
+    """Seconds of sound in an MP3, counted from its frame headers."""
+    return sum(f.samples / f.sample_rate for f in mp3_frames(data) if not f.header_only)
+
+
+def join_mp3(clips: Sequence[bytes]) -> bytes:
+    """One MP3 from several: a single clip unchanged, else their sound frames in order."""
+    if len(clips) == 1:
+        return clips[0]
+    return b"".join(
+        clip[frame.offset : frame.offset + frame.length]
+        for clip in clips
+        for frame in mp3_frames(clip)
+        if not frame.header_only
+    )

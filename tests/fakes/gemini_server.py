@@ -1,0 +1,283 @@
+"""A local fake of the Gemini REST API (``POST /{version}/models/{model}:generateContent``).
+
+It runs on 127.0.0.1 in a background thread, records every request body, and answers from a
+script of replies (in order) or, with the script empty, with a default: a PNG for requests
+that ask for images, ``plan`` (JSON text) for structured-output requests, else plain text.
+The real google-genai client talks to it through ``HttpOptions(base_url=fake.base_url)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+_PATH = re.compile(r"^/(?P<version>v1[a-z0-9]*)/models/(?P<model>[^/:]+):generateContent$")
+_STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    408: "DEADLINE_EXCEEDED",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int = 200
+    body: dict[str, Any] = field(default_factory=dict)
+    # Seconds to wait before answering (longer than the client's timeout to provoke one).
+    delay: float = 0.0
+
+
+@dataclass
+class RecordedRequest:
+    path: str
+    version: str
+    model: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    status: int = 0
+    image: bytes | None = None
+
+    @property
+    def parts(self) -> list[dict[str, Any]]:
+        """Every part of every content turn, in order."""
+        return [part for content in self.body.get("contents", []) for part in content["parts"]]
+
+    @property
+    def texts(self) -> list[str]:
+        return [part["text"] for part in self.parts if "text" in part]
+
+    @property
+    def prompt(self) -> str:
+        return "\n".join(self.texts)
+
+    @property
+    def inline_images(self) -> list[bytes]:
+        """Decoded inlineData parts (reference images sent with the request)."""
+        return [
+            _b64decode(part["inlineData"]["data"]) for part in self.parts if "inlineData" in part
+        ]
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return dict(self.body.get("generationConfig") or {})
+
+    @property
+    def wants_image(self) -> bool:
+        return "IMAGE" in (self.config.get("responseModalities") or [])
+
+
+def _b64decode(text: str) -> bytes:
+    # google-genai sends URL-safe base64 (the JSON mapping of protobuf bytes accepts both).
+    return base64.urlsafe_b64decode(text.replace("+", "-").replace("/", "_"))
+
+
+def make_png(width: int = 768, height: int = 512, seed: str = "") -> bytes:
+    """A small real PNG whose colours depend on ``seed``."""
+    from PIL import Image, ImageDraw
+
+    digest = hashlib.sha256(seed.encode()).digest()
+    image = Image.new("RGB", (width, height), tuple(digest[:3]))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((width // 4, height // 4, width // 2, height // 2), fill=tuple(digest[3:6]))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def text_reply(text: str, finish_reason: str = "STOP") -> Reply:
+    return Reply(
+        body={
+            "candidates": [
+                {
+                    "content": {"role": "model", "parts": [{"text": text}]},
+                    "finishReason": finish_reason,
+                    "index": 0,
+                }
+            ],
+            "modelVersion": "fake",
+        }
+    )
+
+
+def plan_reply(plan: dict[str, Any] | str) -> Reply:
+    return text_reply(plan if isinstance(plan, str) else json.dumps(plan))
+
+
+def image_reply(data: bytes, mime_type: str = "image/png") -> Reply:
+    encoded = base64.b64encode(data).decode()
+    return Reply(
+        body={
+            "candidates": [
+                {
+                    "content": {
+                        "role": "model",
+                        "parts": [{"inlineData": {"mimeType": mime_type, "data": encoded}}],
+                    },
+                    "finishReason": "STOP",
+                    "index": 0,
+                }
+            ]
+        }
+    )
+
+
+def finish_reply(finish_reason: str, text: str = "") -> Reply:
+    """A candidate with no image (e.g. IMAGE_SAFETY, NO_IMAGE); ``text`` if the model talked."""
+    candidate: dict[str, Any] = {"finishReason": finish_reason, "index": 0}
+    if text:
+        candidate["content"] = {"role": "model", "parts": [{"text": text}]}
+    return Reply(body={"candidates": [candidate]})
+
+
+def blocked_prompt_reply(reason: str = "SAFETY") -> Reply:
+    return Reply(body={"promptFeedback": {"blockReason": reason}})
+
+
+def error_reply(status: int, message: str = "", delay: float = 0.0) -> Reply:
+    name = _STATUS_NAMES.get(status, "UNKNOWN")
+    return Reply(
+        status=status,
+        body={"error": {"code": status, "message": message or f"fake {name}", "status": name}},
+        delay=delay,
+    )
+
+
+def slow(reply: Reply, delay: float) -> Reply:
+    return Reply(status=reply.status, body=reply.body, delay=delay)
+
+
+class FakeGemini:
+    """The fake server; use as a context manager or call start() and stop()."""
+
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self.plan: dict[str, Any] | None = None
+        self._script: deque[Reply] = deque()
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- control --------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def script(self, *replies: Reply) -> None:
+        """Queues replies; each request takes the next one, then defaults resume."""
+        with self._lock:
+            self._script.extend(replies)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._script.clear()
+            self.requests.clear()
+            self.plan = None
+
+    def served_images(self) -> list[bytes]:
+        with self._lock:
+            return [r.image for r in self.requests if r.image is not None]
+
+    def start(self) -> FakeGemini:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                fake._handle(self)
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeGemini:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # ---- serving --------------------------------------------------------------------
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        match = _PATH.match(handler.path.split("?", 1)[0])
+        if not match:
+            self._send(handler, error_reply(404, f"no such method: {handler.path}"))
+            return
+        try:
+            body = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            self._send(handler, error_reply(400, "Invalid JSON payload received."))
+            return
+        recorded = RecordedRequest(
+            path=handler.path,
+            version=match["version"],
+            model=match["model"],
+            headers={key.lower(): value for key, value in handler.headers.items()},
+            body=body,
+        )
+        with self._lock:
+            self.requests.append(recorded)
+            reply = self._script.popleft() if self._script else self._default(recorded)
+            recorded.status = reply.status
+            recorded.image = _served_image(reply)
+        if reply.delay:
+            time.sleep(reply.delay)
+        self._send(handler, reply)
+
+    def _default(self, request: RecordedRequest) -> Reply:
+        if request.wants_image:
+            return image_reply(make_png(seed=request.prompt))
+        if request.config.get("responseSchema") or request.config.get("responseJsonSchema"):
+            return plan_reply(self.plan or {"title": "", "characters": [], "panels": []})
+        return text_reply("ok")
+
+    @staticmethod
+    def _send(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
+        data = json.dumps(reply.body).encode()
+        try:
+            handler.send_response(reply.status)
+            handler.send_header("Content-Type", "application/json; charset=UTF-8")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test)
+
+
+def _served_image(reply: Reply) -> bytes | None:
+    for candidate in reply.body.get("candidates") or []:
+        for part in (candidate.get("content") or {}).get("parts") or []:
+            if "inlineData" in part:
+                return base64.b64decode(part["inlineData"]["data"])
+    return None

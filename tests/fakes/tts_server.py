@@ -1,0 +1,156 @@
+"""A local fake of Cloud Text-to-Speech's gRPC service (``TextToSpeech/SynthesizeSpeech``).
+
+Served by grpc on 127.0.0.1 with a generic handler that (de)serialises the real
+``google.cloud.texttospeech_v1`` messages. It records every request, answers with a real MP3
+(a tone whose length follows the text, encoded with lameenc) and can be told to fail the
+next calls with given status codes. Like the real service it refuses input over 5,000 bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import grpc
+import lameenc
+from google.cloud.texttospeech_v1 import SynthesizeSpeechRequest, SynthesizeSpeechResponse
+
+SERVICE = "google.cloud.texttospeech.v1.TextToSpeech"
+MAX_INPUT_BYTES = 5_000
+DEFAULT_RATE = 24_000
+
+
+@dataclass(frozen=True)
+class Served:
+    text: str
+    voice: str
+    language_code: str
+    audio: bytes
+    # Samples of tone encoded (the MP3 holds at least this many, plus encoder padding).
+    samples: int
+    sample_rate: int
+
+    @property
+    def tone_ms(self) -> float:
+        return self.samples * 1000 / self.sample_rate
+
+
+def tone_ms(text: str) -> int:
+    """How long the fake 'speaks' a text: 200 ms plus 10 ms a character, at most 6 s."""
+    return min(200 + 10 * len(text), 6_000)
+
+
+def make_mp3(text: str, voice: str, sample_rate: int = DEFAULT_RATE) -> tuple[bytes, int]:
+    """(MP3 bytes, sample count): a tone at a pitch set by the voice, deterministic."""
+    samples = sample_rate * tone_ms(text) // 1000
+    pitch = 180 + int(hashlib.sha256(voice.encode()).hexdigest()[:4], 16) % 300
+    pcm = bytearray()
+    for n in range(samples):
+        value = int(6000 * math.sin(2 * math.pi * pitch * n / sample_rate))
+        pcm += value.to_bytes(2, "little", signed=True)
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(32)
+    encoder.set_in_sample_rate(sample_rate)
+    encoder.set_out_sample_rate(sample_rate)
+    encoder.set_channels(1)
+    encoder.set_quality(7)
+    return bytes(encoder.encode(bytes(pcm)) + encoder.flush()), samples
+
+
+class FakeTextToSpeech:
+    """The fake server; use as a context manager or call start() and stop()."""
+
+    def __init__(self) -> None:
+        self.requests: list[SynthesizeSpeechRequest] = []
+        self.served: list[Served] = []
+        self._failures: deque[tuple[grpc.StatusCode, str]] = deque()
+        self._delays: deque[float] = deque()
+        self._lock = threading.Lock()
+        self._server: grpc.Server | None = None
+        self.port = 0
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def fail_next(self, *codes: grpc.StatusCode, message: str = "") -> None:
+        """The next calls fail with these codes, in order; later calls succeed again."""
+        with self._lock:
+            self._failures.extend((code, message or f"fake {code.name}") for code in codes)
+
+    def delay_next(self, *seconds: float) -> None:
+        with self._lock:
+            self._delays.extend(seconds)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.served.clear()
+            self._failures.clear()
+            self._delays.clear()
+
+    def start(self) -> FakeTextToSpeech:
+        handler = grpc.method_handlers_generic_handler(
+            SERVICE,
+            {
+                "SynthesizeSpeech": grpc.unary_unary_rpc_method_handler(
+                    self._synthesize,
+                    request_deserializer=SynthesizeSpeechRequest.deserialize,
+                    response_serializer=SynthesizeSpeechResponse.serialize,
+                )
+            },
+        )
+        server = grpc.server(ThreadPoolExecutor(max_workers=16))
+        server.add_generic_rpc_handlers((handler,))
+        self.port = server.add_insecure_port("127.0.0.1:0")
+        server.start()
+        self._server = server
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop(grace=None)
+            self._server = None
+
+    def __enter__(self) -> FakeTextToSpeech:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def _synthesize(
+        self, request: SynthesizeSpeechRequest, context: grpc.ServicerContext
+    ) -> SynthesizeSpeechResponse:
+        with self._lock:
+            self.requests.append(request)
+            failure = self._failures.popleft() if self._failures else None
+            delay = self._delays.popleft() if self._delays else 0.0
+        if delay:
+            time.sleep(delay)
+        if failure is not None:
+            context.abort(*failure)
+        text = request.input.text or request.input.ssml
+        if len(text.encode("utf-8")) > MAX_INPUT_BYTES:
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "Either `input.text` or `input.ssml` is longer than the limit of 5000 bytes.",
+            )
+        rate = request.audio_config.sample_rate_hertz or DEFAULT_RATE
+        audio, samples = make_mp3(text, request.voice.name, rate)
+        with self._lock:
+            self.served.append(
+                Served(
+                    text=text,
+                    voice=request.voice.name,
+                    language_code=request.voice.language_code,
+                    audio=audio,
+                    samples=samples,
+                    sample_rate=rate,
+                )
+            )
+        return SynthesizeSpeechResponse(audio_content=audio)
