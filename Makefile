@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test check lint types unit up down stage clean
+.PHONY: demo test check lint types unit up down stage clean bench infra-check
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	PYTHON=$(PYTHON) scripts/bootstrap.sh
@@ -18,8 +18,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
-## check: fast feedback — lint, types, unit tests
-check: lint types unit
+## check: fast feedback — lint, types, unit tests, Terraform format and checkov
+check: lint types unit infra-check
+
+## infra-check: terraform fmt and checkov (in a venv of its own: it ships a fork of hcl2)
+infra-check:
+	terraform fmt -check -recursive infra/terraform
+	test -x .venv-checkov/bin/checkov || ($(PYTHON) -m venv .venv-checkov && .venv-checkov/bin/pip install --quiet checkov==3.3.30)
+	.venv-checkov/bin/checkov -d infra/terraform --quiet --compact --skip-download
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -42,3 +48,7 @@ stage:
 
 clean:
 	rm -rf build .panelflow .pytest_cache .mypy_cache .ruff_cache
+
+## bench: the fan-out benchmark on the local stack with sleeping providers (prints JSON last)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py

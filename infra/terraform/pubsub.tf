@@ -1,0 +1,164 @@
+# Topics and the subscriptions that deliver them.
+#
+# Each function is deployed without an event_trigger (an Eventarc trigger would create a
+# subscription Terraform does not own). Instead these push subscriptions POST every message
+# to the function's Cloud Run service, signed with an OIDC token of the "pusher" identity.
+# Owning the subscriptions is what puts the delivery policy in code: retries with
+# exponential backoff, the dead-letter topic after var.max_delivery_attempts, and an ack
+# deadline that covers a whole run of the function.
+#
+# The push body is Pub/Sub's standard wrapper ({"message": {...}, "subscription": ...});
+# functions-framework turns it into the CloudEvent the @cloud_event entry points take,
+# reading the topic from the request path, which is why the endpoint ends in
+# /projects/<project>/topics/<topic>.
+
+resource "google_pubsub_topic" "plan" {
+  # checkov:skip=CKV_GCP_83:Messages carry ids only (jobId, panelIndex); Google-managed encryption is enough.
+  project = var.project_id
+  name    = var.plan_topic
+  labels  = local.labels
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_pubsub_topic" "panels" {
+  # checkov:skip=CKV_GCP_83:Messages carry ids only (jobId, panelIndex); Google-managed encryption is enough.
+  project = var.project_id
+  name    = var.panels_topic
+  labels  = local.labels
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_pubsub_topic" "dead_letter" {
+  # checkov:skip=CKV_GCP_83:Messages carry ids only (jobId, panelIndex); Google-managed encryption is enough.
+  project = var.project_id
+  name    = var.dead_letter_topic
+  labels  = local.labels
+
+  depends_on = [google_project_service.apis]
+}
+
+locals {
+  push_invoker = google_service_account.function["pusher"].email
+}
+
+# One plan message per job -> orchestrator "plan".
+resource "google_pubsub_subscription" "plan" {
+  project = var.project_id
+  name    = "${var.plan_topic}-push"
+  topic   = google_pubsub_topic.plan.id
+  labels  = local.labels
+
+  # Pub/Sub waits this long for the function's answer before it counts a failed delivery.
+  ack_deadline_seconds       = min(600, var.plan_timeout_seconds)
+  message_retention_duration = var.message_retention_duration
+
+  push_config {
+    push_endpoint = "${google_cloudfunctions2_function.plan.service_config[0].uri}/projects/${var.project_id}/topics/${google_pubsub_topic.plan.name}"
+
+    oidc_token {
+      service_account_email = local.push_invoker
+      audience              = google_cloudfunctions2_function.plan.service_config[0].uri
+    }
+  }
+
+  retry_policy {
+    minimum_backoff = var.retry_minimum_backoff
+    maximum_backoff = var.retry_maximum_backoff
+  }
+
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.dead_letter.id
+    max_delivery_attempts = var.max_delivery_attempts
+  }
+
+  # Never expire for lack of traffic (the default is 31 days).
+  expiration_policy {
+    ttl = ""
+  }
+
+  depends_on = [
+    google_cloud_run_v2_service_iam_member.pusher_invokes,
+    google_service_account_iam_member.pubsub_agent_signs_as_pusher,
+    google_pubsub_topic_iam_member.pubsub_agent_publishes_dead_letters,
+  ]
+}
+
+# One message per panel -> panel_worker "render_panel".
+resource "google_pubsub_subscription" "panels" {
+  project = var.project_id
+  name    = "${var.panels_topic}-push"
+  topic   = google_pubsub_topic.panels.id
+  labels  = local.labels
+
+  # A redelivery while the first run is still drawing would pay for the panel twice: the
+  # deadline covers the worker's whole timeout (600 s is Pub/Sub's maximum).
+  ack_deadline_seconds       = min(600, var.worker_timeout_seconds)
+  message_retention_duration = var.message_retention_duration
+
+  push_config {
+    push_endpoint = "${google_cloudfunctions2_function.worker.service_config[0].uri}/projects/${var.project_id}/topics/${google_pubsub_topic.panels.name}"
+
+    oidc_token {
+      service_account_email = local.push_invoker
+      audience              = google_cloudfunctions2_function.worker.service_config[0].uri
+    }
+  }
+
+  retry_policy {
+    minimum_backoff = var.retry_minimum_backoff
+    maximum_backoff = var.retry_maximum_backoff
+  }
+
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.dead_letter.id
+    max_delivery_attempts = var.max_delivery_attempts
+  }
+
+  expiration_policy {
+    ttl = ""
+  }
+
+  depends_on = [
+    google_cloud_run_v2_service_iam_member.pusher_invokes,
+    google_service_account_iam_member.pubsub_agent_signs_as_pusher,
+    google_pubsub_topic_iam_member.pubsub_agent_publishes_dead_letters,
+  ]
+}
+
+# Exhausted plan and panel messages -> panel_worker "dead_letter", which fails the panel
+# (or the job) with a readable reason. No dead-letter policy here: a dead letter that keeps
+# failing is retried with backoff until message retention ends, and stays visible.
+resource "google_pubsub_subscription" "dead_letter" {
+  project = var.project_id
+  name    = "${var.dead_letter_topic}-push"
+  topic   = google_pubsub_topic.dead_letter.id
+  labels  = local.labels
+
+  ack_deadline_seconds       = min(600, var.dead_letter_timeout_seconds)
+  message_retention_duration = var.dead_letter_retention_duration
+
+  push_config {
+    push_endpoint = "${google_cloudfunctions2_function.dead_letter.service_config[0].uri}/projects/${var.project_id}/topics/${google_pubsub_topic.dead_letter.name}"
+
+    oidc_token {
+      service_account_email = local.push_invoker
+      audience              = google_cloudfunctions2_function.dead_letter.service_config[0].uri
+    }
+  }
+
+  retry_policy {
+    minimum_backoff = var.retry_minimum_backoff
+    maximum_backoff = var.retry_maximum_backoff
+  }
+
+  expiration_policy {
+    ttl = ""
+  }
+
+  depends_on = [
+    google_cloud_run_v2_service_iam_member.pusher_invokes,
+    google_service_account_iam_member.pubsub_agent_signs_as_pusher,
+  ]
+}
