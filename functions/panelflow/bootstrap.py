@@ -47,7 +47,8 @@ class Services:
     @property
     def image_engine(self) -> str:
         """Goes into asset names: a provider change never reuses another provider's image."""
-        return f"{self.settings.images}-{self.ENGINE_VERSION}"
+        model = f"-{self.settings.image_model}" if self.settings.images == "google" else ""
+        return f"{self.settings.images}{model}-{self.ENGINE_VERSION}"
 
     @property
     def voice_engine(self) -> str:

@@ -32,6 +32,8 @@ class Claim:
     # True when this caller now holds the lease and should render.
     acquired: bool
     attempt: int = 0
+    # The store's version of the claim write, handed back to complete_panel.
+    token: object | None = None
 
 
 class JobStore(Protocol):
@@ -78,10 +80,10 @@ class JobStore(Protocol):
     def save_plan(
         self, job_id: str, plan: StoryPlan, characters: Sequence[Character], plan_ms: int
     ) -> bool:
-        """Writes the panel documents and moves the job from planning to rendering.
+        """Writes the panel documents and moves the job from queued to rendering.
 
         Returns:
-            True when this call wrote the plan; False when the job was no longer planning.
+            True when this call wrote the plan; False when the job was no longer queued.
         """
 
     def claim_panel(self, job_id: str, index: int, owner: str, lease_seconds: float) -> Claim:
@@ -93,9 +95,18 @@ class JobStore(Protocol):
         """
 
     def complete_panel(
-        self, job_id: str, index: int, owner: str, image: Asset, audio: Asset | None
+        self,
+        job_id: str,
+        index: int,
+        owner: str,
+        image: Asset,
+        audio: Asset | None,
+        token: object | None = None,
     ) -> bool:
         """Marks the panel done if ``owner`` still holds its lease.
+
+        ``token`` is the claim's; while the panel is unchanged since the claim, the store
+        may skip re-reading it.
 
         Returns:
             True when this call finished the panel.
@@ -119,8 +130,12 @@ class JobStore(Protocol):
             True when ``owner`` held the lease and released it.
         """
 
-    def count_finished(self, job_id: str) -> tuple[int, int]:
-        """Returns (done, failed) counted over the job's panel documents."""
+    def finished_counts(self, job_id: str, panel_count: int) -> tuple[int, int] | None:
+        """Counts the job's finished panels over the panel documents.
+
+        Returns:
+            (done, failed) when all ``panel_count`` panels are finished, else None.
+        """
 
     def finalize_job(self, job_id: str, done: int, failed: int) -> JobStatus | None:
         """Moves a rendering job whose panels are all finished to its final state, once.

@@ -81,7 +81,6 @@ def _plan(panels: int = 3) -> StoryPlan:
 def _rendering_job(store, panels: int = 3) -> str:
     job = _job()
     store.create_job(job, "story")
-    assert store.transition_job(job.job_id, [JobStatus.QUEUED], JobStatus.PLANNING)
     plan = _plan(panels)
     assert store.save_plan(job.job_id, plan, list(plan.characters), plan_ms=12)
     return job.job_id
@@ -155,11 +154,12 @@ def test_claim_lease_and_duplicates(store) -> None:
 
 def test_expired_lease_can_be_taken_over(store) -> None:
     job_id = _rendering_job(store)
-    store.claim_panel(job_id, 1, "w1", lease_seconds=0.001)
+    first = store.claim_panel(job_id, 1, "w1", lease_seconds=0.001)
     time.sleep(0.01)
     claim = store.claim_panel(job_id, 1, "w2", lease_seconds=60)
     assert claim.acquired and claim.attempt == 2
-    # The old owner's late write is ignored.
+    # The old owner's late write is ignored, with or without its claim's token.
+    assert not store.complete_panel(job_id, 1, "w1", IMAGE, AUDIO, first.token)
     assert not store.complete_panel(job_id, 1, "w1", IMAGE, AUDIO)
     assert store.complete_panel(job_id, 1, "w2", IMAGE, AUDIO)
 
@@ -174,7 +174,8 @@ def test_complete_fail_release_and_counts(store) -> None:
     assert store.get_panel(job_id, 1).status == PanelStatus.PENDING
     assert store.fail_panel(job_id, 1, {"code": "c", "message": "m"})
     assert not store.fail_panel(job_id, 1, {"code": "c", "message": "m"})
-    assert store.count_finished(job_id) == (1, 1)
+    assert store.finished_counts(job_id, 3) is None
+    assert store.finished_counts(job_id, 2) == (1, 1)
     panel = store.get_panel(job_id, 0)
     assert panel.image == IMAGE and panel.audio == AUDIO and panel.lease_owner is None
     assert store.get_panel(job_id, 1).error == {"code": "c", "message": "m"}
@@ -184,9 +185,10 @@ def test_finalize_happens_once_and_only_when_all_finished(store) -> None:
     job_id = _rendering_job(store, panels=2)
     store.claim_panel(job_id, 0, "w1", 60)
     store.complete_panel(job_id, 0, "w1", IMAGE, AUDIO)
-    assert store.finalize_job(job_id, *store.count_finished(job_id)) is None
+    assert store.finished_counts(job_id, 2) is None
+    assert store.finalize_job(job_id, 1, 0) is None
     store.fail_panel(job_id, 1, {"code": "c", "message": "m"})
-    assert store.count_finished(job_id) == (1, 1)
+    assert store.finished_counts(job_id, 2) == (1, 1)
     assert store.finalize_job(job_id, 1, 1) == JobStatus.PARTIAL
     assert store.finalize_job(job_id, 1, 1) is None
     job = store.get_job(job_id)
@@ -205,10 +207,10 @@ def test_concurrent_duplicate_deliveries_finish_the_job_exactly_once(store) -> N
         except LeaseHeld:
             return
         if claim.acquired:
-            store.complete_panel(job_id, index, worker, IMAGE, AUDIO)
-        done, failed = store.count_finished(job_id)
-        if done + failed == panels:
-            final = store.finalize_job(job_id, done, failed)
+            store.complete_panel(job_id, index, worker, IMAGE, AUDIO, claim.token)
+        counts = store.finished_counts(job_id, panels)
+        if counts is not None:
+            final = store.finalize_job(job_id, *counts)
             if final is not None:
                 with lock:
                     finals.append(final)

@@ -90,7 +90,7 @@ class InMemoryJobStore:
     ) -> bool:
         with self._lock:
             job = self.jobs.get(job_id)
-            if job is None or job.status != JobStatus.PLANNING:
+            if job is None or job.status not in (JobStatus.QUEUED, JobStatus.PLANNING):
                 return False
             self.panels[job_id] = {p.index: Panel.from_plan(job_id, p) for p in plan.panels}
             job.status = JobStatus.RENDERING
@@ -135,7 +135,13 @@ class InMemoryJobStore:
         return True
 
     def complete_panel(
-        self, job_id: str, index: int, owner: str, image: Asset, audio: Asset | None
+        self,
+        job_id: str,
+        index: int,
+        owner: str,
+        image: Asset,
+        audio: Asset | None,
+        token: object | None = None,
     ) -> bool:
         with self._lock:
             return self._finish_if_owned(
@@ -154,12 +160,12 @@ class InMemoryJobStore:
         with self._lock:
             return self._finish_if_owned(job_id, index, owner, status=PanelStatus.PENDING)
 
-    def count_finished(self, job_id: str) -> tuple[int, int]:
+    def finished_counts(self, job_id: str, panel_count: int) -> tuple[int, int] | None:
         with self._lock:
             panels = self.panels.get(job_id, {}).values()
             done = sum(1 for p in panels if p.status == PanelStatus.DONE)
             failed = sum(1 for p in panels if p.status == PanelStatus.FAILED)
-            return done, failed
+            return (done, failed) if done + failed >= panel_count else None
 
     def finalize_job(self, job_id: str, done: int, failed: int) -> JobStatus | None:
         with self._lock:

@@ -84,7 +84,7 @@ def test_transient_planning_error_is_raised_for_redelivery(services: Services) -
     job_id = _start(services)
     with pytest.raises(TransientError):
         plan_job(services, job_id)
-    assert services.store.get_job(job_id).status == JobStatus.PLANNING
+    assert services.store.get_job(job_id).status == JobStatus.QUEUED
 
 
 def test_all_panels_done_completes_the_job_exactly_once(services: Services) -> None:

@@ -233,4 +233,5 @@ def test_services_wire_the_google_adapters_sharing_one_genai_client() -> None:
     assert isinstance(services.images, GeminiImageGenerator)
     assert isinstance(services.voice, CloudTextToSpeechSynthesizer)
     assert services.planner._client is services.images._client is services.genai_client
-    assert services.image_engine == "google-1"
+    # The model is part of asset names: another model never reuses a stored image.
+    assert services.image_engine == "google-gemini-2.5-flash-image-1"

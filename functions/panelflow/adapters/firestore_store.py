@@ -37,6 +37,9 @@ _TRANSIENT = (
 )
 
 
+_PLANNABLE = (JobStatus.QUEUED.value, JobStatus.PLANNING.value)
+
+
 def panel_id(index: int) -> str:
     """Zero-padded so document ids sort like indexes."""
     return f"{index:03d}"
@@ -111,70 +114,96 @@ class FirestoreJobStore:
         )
         return [Job.from_dict(doc.to_dict()) for doc in _translate(query.get)]
 
+    def _guarded_job_write(
+        self,
+        job_id: str,
+        decide: Callable[[dict[str, Any]], dict[str, Any] | None],
+        extra: Callable[[firestore.WriteBatch], None] | None = None,
+    ) -> bool:
+        """Compare-and-set on the job document: read it, let ``decide`` return the update
+        (or None to write nothing), and commit it with the other writes of ``extra`` in one
+        atomic batch that fails if the job changed since it was read; then decide again.
+
+        Transactions would do the same with locks, and the emulator (like Firestore under
+        contention) makes concurrent transactions on one document wait for seconds.
+        """
+        ref = self._job_ref(job_id)
+        for _ in range(8):
+            snapshot = _translate(ref.get)
+            if not snapshot.exists:
+                return False
+            update = decide(snapshot.to_dict() or {})
+            if update is None:
+                return False
+            batch = self._client.batch()
+            if extra is not None:
+                extra(batch)
+            batch.update(
+                ref, update, option=self._client.write_option(last_update_time=snapshot.update_time)
+            )
+            try:
+                batch.commit()
+                return True
+            except gexc.FailedPrecondition:
+                continue
+            except _TRANSIENT as error:
+                raise TransientError("the job store is unavailable, try again") from error
+        raise TransientError(f"job {job_id} is changing too often; try again")
+
     def transition_job(
         self, job_id: str, expected: Sequence[JobStatus], new: JobStatus, **fields: object
     ) -> bool:
-        ref = self._job_ref(job_id)
         allowed = {status.value for status in expected}
         now = self._clock()
 
-        @firestore.transactional
-        def run(transaction: firestore.Transaction) -> bool:
-            snapshot = ref.get(transaction=transaction)
-            if not snapshot.exists or snapshot.get("status") not in allowed:
-                return False
+        def decide(data: dict[str, Any]) -> dict[str, Any] | None:
+            if data.get("status") not in allowed:
+                return None
             update: dict[str, Any] = {"status": new.value, "updatedAt": now, **fields}
             if new.terminal:
                 update["finishedAt"] = now
-            transaction.update(ref, update)
-            return True
+            return update
 
-        return _translate(lambda: run(self._client.transaction()))
+        return self._guarded_job_write(job_id, decide)
 
     def save_plan(
         self, job_id: str, plan: StoryPlan, characters: Sequence[Character], plan_ms: int
     ) -> bool:
-        ref = self._job_ref(job_id)
         now = self._clock()
 
-        @firestore.transactional
-        def run(transaction: firestore.Transaction) -> bool:
-            snapshot = ref.get(transaction=transaction)
-            if not snapshot.exists or snapshot.get("status") != JobStatus.PLANNING.value:
-                return False
+        def decide(data: dict[str, Any]) -> dict[str, Any] | None:
+            if data.get("status") not in _PLANNABLE:
+                return None
+            return {
+                "status": JobStatus.RENDERING.value,
+                "title": plan.title,
+                "panelCount": len(plan.panels),
+                "characters": [character.to_dict() for character in characters],
+                "timings.planMs": plan_ms,
+                "updatedAt": now,
+            }
+
+        def panels(batch: firestore.WriteBatch) -> None:
             for panel_plan in plan.panels:
                 panel = Panel.from_plan(job_id, panel_plan)
                 data = panel.to_dict() | {"createdAt": now, "updatedAt": now}
-                transaction.set(self._panel_ref(job_id, panel_plan.index), data)
-            transaction.update(
-                ref,
-                {
-                    "status": JobStatus.RENDERING.value,
-                    "title": plan.title,
-                    "panelCount": len(plan.panels),
-                    "characters": [character.to_dict() for character in characters],
-                    "timings.planMs": plan_ms,
-                    "updatedAt": now,
-                },
-            )
-            return True
+                batch.set(self._panel_ref(job_id, panel_plan.index), data)
 
-        return _translate(lambda: run(self._client.transaction()))
+        return self._guarded_job_write(job_id, decide, panels)
 
     def claim_panel(self, job_id: str, index: int, owner: str, lease_seconds: float) -> Claim:
         ref = self._panel_ref(job_id, index)
-        now = self._clock()
-
-        # A transaction on the panel document only: it is contended by duplicate
-        # deliveries of one message at most, never by the job's other panels.
-        @firestore.transactional
-        def run(transaction: firestore.Transaction) -> Claim:
-            snapshot = ref.get(transaction=transaction)
+        # Compare-and-set on the panel document, not a transaction: the emulator (and
+        # Firestore under load) serialises transactions behind locks, and a panel is only
+        # ever contended by duplicate deliveries of its own message.
+        for _ in range(5):
+            snapshot = _translate(ref.get)
             if not snapshot.exists:
                 raise NotFound(f"panel {index} of job {job_id} does not exist")
             panel = Panel.from_dict(snapshot.to_dict() or {})
             if panel.status.finished:
                 return Claim(panel=panel, acquired=False, attempt=panel.attempts)
+            now = self._clock()
             lease_live = (
                 panel.status == PanelStatus.RENDERING
                 and panel.lease_owner not in (None, owner)
@@ -186,19 +215,24 @@ class FirestoreJobStore:
             panel.attempts += 1
             panel.lease_owner = owner
             panel.lease_expires_at = now + lease_seconds
-            transaction.update(
-                ref,
-                {
-                    "status": panel.status.value,
-                    "attempts": panel.attempts,
-                    "lease": {"owner": owner, "expiresAt": panel.lease_expires_at},
-                    "startedAt": now,
-                    "updatedAt": now,
-                },
+            update = {
+                "status": panel.status.value,
+                "attempts": panel.attempts,
+                "lease": {"owner": owner, "expiresAt": panel.lease_expires_at},
+                "startedAt": now,
+                "updatedAt": now,
+            }
+            option = self._client.write_option(last_update_time=snapshot.update_time)
+            try:
+                result = ref.update(update, option=option)
+            except gexc.FailedPrecondition:
+                continue
+            except _TRANSIENT as error:
+                raise TransientError(f"could not claim panel {index}") from error
+            return Claim(
+                panel=panel, acquired=True, attempt=panel.attempts, token=result.update_time
             )
-            return Claim(panel=panel, acquired=True, attempt=panel.attempts)
-
-        return _translate(lambda: run(self._client.transaction()))
+        raise TransientError(f"panel {index} is changing too often to claim; try again")
 
     def _update_if_owned(
         self, job_id: str, index: int, owner: str | None, update: dict[str, Any]
@@ -228,23 +262,35 @@ class FirestoreJobStore:
         return False
 
     def complete_panel(
-        self, job_id: str, index: int, owner: str, image: Asset, audio: Asset | None
+        self,
+        job_id: str,
+        index: int,
+        owner: str,
+        image: Asset,
+        audio: Asset | None,
+        token: object | None = None,
     ) -> bool:
         now = self._clock()
-        return self._update_if_owned(
-            job_id,
-            index,
-            owner,
-            {
-                "status": PanelStatus.DONE.value,
-                "image": image.to_dict(),
-                "audio": audio.to_dict() if audio else None,
-                "error": None,
-                "lease": None,
-                "finishedAt": now,
-                "updatedAt": now,
-            },
-        )
+        update = {
+            "status": PanelStatus.DONE.value,
+            "image": image.to_dict(),
+            "audio": audio.to_dict() if audio else None,
+            "error": None,
+            "lease": None,
+            "finishedAt": now,
+            "updatedAt": now,
+        }
+        if token is not None:
+            # Unchanged since our claim means we still hold the lease: one write, no read.
+            option = self._client.write_option(last_update_time=token)
+            try:
+                self._panel_ref(job_id, index).update(update, option=option)
+                return True
+            except gexc.FailedPrecondition:
+                pass  # someone else wrote it meanwhile: decide on a fresh read
+            except _TRANSIENT as error:
+                raise TransientError(f"could not update panel {index}") from error
+        return self._update_if_owned(job_id, index, owner, update)
 
     def fail_panel(
         self, job_id: str, index: int, error: dict[str, str], owner: str | None = None
@@ -263,34 +309,31 @@ class FirestoreJobStore:
         update = {"status": PanelStatus.PENDING.value, "lease": None, "updatedAt": self._clock()}
         return self._update_if_owned(job_id, index, owner, update)
 
-    def count_finished(self, job_id: str) -> tuple[int, int]:
+    def finished_counts(self, job_id: str, panel_count: int) -> tuple[int, int] | None:
+        # One aggregation per call until the last panel; the failed count only then.
         panels = self._job_ref(job_id).collection(PANELS)
-
-        def count(statuses: list[str]) -> int:
-            query = panels.where(filter=FieldFilter("status", "in", statuses)).count()
-            result = _translate(query.get)
-            return int(result[0][0].value)
-
-        finished = count([PanelStatus.DONE.value, PanelStatus.FAILED.value])
-        failed = count([PanelStatus.FAILED.value]) if finished else 0
+        finished_query = panels.where(
+            filter=FieldFilter("status", "in", [PanelStatus.DONE.value, PanelStatus.FAILED.value])
+        ).count()
+        finished = int(_translate(finished_query.get)[0][0].value)
+        if finished < panel_count:
+            return None
+        failed_query = panels.where(
+            filter=FieldFilter("status", "==", PanelStatus.FAILED.value)
+        ).count()
+        failed = int(_translate(failed_query.get)[0][0].value)
         return finished - failed, failed
 
     def finalize_job(self, job_id: str, done: int, failed: int) -> JobStatus | None:
-        ref = self._job_ref(job_id)
         now = self._clock()
         first_done = self._first_finished_at(job_id)
+        status = final_status(done, failed)
 
-        @firestore.transactional
-        def run(transaction: firestore.Transaction) -> JobStatus | None:
-            snapshot = ref.get(transaction=transaction)
-            if not snapshot.exists:
-                return None
-            data = snapshot.to_dict() or {}
+        def decide(data: dict[str, Any]) -> dict[str, Any] | None:
             if data.get("status") != JobStatus.RENDERING.value:
                 return None
             if done + failed != int(data.get("panelCount", 0)):
                 return None
-            status = final_status(done, failed)
             created = float(data.get("createdAt") or now)
             update: dict[str, Any] = {
                 "status": status.value,
@@ -308,10 +351,9 @@ class FirestoreJobStore:
                     "code": "all_panels_failed",
                     "message": "every panel failed; see each panel's error",
                 }
-            transaction.update(ref, update)
-            return status
+            return update
 
-        return _translate(lambda: run(self._client.transaction()))
+        return status if self._guarded_job_write(job_id, decide) else None
 
     def _first_finished_at(self, job_id: str) -> float | None:
         query = (

@@ -9,6 +9,7 @@ from typing import Any
 
 class JobStatus(str, enum.Enum):
     QUEUED = "queued"
+    # Not written by this version (queued covers planning); kept so older documents load.
     PLANNING = "planning"
     RENDERING = "rendering"
     COMPLETED = "completed"

@@ -31,8 +31,8 @@ def plan_job(services: Services, job_id: str) -> None:
     if job.status == JobStatus.RENDERING:
         _publish_unfinished(services, job_id)
         return
-    if job.status == JobStatus.QUEUED:
-        store.transition_job(job_id, [JobStatus.QUEUED], JobStatus.PLANNING)
+    # No "planning" write: the job goes from queued to rendering in one write when its
+    # plan is stored, which keeps the job document at most one write per second.
     started = time.monotonic()
     try:
         story = store.get_story(job_id)

@@ -58,7 +58,7 @@ def render_panel(services: Services, job_id: str, index: int, delivery_attempt: 
         raise
     else:
         produced = time.monotonic()
-        if store.complete_panel(job_id, index, services.worker_id, image, audio):
+        if store.complete_panel(job_id, index, services.worker_id, image, audio, claim.token):
             logs.info(
                 "panel done",
                 claimMs=int((claimed - started) * 1000),
@@ -71,9 +71,10 @@ def render_panel(services: Services, job_id: str, index: int, delivery_attempt: 
 
 def finish_job_if_done(services: Services, job: Job) -> JobStatus | None:
     """Moves the job to its final state if every panel is finished; exactly once overall."""
-    done, failed = services.store.count_finished(job.job_id)
-    if done + failed < job.panel_count:
+    counts = services.store.finished_counts(job.job_id, job.panel_count)
+    if counts is None:
         return None
+    done, failed = counts
     final = services.store.finalize_job(job.job_id, done, failed)
     if final is not None:
         logs.info("job finished", jobId=job.job_id, status=final.value, done=done, failed=failed)
