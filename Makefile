@@ -4,9 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test check lint types unit up down stage clean bench infra-check
+.PHONY: demo test check lint types unit up down stage clean bench infra-check faults
 
-$(STAMP): pyproject.toml scripts/bootstrap.sh
+$(STAMP): pyproject.toml scripts/bootstrap.sh web/package-lock.json
 	PYTHON=$(PYTHON) scripts/bootstrap.sh
 	@rm -f $(VENV)/.installed-* && touch $@
 
@@ -52,3 +52,7 @@ clean:
 ## bench: the fan-out benchmark on the local stack with sleeping providers (prints JSON last)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+
+## faults: fault drills on the local stack (duplicates, SIGKILLed workers, flaky and refusing providers, cancels)
+faults: $(STAMP)
+	$(BIN)/python benchmarks/faults.py

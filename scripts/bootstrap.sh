@@ -30,6 +30,21 @@ fi
 if ! command -v gcloud >/dev/null 2>&1 && [ -z "${PANELFLOW_GCLOUD_SDK_ROOT:-}" ]; then
   echo "bootstrap: gcloud emulators not found; see emulators/README.md for other routes" >&2
 fi
+# The web client: Debian's Chromium for its browser tests, its npm packages from the lock file.
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${PANELFLOW_CHROMIUM:-}" ]; then
+  echo "bootstrap: installing chromium (browser tests of the web client)" >&2
+  apt_install chromium || echo "bootstrap: could not install chromium; set PANELFLOW_CHROMIUM" >&2
+fi
+web_stamp="web/node_modules/.installed-$(cksum < web/package-lock.json | cut -d' ' -f1)"
+if [ ! -f "$web_stamp" ]; then
+  command -v npm >/dev/null 2>&1 || apt_install npm || true
+  echo "bootstrap: installing the web client's packages (npm ci in web/)" >&2
+  (cd web && npm ci --no-audit --no-fund --loglevel=error) || {
+    echo "bootstrap: 'npm ci' failed in web/; the web client needs Node.js and npm" >&2
+    exit 1
+  }
+  touch "$web_stamp"
+fi
 
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv

@@ -38,6 +38,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - started
     _err(f"local stack up in {elapsed:.1f} s; environment in {directory / 'local.env'}")
     _err(f"API: {env['PANELFLOW_API_URL']}")
+    _err(f"Web: {env.get('PANELFLOW_WEB_URL', 'off')}")
     return 0
 
 

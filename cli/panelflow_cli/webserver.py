@@ -1,0 +1,137 @@
+"""A static web server for the reference web client (``web/``) and its ``/config.json``.
+
+Local development only (production serves ``web/`` from Firebase Hosting): the standard
+library's threading HTTP server, no directory listings, ``/config.json`` built from the local
+stack's environment so the page knows where the API and the Firestore emulator are.
+
+    python -m panelflow_cli.webserver --root web --port 8080
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Mapping
+from functools import partial
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+# The Firebase SDK's ES modules; present once `npm ci` has run in web/.
+VENDOR_MARKER = Path("node_modules") / "firebase" / "package.json"
+
+_MISSING_VENDOR_PAGE = """<!doctype html>
+<meta charset="utf-8"><title>Panelflow web client: not installed</title>
+<body style="font: 16px system-ui, sans-serif; max-width: 40rem; margin: 4rem auto">
+<h1>The web client's packages are missing</h1>
+<p>Run <code>npm ci</code> in <code>web/</code> (<code>scripts/bootstrap.sh</code> does it),
+then reload this page.</p>
+"""
+
+
+def client_config(env: Mapping[str, str]) -> dict[str, Any]:
+    """What the page needs to reach the stack: the API, the project and the emulator host."""
+    project = env.get("GOOGLE_CLOUD_PROJECT", "demo-panelflow")
+    return {
+        "apiUrl": env.get("PANELFLOW_API_URL", "").rstrip("/"),
+        # "dev": the local sign-in (unsigned emulator-format tokens); production uses Firebase Auth.
+        "auth": env.get("PANELFLOW_WEB_AUTH", "dev"),
+        "firebase": {"projectId": project},
+        "firestoreEmulatorHost": env.get("FIRESTORE_EMULATOR_HOST", ""),
+    }
+
+
+class WebHandler(SimpleHTTPRequestHandler):
+    """Serves files under the root, plus the generated ``/config.json``."""
+
+    extensions_map = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        # Module scripts are refused unless served with a JavaScript type.
+        ".js": "text/javascript",
+        ".mjs": "text/javascript",
+        ".map": "application/json",
+        ".json": "application/json",
+    }
+
+    def __init__(self, *args: Any, config: bytes, directory: str, **kwargs: Any) -> None:
+        self.config = config
+        super().__init__(*args, directory=directory, **kwargs)
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0].split("#", 1)[0]
+        if path == "/config.json":
+            self._send(HTTPStatus.OK, "application/json", self.config)
+        elif path in ("/", "/index.html") and not (Path(self.directory) / VENDOR_MARKER).is_file():
+            self._send(
+                HTTPStatus.SERVICE_UNAVAILABLE, "text/html; charset=utf-8", _MISSING_VENDOR_PAGE
+            )
+        else:
+            super().do_GET()
+
+    def do_HEAD(self) -> None:
+        if self.path.split("?", 1)[0] == "/config.json":
+            self._send(HTTPStatus.OK, "application/json", self.config, body=False)
+        else:
+            super().do_HEAD()
+
+    def list_directory(self, path: str | os.PathLike[str]) -> None:  # type: ignore[override]
+        self.send_error(HTTPStatus.NOT_FOUND, "Not found")
+        return None
+
+    def end_headers(self) -> None:
+        # Always revalidate (Last-Modified answers 304), so an edited file shows on reload.
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        super().end_headers()
+
+    def _send(
+        self, status: HTTPStatus, content_type: str, payload: bytes | str, body: bool = True
+    ) -> None:
+        data = payload.encode() if isinstance(payload, str) else payload
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
+
+
+def make_server(
+    root: Path, host: str, port: int, env: Mapping[str, str] | None = None
+) -> ThreadingHTTPServer:
+    config = json.dumps(client_config(os.environ if env is None else env)).encode()
+    handler = partial(WebHandler, config=config, directory=str(root.resolve()))
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, required=True, help="the web/ folder")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    args = parser.parse_args(argv)
+    if not (args.root / VENDOR_MARKER).is_file():
+        print(
+            f"warning: {args.root / 'node_modules'} is missing; run 'npm ci' in {args.root}",
+            file=sys.stderr,
+            flush=True,
+        )
+    server = make_server(args.root, args.host, args.port)
+    print(f"serving {args.root.resolve()} on http://{args.host}:{args.port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

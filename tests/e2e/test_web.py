@@ -1,0 +1,361 @@
+"""The reference web client (web/) in a real browser against the local stack.
+
+Debian's Chromium, driven by Playwright's Python API, talks to the stack exactly as a user's
+browser would: the page comes from the stack's web server, jobs are started through the API
+(cross-origin, so CORS is exercised) and everything shown afterwards arrives through Firestore
+listeners under the emulator's security rules. Screenshots go to test-artifacts/web/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from panelflow_cli.stack import LocalStack, StackOptions, read_env_file
+from stack_helpers import start_job
+
+pytestmark = pytest.mark.stack
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB = ROOT / "web"
+ARTIFACTS = ROOT / "test-artifacts" / "web"
+DOCS_SCREENSHOT = ROOT / "docs" / "images" / "web-finished-comic.png"
+TERMINAL = ("completed", "partial", "failed", "cancelled")
+# Headless Chromium on a machine with no network but loopback: no background traffic.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STORY = "\n\n".join(
+    [
+        'Ana found a map in the attic. "It leads to the hill," Ana said.',
+        "Leo packed the bags before sunrise.",
+        "They crossed the river on stepping stones.",
+        '"Look, a fox!" Leo said, pointing at the ferns.',
+        "The path climbed through a quiet pine forest.",
+        "Rain came, and they sheltered under a rock.",
+        "At dusk they reached the top of the hill.",
+        "There they found a garden full of lanterns.",
+    ]
+)
+
+
+def chromium_executable() -> str:
+    path = os.environ.get("PANELFLOW_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail(
+            "Chromium was not found: run scripts/bootstrap.sh (it installs Debian's chromium) "
+            "or set PANELFLOW_CHROMIUM to a Chromium binary"
+        )
+    return path
+
+
+@pytest.fixture(scope="module")
+def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """A stack whose providers sleep (image 2 s) and draw two panels at a time, so a job lasts
+    long enough to watch it, reload it and open it elsewhere before it finishes."""
+    if not (WEB / "node_modules" / "firebase").is_dir():
+        pytest.fail("web/node_modules is missing: run scripts/bootstrap.sh (it runs npm ci)")
+    options = StackOptions(
+        state_dir=tmp_path_factory.mktemp("web-stack"),
+        panel_concurrency=2,
+        retry_backoff=(0.0, 1.0),
+        function_env={
+            "PANELFLOW_PROVIDERS": "simulated",
+            "PANELFLOW_SIM_PLAN_S": "0.3",
+            "PANELFLOW_SIM_IMAGE_S": "2.0",
+            "PANELFLOW_SIM_SPEECH_S": "0.5",
+        },
+    )
+    stack = LocalStack(options)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = chromium_executable()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+Device = Callable[[], Page]
+
+
+@pytest.fixture
+def device(browser: Browser) -> Iterator[Device]:
+    """Opens a fresh browser context (its own storage: another device) and a page in it."""
+    contexts: list[BrowserContext] = []
+    errors: list[str] = []
+
+    def open_page() -> Page:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert errors == [], f"uncaught errors in the page: {errors}"
+
+
+def shot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def sign_in(page: Page, stack: LocalStack, uid: str, path: str = "/") -> None:
+    page.goto(stack.env["PANELFLOW_WEB_URL"] + path)
+    page.fill("#uid", uid)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_selector(f"#account [data-uid='{uid}']")
+
+
+def submit_story(page: Page, story: str, style: str, panels: str) -> None:
+    page.fill("#story", story)
+    page.check(f"input[name=style][value={style}]", force=True)
+    page.fill("#panels", panels)
+    page.click("#new-comic button[type=submit]")
+
+
+def job_state(page: Page) -> dict[str, str]:
+    return page.eval_on_selector("#job-view", "view => ({...view.dataset})")
+
+
+def wait_for_status(page: Page, status: str, timeout: float = 60_000) -> None:
+    page.wait_for_selector(f"#job-view[data-status={status}]", timeout=timeout)
+
+
+# ---- the page and its server ---------------------------------------------------------------
+
+
+def test_import_map_targets_are_installed() -> None:
+    page = (WEB / "index.html").read_text()
+    imports = json.loads(re.search(r'<script type="importmap">(.*?)</script>', page, re.S)[1])
+    assert {"firebase/app", "firebase/firestore"} <= set(imports["imports"])
+    for specifier, target in imports["imports"].items():
+        assert (WEB / target).is_file(), f"{specifier} -> {target} is not installed"
+    manifest = json.loads((WEB / "package.json").read_text())
+    lock = json.loads((WEB / "package-lock.json").read_text())
+    assert manifest["dependencies"]["firebase"] == "12.19.0"
+    assert lock["packages"]["node_modules/firebase"]["version"] == "12.19.0"
+
+
+def test_web_server_serves_the_page_and_its_config(web_stack: LocalStack) -> None:
+    web = web_stack.env["PANELFLOW_WEB_URL"]
+    assert read_env_file(web_stack.state_dir / "local.env")["PANELFLOW_WEB_URL"] == web
+    config = requests.get(f"{web}/config.json", timeout=5)
+    assert config.headers["Content-Type"] == "application/json"
+    assert config.json() == {
+        "apiUrl": web_stack.env["PANELFLOW_API_URL"],
+        "auth": "dev",
+        "firebase": {"projectId": web_stack.env["GOOGLE_CLOUD_PROJECT"]},
+        "firestoreEmulatorHost": web_stack.env["FIRESTORE_EMULATOR_HOST"],
+    }
+    index = requests.get(f"{web}/", timeout=5)
+    assert index.status_code == 200 and '<script type="importmap">' in index.text
+    for module in ("src/app.js", "node_modules/@firebase/util/dist/postinstall.mjs"):
+        response = requests.get(f"{web}/{module}", timeout=5)
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].startswith("text/javascript"), module
+    assert requests.get(f"{web}/src/", timeout=5).status_code == 404  # no directory listings
+    assert requests.get(f"{web}/../pyproject.toml", timeout=5).status_code == 404
+    # The API lets this origin (and only it) read its answers.
+    api = web_stack.env["PANELFLOW_API_URL"]
+    preflight = requests.options(
+        f"{api}/jobs",
+        headers={"Origin": web, "Access-Control-Request-Method": "POST"},
+        timeout=5,
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == web
+    other = requests.get(f"{api}/healthz", headers={"Origin": "http://127.0.0.1:1"}, timeout=5)
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+# ---- in the browser --------------------------------------------------------------------------
+
+
+def test_validation_errors_appear_next_to_their_fields(
+    web_stack: LocalStack, device: Device
+) -> None:
+    page = device()
+    sign_in(page, web_stack, "vera")
+    page.wait_for_selector("#new-comic")
+
+    submit_story(page, "   \n  ", "manga", "30")
+    story_error = page.wait_for_selector(".field:has(#story) [data-error-for=story]:not(:empty)")
+    assert story_error.text_content() == "Story must not be empty."
+    assert page.get_attribute("#story", "aria-invalid") == "true"
+    shot(page, "validation-errors")
+
+    # The API lists the range error once the story is valid; the old message goes away.
+    page.fill("#story", "Vera met a cat.")
+    page.click("#new-comic button[type=submit]")
+    panels_error = page.wait_for_selector(".field:has(#panels) [data-error-for=panels]:not(:empty)")
+    assert panels_error.text_content() == "Panels must be between 1 and 24."
+    assert page.get_attribute("#panels", "aria-invalid") == "true"
+    assert page.text_content("[data-error-for=story]") == ""
+    assert page.get_attribute("#story", "aria-invalid") is None
+    assert "#/jobs/" not in page.url  # still on the form
+
+    # A rejected request wrote nothing: vera has no comics.
+    page.wait_for_selector("text=No comics yet")
+    assert page.locator("#my-comics li").count() == 0
+
+
+def test_a_job_streams_in_survives_a_reload_and_resumes_on_another_device(
+    web_stack: LocalStack, device: Device
+) -> None:
+    first = device()
+    sign_in(first, web_stack, "wendy")
+    submit_story(first, STORY, "noir", "8")
+    first.wait_for_url(re.compile(r"#/jobs/[0-9a-f]+$"))
+    job_id = first.url.rsplit("/", 1)[1]
+
+    # The first panel appears on its own, while the job is still rendering.
+    seen = first.wait_for_function(
+        """() => {
+            const view = document.querySelector('#job-view');
+            const done = view && view.querySelector('.panel[data-status=done] img');
+            return done ? {...view.dataset} : null;
+        }"""
+    ).json_value()
+    assert seen["status"] not in TERMINAL, seen
+    assert 1 <= int(seen["finished"]) < int(seen["total"]) == 8
+    first.wait_for_selector(".panel[data-status=done] figcaption audio")
+    shot(first, "job-first-panel")
+
+    # A reload reopens the same live view from the URL, and progress goes on from there.
+    first.reload()
+    first.wait_for_selector("#job-view[data-status]:not([data-status=''])")
+    after = job_state(first)
+    assert after["jobId"] == job_id
+    assert int(after["finished"]) >= int(seen["finished"])
+    assert after["status"] not in TERMINAL, after
+    shot(first, "job-after-reload")
+
+    # The same user on another device finds the job in "My comics" and opens it.
+    start_job(web_stack.env["PANELFLOW_API_URL"], "wendy", "A second, newer comic.", panels=1)
+    second = device()
+    sign_in(second, web_stack, "wendy")
+    second.wait_for_function("document.querySelectorAll('#my-comics li').length === 2")
+    listed = second.eval_on_selector_all(
+        "#my-comics li", "items => items.map(i => i.dataset.jobId)"
+    )
+    assert listed[1] == job_id and listed[0] != job_id  # newest first
+    second.click(f"#my-comics li[data-job-id='{job_id}'] a")
+    second.wait_for_url(f"**/#/jobs/{job_id}")
+
+    for page in (first, second):
+        wait_for_status(page, "completed")
+        page.wait_for_function("document.querySelectorAll('.panel[data-status=done]').length === 8")
+        state = job_state(page)
+        assert (state["finished"], state["total"]) == ("8", "8")
+        assert page.locator(".panel audio").count() == 8
+        assert page.text_content(".progress-text") == "Finished: 8 of 8 panels drawn"
+        # Every image came from the Storage emulator and decoded.
+        widths = page.eval_on_selector_all(
+            ".panel img", "images => images.map(image => image.complete && image.naturalWidth)"
+        )
+        assert len(widths) == 8 and all(widths), widths
+    shot(second, "job-resumed-on-second-device")
+    # Back on the list, the job shows as finished there too.
+    second.click("a.back")
+    second.wait_for_selector(f"#my-comics li[data-job-id='{job_id}'][data-status=completed]")
+    shot(second, "my-comics")
+
+
+def test_another_user_neither_lists_nor_opens_the_job(
+    web_stack: LocalStack, device: Device
+) -> None:
+    job_id = start_job(web_stack.env["PANELFLOW_API_URL"], "yara", "Yara's secret diary.", panels=1)
+    page = device()
+    sign_in(page, web_stack, "xavier")
+    page.wait_for_selector("text=No comics yet")
+    assert page.locator(f"#my-comics li[data-job-id='{job_id}']").count() == 0
+
+    page.goto(f"{web_stack.env['PANELFLOW_WEB_URL']}/#/jobs/{job_id}")
+    missing = page.wait_for_selector("#job-missing")
+    assert "Comic not found" in missing.text_content()
+    assert "belongs to another account" in missing.text_content()
+    assert page.locator("#job-view").count() == 0
+    shot(page, "job-of-another-user")
+
+    # An id that does not exist at all reads the same, and so does a ?job= link.
+    page.goto(f"{web_stack.env['PANELFLOW_WEB_URL']}/?job=doesnotexist")
+    page.wait_for_url("**/#/jobs/doesnotexist")
+    page.wait_for_selector("#job-missing")
+
+    # Signing out and in as the owner opens it.
+    page.click("#account button")
+    page.fill("#uid", "yara")
+    page.click("#signin-form button[type=submit]")
+    page.goto(f"{web_stack.env['PANELFLOW_WEB_URL']}/#/jobs/{job_id}")
+    page.wait_for_selector(f"#job-view[data-job-id='{job_id}']")
+
+
+def test_a_failed_panel_shows_its_reason(web_stack: LocalStack, device: Device) -> None:
+    page = device()
+    sign_in(page, web_stack, "zoe")
+    story = "Zoe opened the door. The room said SIMULATE-BLOCK loudly. Zoe smiled."
+    submit_story(page, story, "pop-art", "3")
+    wait_for_status(page, "partial")
+    failed = page.wait_for_selector(".panel[data-status=failed]")
+    assert failed.get_attribute("data-index") == "1"
+    assert "could not be drawn" in failed.text_content()
+    assert failed.query_selector("code").text_content() == "content_blocked"
+    assert failed.query_selector(".panel-reason").text_content()
+    assert page.locator(".panel[data-status=done]").count() == 2
+    assert page.text_content(".progress-text") == (
+        "Finished with gaps: 2 of 3 panels drawn · 1 failed"
+    )
+    shot(page, "job-partial")
+
+
+def test_finished_comic_with_the_offline_providers(local_stack: LocalStack, device: Device) -> None:
+    """The default providers draw real 768x512 panels: a screenshot for the record."""
+    story = (ROOT / "cli" / "panelflow_cli" / "samples" / "lighthouse.txt").read_text()
+    page = device()
+    sign_in(page, local_stack, "olive")
+    submit_story(page, story, "storybook", "6")
+    wait_for_status(page, "completed", timeout=120_000)
+    page.wait_for_function(
+        "[...document.querySelectorAll('.panel img')].every(i => i.complete && i.naturalWidth)"
+    )
+    sizes = page.eval_on_selector_all(
+        ".panel img", "images => images.map(i => [i.naturalWidth, i.naturalHeight])"
+    )
+    assert sizes and all(size == [768, 512] for size in sizes), sizes
+    assert page.locator(".panel .dialogue li").count() > 0
+    path = shot(page, "finished-comic-offline")
+    # The README's picture: written when missing or asked for, so a test run leaves the
+    # committed tree as it was.
+    if not DOCS_SCREENSHOT.exists() or os.environ.get("PANELFLOW_UPDATE_SCREENSHOTS"):
+        DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS_SCREENSHOT)

@@ -1,0 +1,51 @@
+// The HTTP API, called cross-origin (the API allows this page's origin through
+// PANELFLOW_CORS_ORIGINS). Only starting a job goes through it: everything the page shows
+// afterwards comes from Firestore listeners.
+
+import { getIdToken } from './auth.js';
+
+export class ApiError extends Error {
+  /** status 0: the API could not be reached. errors: [{ field, reason }] for a 400. */
+  constructor(status, error = {}) {
+    super(error.message || `the API answered HTTP ${status}`);
+    this.status = status;
+    this.code = error.code || 'unknown';
+    this.errors = Array.isArray(error.errors)
+      ? error.errors
+      : error.field
+        ? [{ field: error.field, reason: error.message }]
+        : [];
+  }
+}
+
+/** POST /jobs → { jobId, status, links }; throws ApiError with the API's field errors. */
+export async function startJob(config, { story, style, panels }) {
+  const body = { story, style };
+  if (panels !== undefined) body.panels = panels;
+  let response;
+  try {
+    response = await fetch(`${config.apiUrl}/jobs`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${await getIdToken()}`,
+        'Content-Type': 'application/json',
+      },
+      body: JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, {
+      code: 'unreachable',
+      message: `The API at ${config.apiUrl} could not be reached. Is the local stack up?`,
+    });
+  }
+  const answer = await response.json().catch(() => ({}));
+  if (response.status !== 202) throw new ApiError(response.status, answer.error);
+  return answer;
+}
+
+// ---- RETRY HOOK ------------------------------------------------------------------------
+// Retrying a failed panel is not in the API yet. When it is (e.g. POST
+// /jobs/{jobId}/panels/{index}:retry), implement it here as
+//   export async function retryPanel(config, jobId, index) { ... }
+// and the job view (views/job.js, look for "RETRY HOOK") shows a Retry button on failed panels.
+export const retryPanel = null;

@@ -1,0 +1,243 @@
+// Home: the "New comic" form and the signed-in user's comics, live from Firestore.
+
+import { collection, limit, onSnapshot, orderBy, query, where } from 'firebase/firestore';
+
+import { ApiError, startJob } from '../api.js';
+import { h, statusPill, when } from '../dom.js';
+
+export const STYLES = [
+  { value: 'storybook', label: 'Storybook' },
+  { value: 'manga', label: 'Manga' },
+  { value: 'noir', label: 'Noir' },
+  { value: 'watercolor', label: 'Watercolor' },
+  { value: 'pop-art', label: 'Pop art' },
+];
+const FIELDS = ['story', 'style', 'panels'];
+const MAX_STORY = 5000;
+
+export function mountHome(container, { config, db, user }) {
+  const unsubscribe = [];
+  container.append(
+    h(
+      'div',
+      { class: 'home' },
+      composeCard(config),
+      comicsCard(db, user, (stop) => unsubscribe.push(stop)),
+    ),
+  );
+  return () => unsubscribe.forEach((stop) => stop());
+}
+
+// ---- New comic ---------------------------------------------------------------------------
+
+function composeCard(config) {
+  const errors = Object.fromEntries(
+    [...FIELDS, 'form'].map((field) => [
+      field,
+      h('p', { class: 'field-error', id: `${field}-error`, dataset: { errorFor: field } }),
+    ]),
+  );
+  errors.form.setAttribute('role', 'alert');
+  const story = h('textarea', {
+    id: 'story',
+    name: 'story',
+    rows: 9,
+    placeholder:
+      'Paste a story. Paragraphs become scenes; "quoted speech" becomes speech bubbles.',
+    'aria-describedby': 'story-count story-error',
+  });
+  const count = h('span', { id: 'story-count', class: 'count' }, `0 / ${MAX_STORY}`);
+  story.addEventListener('input', () => {
+    count.textContent = `${story.value.length} / ${MAX_STORY}`;
+    count.classList.toggle('count--over', story.value.length > MAX_STORY);
+  });
+  const styles = h(
+    'div',
+    { class: 'chips', role: 'radiogroup', 'aria-labelledby': 'style-label' },
+    STYLES.map(({ value, label }, index) =>
+      h(
+        'label',
+        { class: `chip chip--${value}` },
+        h('input', {
+          type: 'radio',
+          name: 'style',
+          value,
+          checked: index === 0,
+          'aria-describedby': 'style-error',
+        }),
+        h('span', { class: 'swatch', 'aria-hidden': 'true' }),
+        h('span', {}, label),
+      ),
+    ),
+  );
+  const panels = h('input', {
+    id: 'panels',
+    name: 'panels',
+    type: 'number',
+    inputmode: 'numeric',
+    min: 1,
+    max: 24,
+    step: 1,
+    value: 6,
+    'aria-describedby': 'panels-hint panels-error',
+  });
+  const submit = h('button', { type: 'submit', class: 'button button--primary' }, 'Make my comic');
+  // novalidate: the API is the one judge of a request; its reasons appear next to each field.
+  const form = h(
+    'form',
+    { id: 'new-comic', class: 'stack', novalidate: true },
+    h(
+      'div',
+      { class: 'field' },
+      h('div', { class: 'label-row' }, h('label', { for: 'story' }, 'Story'), count),
+      story,
+      errors.story,
+    ),
+    h(
+      'div',
+      { class: 'field' },
+      h('span', { id: 'style-label', class: 'label' }, 'Style'),
+      styles,
+      errors.style,
+    ),
+    h(
+      'div',
+      { class: 'field field--narrow' },
+      h('label', { for: 'panels' }, 'Panels'),
+      panels,
+      h('span', { id: 'panels-hint', class: 'hint' }, '1 to 24'),
+      errors.panels,
+    ),
+    errors.form,
+    h('div', { class: 'actions' }, submit),
+  );
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form, errors);
+    submit.disabled = true;
+    submit.textContent = 'Starting…';
+    try {
+      const rawPanels = panels.value.trim();
+      const number = Number(rawPanels);
+      const created = await startJob(config, {
+        story: story.value,
+        style: form.elements.style.value,
+        // Anything that is not a whole number goes as typed, for the API to explain.
+        panels: rawPanels === '' ? undefined : Number.isInteger(number) ? number : rawPanels,
+      });
+      window.location.hash = `#/jobs/${encodeURIComponent(created.jobId)}`;
+    } catch (error) {
+      showErrors(form, errors, error);
+      submit.disabled = false;
+      submit.textContent = 'Make my comic';
+    }
+  });
+
+  return h(
+    'section',
+    { class: 'card compose', 'aria-labelledby': 'compose-title' },
+    h('h2', { id: 'compose-title' }, 'New comic'),
+    form,
+  );
+}
+
+function clearErrors(form, errors) {
+  for (const element of Object.values(errors)) element.textContent = '';
+  for (const element of form.querySelectorAll('[aria-invalid]')) {
+    element.removeAttribute('aria-invalid');
+  }
+  form.querySelector('.chips').classList.remove('chips--invalid');
+}
+
+function showErrors(form, errors, error) {
+  if (!(error instanceof ApiError)) {
+    errors.form.textContent = `Something went wrong: ${error.message}`;
+    return;
+  }
+  const fieldErrors = error.errors.filter((item) => FIELDS.includes(item.field));
+  for (const item of fieldErrors) {
+    const target = errors[item.field];
+    target.textContent = target.textContent
+      ? `${target.textContent}; ${item.reason}`
+      : `${capitalise(item.field)} ${item.reason}.`;
+    if (item.field === 'style') form.querySelector('.chips').classList.add('chips--invalid');
+    else form.elements[item.field].setAttribute('aria-invalid', 'true');
+  }
+  const others = error.errors.filter((item) => !FIELDS.includes(item.field));
+  if (others.length) {
+    errors.form.textContent = others.map((item) => `${item.field}: ${item.reason}`).join('; ');
+  } else if (!fieldErrors.length) {
+    errors.form.textContent =
+      error.status === 401 ? `Sign-in refused: ${error.message}` : error.message;
+  }
+  const first = fieldErrors[0]?.field;
+  if (first === 'style') form.querySelector('input[name=style]:checked')?.focus();
+  else if (first) form.elements[first].focus();
+}
+
+function capitalise(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+// ---- My comics ---------------------------------------------------------------------------
+
+function comicsCard(db, user, keep) {
+  const list = h('ol', { id: 'my-comics', class: 'comic-list', 'aria-live': 'polite' });
+  const note = h('p', { class: 'muted empty' }, 'Loading your comics…');
+  // The same query on every device: that is how another device resumes a job.
+  const mine = query(
+    collection(db, 'jobs'),
+    where('ownerUid', '==', user.uid),
+    orderBy('createdAt', 'desc'),
+    limit(50),
+  );
+  keep(
+    onSnapshot(
+      mine,
+      (snapshot) => {
+        list.replaceChildren(...snapshot.docs.map((doc) => comicItem(doc.id, doc.data())));
+        note.textContent = snapshot.empty ? 'No comics yet. Your first one will appear here.' : '';
+        note.hidden = !snapshot.empty;
+      },
+      (error) => {
+        note.hidden = false;
+        note.textContent = `Could not load your comics: ${error.message}`;
+      },
+    ),
+  );
+  return h(
+    'section',
+    { class: 'card comics', 'aria-labelledby': 'comics-title' },
+    h('h2', { id: 'comics-title' }, 'My comics'),
+    note,
+    list,
+  );
+}
+
+function comicItem(jobId, job) {
+  const panels = job.panelCount || job.panelsRequested || 0;
+  const style = STYLES.find((item) => item.value === job.style);
+  return h(
+    'li',
+    { class: 'comic-item', dataset: { jobId, status: job.status } },
+    h(
+      'a',
+      { href: `#/jobs/${encodeURIComponent(jobId)}` },
+      h('span', { class: `thumb chip--${job.style}`, 'aria-hidden': 'true' }),
+      h(
+        'span',
+        { class: 'comic-text' },
+        h('span', { class: 'comic-title' }, job.title || 'Untitled comic (planning…)'),
+        h(
+          'span',
+          { class: 'comic-meta' },
+          [`${panels} panel${panels === 1 ? '' : 's'}`, style?.label, when(job.createdAt)]
+            .filter(Boolean)
+            .join(' · '),
+        ),
+      ),
+      statusPill(job.status),
+    ),
+  );
+}
