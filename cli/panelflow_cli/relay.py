@@ -4,7 +4,8 @@ subscription, but with as many deliveries in flight as configured.
 The emulator's own push runs only about two requests at once per subscription; this keeps
 production semantics instead: ack on 2xx, otherwise the message returns after a backoff
 (the subscription's retry policy in production) and, after ``max_delivery_attempts``, the
-emulator moves it to the dead-letter topic.
+emulator moves it to the dead-letter topic. It also calls the sweeper on a schedule, as
+Cloud Scheduler does in production.
 
 Run: ``python -m panelflow_cli.relay relay.json [--ready FILE]``.
 """
@@ -84,16 +85,27 @@ class Route:
         self.project = project
         self.timeout = timeout
         self.backoff = backoff
+        # Fault drills: deliver every message twice at once, as at-least-once allows.
+        self.duplicate = bool(config.get("duplicate", False))
         self.delivered = 0
         self.failed = 0
 
-    def deliver(self, message: Message) -> None:
-        headers, body = cloud_event(message, self.project, self.topic, self.subscription)
+    def _post(self, headers: dict[str, str], body: bytes) -> bool:
         try:
             response = _session().post(self.url, data=body, headers=headers, timeout=self.timeout)
-            ok = 200 <= response.status_code < 300
+            return 200 <= response.status_code < 300
         except requests.RequestException:
-            ok = False
+            return False
+
+    def deliver(self, message: Message) -> None:
+        headers, body = cloud_event(message, self.project, self.topic, self.subscription)
+        if self.duplicate:
+            twin = threading.Thread(target=self._post, args=(headers, body))
+            twin.start()
+            ok = self._post(headers, body)
+            twin.join()
+        else:
+            ok = self._post(headers, body)
         if ok:
             self.delivered += 1
             message.ack()
@@ -102,6 +114,16 @@ class Route:
         # Come back after a backoff instead of at once; the lease is released meanwhile.
         message.modify_ack_deadline(backoff_seconds(message.delivery_attempt or 1, *self.backoff))
         message.drop()
+
+
+def _every(url: str, seconds: float, stopping: threading.Event) -> None:
+    """POSTs to ``url`` every ``seconds``, as Cloud Scheduler calls the sweeper."""
+    session = requests.Session()
+    while not stopping.wait(seconds):
+        try:
+            session.post(url, json={}, timeout=60)
+        except requests.RequestException as error:
+            print(f"scheduled call to {url} failed: {error!r}", file=sys.stderr, flush=True)
 
 
 def run(config_path: Path, ready: Path | None) -> int:
@@ -126,6 +148,11 @@ def run(config_path: Path, ready: Path | None) -> int:
 
     def stop(*_: object) -> None:
         stopping.set()
+
+    for job in config.get("schedule", []):
+        threading.Thread(
+            target=_every, args=(job["url"], float(job["every"]), stopping), daemon=True
+        ).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

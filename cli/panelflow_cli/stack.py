@@ -55,6 +55,12 @@ class StackOptions:
     lease_seconds: int = 120
     # Redelivery backoff of a failed message, seconds (a subscription's retry policy).
     retry_backoff: tuple[float, float] = (1.0, 10.0)
+    # How often the sweeper runs (Cloud Scheduler in production), seconds.
+    sweep_interval_s: float = 30.0
+    # Fault drills: the relay delivers every message twice, concurrently.
+    duplicate_deliveries: bool = False
+    # Serve the reference web client (web/) and allow its origin to call the API (CORS).
+    web: bool = True
 
 
 def free_port() -> int:
@@ -133,6 +139,8 @@ class LocalStack:
             if not self.options.emulators_only:
                 self._start_functions()
                 self._start_relay()
+                if self.options.web:
+                    self._start_web()
             self._write_state()
         except BaseException:
             self.stop()
@@ -228,6 +236,8 @@ class LocalStack:
                 "WORKERS": "1",
             }
         )
+        if self.options.web:
+            env["PANELFLOW_CORS_ORIGINS"] = self._web_origins()
         env.update(self.options.function_env)
         return env
 
@@ -239,6 +249,7 @@ class LocalStack:
             "plan": ("orchestrator", "plan", "cloudevent"),
             "worker": ("panel_worker", "render_panel", "cloudevent"),
             "dead-letter": ("panel_worker", "dead_letter", "cloudevent"),
+            "sweeper": ("panel_worker", "sweep", "http"),
         }
         ports = {}
         for name, (function, target, signature) in targets.items():
@@ -256,8 +267,25 @@ class LocalStack:
         self.env["PANELFLOW_API_URL"] = f"http://{HOST}:{ports['api']}"
         self._function_urls = {name: f"http://{HOST}:{port}/" for name, port in ports.items()}
         self._wait_http("api", f"{self.env['PANELFLOW_API_URL']}/healthz")
-        for name in ("plan", "worker", "dead-letter"):
+        for name in ("plan", "worker", "dead-letter", "sweeper"):
             self._wait_http(name, self._function_urls[name], any_status=True)
+
+    def _web_origins(self) -> str:
+        """The web client's origins; its port is chosen before the functions start (CORS)."""
+        if "PANELFLOW_WEB_URL" not in self.env:
+            self.env["PANELFLOW_WEB_URL"] = f"http://{HOST}:{free_port()}"
+        url = self.env["PANELFLOW_WEB_URL"]
+        return f"{url},{url.replace(HOST, 'localhost')}"
+
+    def _start_web(self) -> None:
+        self._web_origins()
+        url = self.env["PANELFLOW_WEB_URL"]
+        env = os.environ.copy()
+        env.update(self.env)
+        command = [sys.executable, "-m", "panelflow_cli.webserver", f"--root={self.root / 'web'}"]
+        command += [f"--host={HOST}", f"--port={url.rsplit(':', 1)[1]}"]
+        self._spawn("web", command, env)
+        self._wait_http("web", f"{url}/config.json")
 
     def _start_relay(self) -> None:
         project = self.options.project_id
@@ -265,18 +293,23 @@ class LocalStack:
             "project": project,
             "timeout": self.options.delivery_timeout_s,
             "backoff": list(self.options.retry_backoff),
+            "schedule": [
+                {"url": self._function_urls["sweeper"], "every": self.options.sweep_interval_s}
+            ],
             "routes": [
                 {
                     "subscription": f"{PLAN_TOPIC}-sub",
                     "topic": PLAN_TOPIC,
                     "url": self._function_urls["plan"],
                     "concurrency": self.options.plan_concurrency,
+                    "duplicate": self.options.duplicate_deliveries,
                 },
                 {
                     "subscription": f"{PANELS_TOPIC}-sub",
                     "topic": PANELS_TOPIC,
                     "url": self._function_urls["worker"],
                     "concurrency": self.options.panel_concurrency,
+                    "duplicate": self.options.duplicate_deliveries,
                 },
                 {
                     "subscription": f"{DEAD_LETTER_TOPIC}-sub",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 
@@ -10,6 +11,7 @@ from panelflow.bootstrap import get_services
 from panelflow.entrypoints import events
 from panelflow.services.dead_letters import handle_dead_letter
 from panelflow.services.rendering import render_panel as render
+from panelflow.services.sweeper import sweep as run_sweep
 
 
 @functions_framework.cloud_event
@@ -24,6 +26,12 @@ def render_panel(event: CloudEvent) -> None:
         logs.error("dropping panel message without panelIndex", jobId=message.job_id)
         return
     render(get_services(), message.job_id, message.panel_index, message.delivery_attempt)
+
+
+@functions_framework.http
+def sweep(request: flask.Request) -> tuple[dict[str, int], int]:
+    """Cloud Scheduler calls this every minute; see panelflow.services.sweeper."""
+    return run_sweep(get_services()), 200
 
 
 @functions_framework.cloud_event

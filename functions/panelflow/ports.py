@@ -13,6 +13,7 @@ from typing import Protocol
 from panelflow.domain.models import (
     Asset,
     Character,
+    IdempotencyRecord,
     Job,
     JobStatus,
     Panel,
@@ -39,15 +40,22 @@ class Claim:
 class JobStore(Protocol):
     """Durable state of jobs and their panels."""
 
-    def create_job(self, job: Job, story: str) -> None:
+    def create_job(self, job: Job, story: str, idempotency: IdempotencyRecord | None = None) -> Job:
         """Creates ``jobs/{id}`` and stores the story beside it, atomically.
+
+        With ``idempotency``, the key is recorded in the same write; a live key recorded
+        by an earlier request returns that request's job instead (nothing is written).
+
+        Returns:
+            The job now stored under the request: ``job`` or the earlier one.
 
         Raises:
             Conflict: a job with this id already exists.
+            IdempotencyConflict: the key was used with a different body.
         """
 
-    def delete_job(self, job_id: str) -> None:
-        """Removes a job that was never queued, with its stored story."""
+    def delete_job(self, job_id: str, idempotency_key_id: str = "") -> None:
+        """Removes a job that was never queued, with its story and idempotency key."""
 
     def get_job(self, job_id: str) -> Job | None:
         """Returns the job, or None when there is none."""
@@ -123,12 +131,36 @@ class JobStore(Protocol):
             True when this call finished the panel.
         """
 
-    def release_panel(self, job_id: str, index: int, owner: str) -> bool:
+    def release_panel(self, job_id: str, index: int, owner: str | None) -> bool:
         """Gives a claimed panel back (pending, no lease) so a retry can claim it at once.
 
+        ``owner`` None releases it whoever holds the lease (the sweeper, after expiry).
+
         Returns:
-            True when ``owner`` held the lease and released it.
+            True when the panel was unfinished (and held by ``owner``) and is now pending.
         """
+
+    def requeue_panels(
+        self,
+        job_id: str,
+        indexes: Sequence[int],
+        expected: Sequence[JobStatus],
+        regenerate: bool = False,
+    ) -> bool:
+        """Sets the panels pending and the job rendering, atomically, if the job's status
+        is one of ``expected``; ``regenerate`` bumps each panel's generation.
+
+        Returns:
+            True when this call re-queued them.
+        """
+
+    def expired_leases(self, now: float, limit: int = 100) -> list[Panel]:
+        """Panels still rendering whose lease expired before ``now`` (any job)."""
+
+    def stale_jobs(
+        self, statuses: Sequence[JobStatus], updated_before: float, limit: int = 100
+    ) -> list[Job]:
+        """Jobs in one of ``statuses`` not written since ``updated_before``."""
 
     def finished_counts(self, job_id: str, panel_count: int) -> tuple[int, int] | None:
         """Counts the job's finished panels over the panel documents.

@@ -56,6 +56,13 @@ class Settings:
     languages: tuple[str, ...] = LANGUAGES
     # A worker holding a panel longer than this is presumed dead and loses its lease.
     lease_seconds: float = 120.0
+    # Claims of one panel before the sweeper gives up on it (crashes count, not errors).
+    max_attempts: int = 5
+    # A queued job not planned by then has its plan message sent again; a job not
+    # finished by job_deadline_seconds after its last change is failed with a reason.
+    plan_deadline_seconds: float = 300.0
+    job_deadline_seconds: float = 1800.0
+    idempotency_ttl_seconds: float = 24 * 3600.0
     # Public base for asset links; empty means the store's own URL.
     asset_base_url: str = ""
     auth_mode: str = "dev"  # dev (unsigned emulator-format tokens) | firebase
@@ -153,6 +160,13 @@ class Settings:
             max_panels=_int(env, "PANELFLOW_MAX_PANELS", cls.max_panels, 1),
             default_panels=_int(env, "PANELFLOW_DEFAULT_PANELS", cls.default_panels, 1),
             lease_seconds=float(_int(env, "PANELFLOW_LEASE_SECONDS", int(cls.lease_seconds), 1)),
+            max_attempts=_int(env, "PANELFLOW_MAX_ATTEMPTS", cls.max_attempts, 1),
+            plan_deadline_seconds=float(
+                _int(env, "PANELFLOW_PLAN_DEADLINE_SECONDS", int(cls.plan_deadline_seconds), 1)
+            ),
+            job_deadline_seconds=float(
+                _int(env, "PANELFLOW_JOB_DEADLINE_SECONDS", int(cls.job_deadline_seconds), 1)
+            ),
             asset_base_url=env.get("PANELFLOW_ASSET_BASE_URL", ""),
             auth_mode=auth_mode,
             emulator_hosts=emulators,

@@ -248,3 +248,69 @@ def test_blob_store_round_trip(blobs) -> None:
     assert (found.content_type, found.size, found.width, found.height) == ("image/png", 9, 8, 6)
     with pytest.raises(NotFound):
         blobs.get(path + ".missing")
+
+
+def test_idempotent_create_returns_the_first_job_or_conflicts(store) -> None:
+    from panelflow.domain.errors import IdempotencyConflict
+    from panelflow.domain.models import IdempotencyRecord
+
+    key = IdempotencyRecord(
+        key_id=uuid.uuid4().hex, body_hash="body-1", expires_at=time.time() + 60
+    )
+    first = _job()
+    assert store.create_job(first, "story", key).job_id == first.job_id
+    again = store.create_job(_job(), "story", key)
+    assert again.job_id == first.job_id
+    other_body = IdempotencyRecord(key_id=key.key_id, body_hash="body-2", expires_at=key.expires_at)
+    with pytest.raises(IdempotencyConflict):
+        store.create_job(_job(), "story", other_body)
+    # A key whose job was removed (its start failed) is taken over by the next request.
+    store.delete_job(first.job_id, key.key_id)
+    fresh = _job()
+    assert store.create_job(fresh, "story", key).job_id == fresh.job_id
+
+
+def test_expired_idempotency_key_is_taken_over(store) -> None:
+    from panelflow.domain.models import IdempotencyRecord
+
+    key_id = uuid.uuid4().hex
+    old = _job()
+    store.create_job(old, "story", IdempotencyRecord(key_id, "b", expires_at=time.time() - 1))
+    new = _job()
+    renewed = IdempotencyRecord(key_id, "b", expires_at=time.time() + 60)
+    assert store.create_job(new, "story", renewed).job_id == new.job_id
+    assert store.create_job(_job(), "story", renewed).job_id == new.job_id
+
+
+def test_requeue_panels_and_regenerate(store) -> None:
+    job_id = _rendering_job(store, panels=2)
+    for index in (0, 1):
+        store.claim_panel(job_id, index, "w1", 60)
+    store.complete_panel(job_id, 0, "w1", IMAGE, AUDIO)
+    store.fail_panel(job_id, 1, {"code": "c", "message": "m"})
+    assert store.finalize_job(job_id, 1, 1) == JobStatus.PARTIAL
+    assert not store.requeue_panels(job_id, [1], [JobStatus.RENDERING])
+    assert store.requeue_panels(job_id, [1], [JobStatus.PARTIAL])
+    job = store.get_job(job_id)
+    assert job.status == JobStatus.RENDERING and job.finished_at is None
+    panel = store.get_panel(job_id, 1)
+    assert (panel.status, panel.error, panel.generation) == (PanelStatus.PENDING, None, 0)
+    assert store.requeue_panels(job_id, [0], [JobStatus.RENDERING], regenerate=True)
+    assert store.get_panel(job_id, 0).generation == 1
+    assert store.get_panel(job_id, 0).status == PanelStatus.PENDING
+
+
+def test_expired_leases_and_stale_jobs(store) -> None:
+    job_id = _rendering_job(store, panels=2)
+    store.claim_panel(job_id, 0, "w1", lease_seconds=0.001)
+    store.claim_panel(job_id, 1, "w1", lease_seconds=600)
+    time.sleep(0.01)
+    expired = [(p.job_id, p.index) for p in store.expired_leases(time.time(), limit=500)]
+    assert (job_id, 0) in expired and (job_id, 1) not in expired
+    assert store.release_panel(job_id, 0, None)
+    assert store.get_panel(job_id, 0).status == PanelStatus.PENDING
+    updated = store.get_job(job_id).updated_at
+    stale = store.stale_jobs([JobStatus.RENDERING], updated + 1, limit=500)
+    assert job_id in [job.job_id for job in stale]
+    assert job_id not in [j.job_id for j in store.stale_jobs([JobStatus.RENDERING], updated - 1)]
+    assert job_id not in [j.job_id for j in store.stale_jobs([JobStatus.QUEUED], updated + 1)]

@@ -8,10 +8,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from panelflow.domain.errors import Conflict, LeaseHeld, NotFound
+from panelflow.domain.errors import Conflict, IdempotencyConflict, LeaseHeld, NotFound
 from panelflow.domain.models import (
     Asset,
     Character,
+    IdempotencyRecord,
     Job,
     JobStatus,
     Panel,
@@ -29,20 +30,38 @@ class InMemoryJobStore:
         self.panels: dict[str, dict[int, Panel]] = {}
         self.finished_at: dict[tuple[str, int], float] = {}
         self.final_transitions: list[tuple[str, JobStatus]] = []
+        self.keys: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()
         self._clock = clock
 
-    def create_job(self, job: Job, story: str) -> None:
+    def create_job(self, job: Job, story: str, idempotency: IdempotencyRecord | None = None) -> Job:
         with self._lock:
             if job.job_id in self.jobs:
                 raise Conflict(f"job {job.job_id} already exists")
+            if idempotency is not None:
+                key = self.keys.get(idempotency.key_id)
+                earlier = self.jobs.get(key["jobId"]) if key else None
+                if key and earlier and key["expiresAt"] > self._clock():
+                    if key["bodyHash"] != idempotency.body_hash:
+                        raise IdempotencyConflict(
+                            "this Idempotency-Key was used with a different request body",
+                            field="Idempotency-Key",
+                        )
+                    return copy.deepcopy(earlier)
+                self.keys[idempotency.key_id] = {
+                    "jobId": job.job_id,
+                    "bodyHash": idempotency.body_hash,
+                    "expiresAt": idempotency.expires_at,
+                }
             self.jobs[job.job_id] = copy.deepcopy(job)
             self.stories[job.job_id] = story
+            return copy.deepcopy(job)
 
-    def delete_job(self, job_id: str) -> None:
+    def delete_job(self, job_id: str, idempotency_key_id: str = "") -> None:
         with self._lock:
             self.jobs.pop(job_id, None)
             self.stories.pop(job_id, None)
+            self.keys.pop(idempotency_key_id, None)
 
     def get_job(self, job_id: str) -> Job | None:
         with self._lock:
@@ -156,9 +175,54 @@ class InMemoryJobStore:
                 job_id, index, owner, status=PanelStatus.FAILED, error=error
             )
 
-    def release_panel(self, job_id: str, index: int, owner: str) -> bool:
+    def release_panel(self, job_id: str, index: int, owner: str | None) -> bool:
         with self._lock:
             return self._finish_if_owned(job_id, index, owner, status=PanelStatus.PENDING)
+
+    def requeue_panels(
+        self,
+        job_id: str,
+        indexes: Sequence[int],
+        expected: Sequence[JobStatus],
+        regenerate: bool = False,
+    ) -> bool:
+        with self._lock:
+            job = self.jobs.get(job_id)
+            if job is None or job.status not in expected:
+                return False
+            job.status = JobStatus.RENDERING
+            job.finished_at = None
+            job.error = None
+            for index in indexes:
+                panel = self.panels[job_id][index]
+                panel.status = PanelStatus.PENDING
+                panel.error = None
+                panel.lease_owner = None
+                panel.lease_expires_at = None
+                if regenerate:
+                    panel.generation += 1
+            return True
+
+    def expired_leases(self, now: float, limit: int = 100) -> list[Panel]:
+        with self._lock:
+            expired = [
+                copy.deepcopy(panel)
+                for panels in self.panels.values()
+                for panel in panels.values()
+                if panel.status == PanelStatus.RENDERING and (panel.lease_expires_at or 0) < now
+            ]
+            return expired[:limit]
+
+    def stale_jobs(
+        self, statuses: Sequence[JobStatus], updated_before: float, limit: int = 100
+    ) -> list[Job]:
+        with self._lock:
+            stale = [
+                copy.deepcopy(job)
+                for job in self.jobs.values()
+                if job.status in statuses and job.updated_at < updated_before
+            ]
+            return stale[:limit]
 
     def finished_counts(self, job_id: str, panel_count: int) -> tuple[int, int] | None:
         with self._lock:

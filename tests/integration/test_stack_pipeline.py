@@ -118,5 +118,5 @@ def test_failing_panels_end_the_job_partial_with_reasons(
     # The crash is retried until Pub/Sub dead-letters it; then the panel fails with a reason.
     assert crashed["status"] == "failed" and crashed["error"]["code"] == "retries_exhausted"
     assert crashed["attempts"] == 5
-    attempts = [c for c in _calls(simulated_stack, "image") if "SIMULATE-CRASH" in c["scene"]]
+    attempts = [c for c in _calls(simulated_stack, "image") if "SIMULATE-CRASH" in c["text"]]
     assert len(attempts) >= 5

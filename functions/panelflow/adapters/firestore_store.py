@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from panelflow.domain.errors import Conflict, LeaseHeld, NotFound, TransientError
+from panelflow.domain.errors import (
+    Conflict,
+    IdempotencyConflict,
+    LeaseHeld,
+    NotFound,
+    TransientError,
+)
 from panelflow.domain.models import (
     Asset,
     Character,
+    IdempotencyRecord,
     Job,
     JobStatus,
     Panel,
@@ -26,6 +34,7 @@ from panelflow.ports import Claim
 JOBS = "jobs"
 PANELS = "panels"
 INPUTS = "jobInputs"
+IDEMPOTENCY = "idempotencyKeys"
 # Errors that say "try again", not "you are wrong".
 _TRANSIENT = (
     gexc.ServiceUnavailable,
@@ -67,24 +76,75 @@ class FirestoreJobStore:
     def _panel_ref(self, job_id: str, index: int) -> firestore.DocumentReference:
         return self._job_ref(job_id).collection(PANELS).document(panel_id(index))
 
-    def create_job(self, job: Job, story: str) -> None:
+    def create_job(self, job: Job, story: str, idempotency: IdempotencyRecord | None = None) -> Job:
+        for _ in range(3):
+            batch = self._client.batch()
+            batch.create(self._job_ref(job.job_id), job.to_dict())
+            batch.create(
+                self._client.collection(INPUTS).document(job.job_id),
+                {"story": story, "ownerUid": job.owner_uid, "createdAt": job.created_at},
+            )
+            key_ref = None
+            if idempotency is not None:
+                key_ref = self._client.collection(IDEMPOTENCY).document(idempotency.key_id)
+                batch.create(key_ref, _key_doc(job, idempotency))
+            try:
+                batch.commit()
+                return job
+            except gexc.AlreadyExists as error:
+                if key_ref is None or idempotency is None:
+                    raise Conflict(f"job {job.job_id} already exists") from error
+            except _TRANSIENT as error:
+                raise TransientError("could not store the job, try again") from error
+            existing = self._resolve_key(key_ref, job, story, idempotency)
+            if existing is not None:
+                return existing
+        raise TransientError("the idempotency key is contended; try again")
+
+    def _resolve_key(
+        self,
+        key_ref: firestore.DocumentReference,
+        job: Job,
+        story: str,
+        idempotency: IdempotencyRecord,
+    ) -> Job | None:
+        """The job an earlier request with this key made; replaces an expired or orphaned key.
+
+        Returns None when the key vanished meanwhile (the caller tries again).
+        """
+        snapshot = _translate(key_ref.get)
+        if not snapshot.exists:
+            return None
+        data = snapshot.to_dict() or {}
+        earlier = self.get_job(str(data.get("jobId", "")))
+        if earlier is not None and float(data.get("expiresAtEpoch", 0)) > self._clock():
+            if data.get("bodyHash") != idempotency.body_hash:
+                raise IdempotencyConflict(
+                    "this Idempotency-Key was used with a different request body",
+                    field="Idempotency-Key",
+                )
+            return earlier
+        # Expired, or its job is gone: this request takes the key over.
         batch = self._client.batch()
         batch.create(self._job_ref(job.job_id), job.to_dict())
         batch.create(
             self._client.collection(INPUTS).document(job.job_id),
             {"story": story, "ownerUid": job.owner_uid, "createdAt": job.created_at},
         )
+        option = self._client.write_option(last_update_time=snapshot.update_time)
+        batch.update(key_ref, _key_doc(job, idempotency), option=option)
         try:
             batch.commit()
-        except gexc.AlreadyExists as error:
-            raise Conflict(f"job {job.job_id} already exists") from error
-        except _TRANSIENT as error:
-            raise TransientError("could not store the job, try again") from error
+        except gexc.FailedPrecondition:
+            return None
+        return job
 
-    def delete_job(self, job_id: str) -> None:
+    def delete_job(self, job_id: str, idempotency_key_id: str = "") -> None:
         batch = self._client.batch()
         batch.delete(self._job_ref(job_id))
         batch.delete(self._client.collection(INPUTS).document(job_id))
+        if idempotency_key_id:
+            batch.delete(self._client.collection(IDEMPOTENCY).document(idempotency_key_id))
         batch.commit()
 
     def get_job(self, job_id: str) -> Job | None:
@@ -305,9 +365,63 @@ class FirestoreJobStore:
         }
         return self._update_if_owned(job_id, index, owner, update)
 
-    def release_panel(self, job_id: str, index: int, owner: str) -> bool:
+    def release_panel(self, job_id: str, index: int, owner: str | None) -> bool:
         update = {"status": PanelStatus.PENDING.value, "lease": None, "updatedAt": self._clock()}
         return self._update_if_owned(job_id, index, owner, update)
+
+    def requeue_panels(
+        self,
+        job_id: str,
+        indexes: Sequence[int],
+        expected: Sequence[JobStatus],
+        regenerate: bool = False,
+    ) -> bool:
+        allowed = {status.value for status in expected}
+        now = self._clock()
+
+        def decide(data: dict[str, Any]) -> dict[str, Any] | None:
+            if data.get("status") not in allowed:
+                return None
+            return {
+                "status": JobStatus.RENDERING.value,
+                "finishedAt": None,
+                "error": None,
+                "updatedAt": now,
+            }
+
+        def panels(batch: firestore.WriteBatch) -> None:
+            for index in indexes:
+                update: dict[str, Any] = {
+                    "status": PanelStatus.PENDING.value,
+                    "error": None,
+                    "lease": None,
+                    "updatedAt": now,
+                }
+                if regenerate:
+                    update["generation"] = firestore.Increment(1)
+                batch.update(self._panel_ref(job_id, index), update)
+
+        return self._guarded_job_write(job_id, decide, panels)
+
+    def expired_leases(self, now: float, limit: int = 100) -> list[Panel]:
+        query = (
+            self._client.collection_group(PANELS)
+            .where(filter=FieldFilter("status", "==", PanelStatus.RENDERING.value))
+            .where(filter=FieldFilter("lease.expiresAt", "<", now))
+            .limit(limit)
+        )
+        return [Panel.from_dict(doc.to_dict() or {}) for doc in _translate(query.get)]
+
+    def stale_jobs(
+        self, statuses: Sequence[JobStatus], updated_before: float, limit: int = 100
+    ) -> list[Job]:
+        query = (
+            self._client.collection(JOBS)
+            .where(filter=FieldFilter("status", "in", [status.value for status in statuses]))
+            .where(filter=FieldFilter("updatedAt", "<", updated_before))
+            .limit(limit)
+        )
+        return [Job.from_dict(doc.to_dict() or {}) for doc in _translate(query.get)]
 
     def finished_counts(self, job_id: str, panel_count: int) -> tuple[int, int] | None:
         # One aggregation per call until the last panel; the failed count only then.
@@ -365,6 +479,17 @@ class FirestoreJobStore:
         )
         docs = _translate(query.get)
         return float(docs[0].get("finishedAt")) if docs else None
+
+
+def _key_doc(job: Job, idempotency: IdempotencyRecord) -> dict[str, Any]:
+    return {
+        "ownerUid": job.owner_uid,
+        "jobId": job.job_id,
+        "bodyHash": idempotency.body_hash,
+        "expiresAtEpoch": idempotency.expires_at,
+        # A timestamp, so a Firestore TTL policy on this field can delete old keys.
+        "expiresAt": datetime.fromtimestamp(idempotency.expires_at, tz=UTC),
+    }
 
 
 def _translate(call: Callable[[], Any]) -> Any:

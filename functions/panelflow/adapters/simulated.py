@@ -11,11 +11,12 @@ from __future__ import annotations
 import io
 import json
 import os
+import random
 import threading
 import time
 from collections.abc import Mapping, Sequence
 
-from panelflow.domain.errors import ContentBlocked
+from panelflow.domain.errors import ContentBlocked, TransientError
 from panelflow.domain.models import (
     Character,
     PanelPlan,
@@ -29,6 +30,10 @@ _log_lock = threading.Lock()
 # A panel whose scene contains one of these fails that way, every time.
 BLOCK_MARK = "SIMULATE-BLOCK"
 CRASH_MARK = "SIMULATE-CRASH"
+# Calls for a panel with this mark fail transiently at PANELFLOW_SIM_FLAKY_RATE.
+FLAKY_MARK = "SIMULATE-FLAKY"
+# Attempts inside one provider call, as an SDK's own retry would make.
+IN_CALL_ATTEMPTS = 3
 
 
 class SimulationConfig:
@@ -38,6 +43,21 @@ class SimulationConfig:
         self.image_s = float(env.get("PANELFLOW_SIM_IMAGE_S", "2.0"))
         self.speech_s = float(env.get("PANELFLOW_SIM_SPEECH_S", "0.5"))
         self.call_log = env.get("PANELFLOW_SIM_CALL_LOG", "")
+        self.flaky_rate = float(env.get("PANELFLOW_SIM_FLAKY_RATE", "0.3"))
+        self._random = random.Random()
+
+    def call(self, kind: str, seconds: float, text: str, **fields: object) -> None:
+        """One provider call: sleeps, may fail transiently (retried in-call), logs."""
+        for attempt in range(1, IN_CALL_ATTEMPTS + 1):
+            self.record(kind, phase="start", text=text[:80], attempt=attempt, **fields)
+            time.sleep(seconds)
+            if FLAKY_MARK in text and self._random.random() < self.flaky_rate:
+                self.record(kind, phase="transient", text=text[:80], attempt=attempt, **fields)
+                time.sleep(0.05 * attempt)
+                continue
+            self.record(kind, phase="paid", text=text[:80], attempt=attempt, **fields)
+            return
+        raise TransientError(f"simulated {kind} service unavailable")
 
     def record(self, kind: str, **fields: object) -> None:
         if not self.call_log:
@@ -99,13 +119,14 @@ class SimulatedImageGenerator:
         references: dict[str, bytes],
         previous: PanelPlan | None = None,
     ) -> RenderedImage:
-        time.sleep(self._config.image_s)
-        self._config.record("image", panel=panel.index, scene=panel.scene[:80])
         # Drills mark panels in the story text itself, so one stack serves many scenarios.
         if BLOCK_MARK in panel.scene:
+            self._config.record("image", phase="blocked", text=panel.scene[:80], panel=panel.index)
             raise ContentBlocked("the simulated image model declined this panel")
         if CRASH_MARK in panel.scene:
+            self._config.record("image", phase="crash", text=panel.scene[:80], panel=panel.index)
             raise RuntimeError("simulated crash while drawing")
+        self._config.call("image", self._config.image_s, panel.scene, panel=panel.index)
         return RenderedImage(data=_tiny_png(panel.index), width=64, height=48)
 
 
@@ -114,6 +135,6 @@ class SimulatedSpeechSynthesizer:
         self._config = config or SimulationConfig()
 
     def synthesize(self, lines: Sequence[SpeechLine], *, language: str) -> SynthesizedAudio:
-        time.sleep(self._config.speech_s)
-        self._config.record("speech", lines=len(lines))
+        text = " ".join(line.text for line in lines)
+        self._config.call("speech", self._config.speech_s, text, lines=len(lines))
         return SynthesizedAudio(data=_silent_mp3(200), content_type="audio/mpeg", duration_ms=200)

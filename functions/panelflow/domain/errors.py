@@ -52,6 +52,17 @@ class Conflict(PanelflowError):
     http_status = 409
 
 
+class IdempotencyConflict(Conflict):
+    code = "idempotency_key_reused"
+
+
+class JobCancelled(PanelflowError):
+    """The job was cancelled: stop before the next paid call, without failing anything."""
+
+    code = "cancelled"
+    http_status = 409
+
+
 class ConfigurationError(PanelflowError):
     """Missing or contradictory settings; raised at start-up, naming the variable."""
 

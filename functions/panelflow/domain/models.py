@@ -96,6 +96,15 @@ class StoryPlan:
 
 
 @dataclass(frozen=True)
+class IdempotencyRecord:
+    """Ties a caller's Idempotency-Key to the job its first request created."""
+
+    key_id: str  # a hash of the caller's uid and key: per user, and no raw key stored
+    body_hash: str
+    expires_at: float
+
+
+@dataclass(frozen=True)
 class JobRequest:
     """A validated request to start a job."""
 
@@ -162,6 +171,8 @@ class Panel:
     image: Asset | None = None
     audio: Asset | None = None
     attempts: int = 0
+    # Bumped by a regenerate request; part of the asset names, so a new image is made.
+    generation: int = 0
     error: dict[str, str] | None = None
     lease_owner: str | None = None
     lease_expires_at: float | None = None
@@ -194,6 +205,7 @@ class Panel:
             "image": self.image.to_dict() if self.image else None,
             "audio": self.audio.to_dict() if self.audio else None,
             "attempts": self.attempts,
+            "generation": self.generation,
             "error": self.error,
             "lease": (
                 {"owner": self.lease_owner, "expiresAt": self.lease_expires_at}
@@ -218,6 +230,7 @@ class Panel:
             image=Asset.from_dict(data.get("image")),
             audio=Asset.from_dict(data.get("audio")),
             attempts=int(data.get("attempts", 0)),
+            generation=int(data.get("generation", 0)),
             error=data.get("error"),
             lease_owner=lease.get("owner"),
             lease_expires_at=lease.get("expiresAt"),
@@ -242,6 +255,7 @@ class Job:
     updated_at: float = 0.0
     finished_at: float | None = None
     timings: dict[str, int] = field(default_factory=dict)
+    idempotency_key_id: str = ""
 
     @property
     def progress(self) -> float:
@@ -268,6 +282,7 @@ class Job:
             "updatedAt": self.updated_at,
             "finishedAt": self.finished_at,
             "timings": dict(self.timings),
+            "idempotencyKeyId": self.idempotency_key_id,
         }
 
     @classmethod
@@ -289,6 +304,7 @@ class Job:
             updated_at=float(data.get("updatedAt") or 0.0),
             finished_at=data.get("finishedAt"),
             timings=dict(data.get("timings") or {}),
+            idempotency_key_id=data.get("idempotencyKeyId", ""),
         )
 
 

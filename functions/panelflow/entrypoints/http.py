@@ -13,14 +13,25 @@ from panelflow import logs
 from panelflow.bootstrap import Services
 from panelflow.domain.errors import NotFound, PanelflowError, ValidationFailed
 from panelflow.entrypoints.validation import parse_start_job
+from panelflow.services.control import cancel_job, regenerate_panel, retry_job
 from panelflow.services.jobs import get_job_for, job_view, start_job
 
 _JOB_PATH = re.compile(r"^/jobs/([A-Za-z0-9_-]{1,64})$")
+_JOB_ACTION = re.compile(r"^/jobs/([A-Za-z0-9_-]{1,64}):(cancel|retry)$")
+_PANEL_ACTION = re.compile(r"^/jobs/([A-Za-z0-9_-]{1,64})/panels/([0-9]{1,3}):regenerate$")
+# Printable ASCII, as for HTTP tokens; long enough for a UUID or a hash.
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",
+}
+# Answer to a CORS preflight from an allowed origin (PANELFLOW_CORS_ORIGINS).
+_CORS_PREFLIGHT = {
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key",
+    "Access-Control-Max-Age": "600",
 }
 
 Response = tuple[dict[str, Any], int, dict[str, str]]
@@ -43,6 +54,11 @@ class PayloadTooLarge(PanelflowError):
 
 def handle(services: Services, request: flask.Request) -> flask.Response:
     """Routes one request and always answers JSON, whatever went wrong."""
+    cors = _cors_headers(services.settings.cors_origins, request.headers.get("Origin"))
+    if request.method == "OPTIONS" and cors:
+        preflight = flask.make_response("", 204)
+        preflight.headers.update({**_SECURITY_HEADERS, **cors, **_CORS_PREFLIGHT})
+        return preflight
     try:
         body, status, headers = _route(services, request)
     except PanelflowError as error:
@@ -57,7 +73,19 @@ def handle(services: Services, request: flask.Request) -> flask.Response:
     response.headers["Content-Type"] = "application/json"
     response.headers.update(_SECURITY_HEADERS)
     response.headers.update(headers)
+    response.headers.update(cors)
     return response
+
+
+def _cors_headers(allowed: tuple[str, ...], origin: str | None) -> dict[str, str]:
+    """CORS headers for a browser origin on the allow-list; none for any other caller."""
+    if not origin or origin.lower() not in allowed:
+        return {}
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Expose-Headers": "Location, Retry-After",
+        "Vary": "Origin",
+    }
 
 
 def _route(services: Services, request: flask.Request) -> Response:
@@ -73,6 +101,14 @@ def _route(services: Services, request: flask.Request) -> Response:
     if match:
         job_id = match.group(1)
         routes[path] = {"GET": lambda: _get_job(services, request, job_id)}
+    match = _JOB_ACTION.match(path)
+    if match:
+        job_id, action = match.groups()
+        routes[path] = {"POST": lambda: _job_action(services, request, job_id, action)}
+    match = _PANEL_ACTION.match(path)
+    if match:
+        job_id, index = match.group(1), int(match.group(2))
+        routes[path] = {"POST": lambda: _regenerate(services, request, job_id, index)}
     handlers = routes.get(path)
     if handlers is None:
         raise NotFound(f"no route {path}")
@@ -105,10 +141,26 @@ def _post_job(services: Services, request: flask.Request) -> Response:
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed([{"field": "body", "reason": "is not valid JSON"}]) from None
     job_request = parse_start_job(payload, services.settings)
-    job = start_job(services, uid, job_request)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not _IDEMPOTENCY_KEY.match(key):
+        raise ValidationFailed(
+            [{"field": "Idempotency-Key", "reason": "must be 1-255 printable ASCII characters"}]
+        )
+    job = start_job(services, uid, job_request, key)
     links = _links(request, job.job_id)
     body = {"jobId": job.job_id, "status": job.status.value, "links": links}
     return body, 202, {"Location": links["self"]}
+
+
+def _job_action(services: Services, request: flask.Request, job_id: str, action: str) -> Response:
+    uid = _uid(services, request)
+    job = (cancel_job if action == "cancel" else retry_job)(services, uid, job_id)
+    return job_view(services, job), 200, {}
+
+
+def _regenerate(services: Services, request: flask.Request, job_id: str, index: int) -> Response:
+    job = regenerate_panel(services, _uid(services, request), job_id, index)
+    return job_view(services, job), 202, {}
 
 
 def _get_job(services: Services, request: flask.Request, job_id: str) -> Response:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 from panelflow import logs
 from panelflow.bootstrap import Services
-from panelflow.domain.models import JobStatus
+from panelflow.domain.models import JobStatus, PanelStatus
 from panelflow.services.rendering import finish_job_if_done
 
 
@@ -22,6 +24,19 @@ def handle_dead_letter(services: Services, job_id: str, panel_index: int | None)
             },
         )
         logs.error("plan message dead-lettered", jobId=job_id)
+        return
+    panel = store.get_panel(job_id, panel_index)
+    if panel is None or panel.status.finished:
+        return
+    lease_live = (
+        panel.status == PanelStatus.RENDERING and (panel.lease_expires_at or 0) > time.time()
+    )
+    if lease_live:
+        # A worker is still on it (redeliveries found its lease held): the sweeper re-queues
+        # the panel if that worker never finishes, within the attempts budget.
+        logs.warning(
+            "dead letter for a panel still being drawn", jobId=job_id, panelIndex=panel_index
+        )
         return
     reason = {
         "code": "retries_exhausted",

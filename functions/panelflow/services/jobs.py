@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from typing import Any
@@ -9,24 +10,36 @@ from typing import Any
 from panelflow import logs
 from panelflow.bootstrap import Services
 from panelflow.domain.errors import NotFound, PanelflowError
-from panelflow.domain.models import Job, JobRequest, JobStatus
+from panelflow.domain.models import IdempotencyRecord, Job, JobRequest, JobStatus
 
 
-def start_job(services: Services, owner_uid: str, request: JobRequest) -> Job:
+def start_job(
+    services: Services, owner_uid: str, request: JobRequest, idempotency_key: str | None = None
+) -> Job:
     """Creates the job and queues its planning; no model is called here.
 
     Args:
         services: the composition root.
         owner_uid: the authenticated caller.
         request: a validated request.
+        idempotency_key: the caller's Idempotency-Key; a repeat within the key's lifetime
+            returns the first request's job.
 
     Returns:
-        The queued job.
+        The queued job (or the earlier one, for a repeated key).
 
     Raises:
+        IdempotencyConflict: the key was used with a different request.
         TransientError: the store or the queue is unavailable; nothing is left behind.
     """
     now = time.time()
+    record = None
+    if idempotency_key is not None:
+        record = IdempotencyRecord(
+            key_id=_digest(owner_uid, idempotency_key),
+            body_hash=_digest(request.story, request.style, str(request.panels), request.language),
+            expires_at=now + services.settings.idempotency_ttl_seconds,
+        )
     job = Job(
         job_id=uuid.uuid4().hex,
         owner_uid=owner_uid,
@@ -36,16 +49,24 @@ def start_job(services: Services, owner_uid: str, request: JobRequest) -> Job:
         panels_requested=request.panels,
         created_at=now,
         updated_at=now,
+        idempotency_key_id=record.key_id if record else "",
     )
-    services.store.create_job(job, request.story)
+    stored = services.store.create_job(job, request.story, record)
+    if stored.job_id != job.job_id:
+        logs.info("repeated request answered with its first job", jobId=stored.job_id)
+        return stored
     try:
         services.queue.publish_plan(job.job_id)
     except PanelflowError:
         # A job nobody will plan must not linger in the user's list: undo and report.
-        services.store.delete_job(job.job_id)
+        services.store.delete_job(job.job_id, job.idempotency_key_id)
         raise
     logs.info("job queued", jobId=job.job_id, panels=request.panels, style=request.style)
     return job
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 def get_job_for(services: Services, owner_uid: str, job_id: str) -> Job:

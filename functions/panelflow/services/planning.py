@@ -8,8 +8,9 @@ import time
 
 from panelflow import logs
 from panelflow.bootstrap import Services
-from panelflow.domain.errors import PanelflowError
+from panelflow.domain.errors import JobCancelled, PanelflowError
 from panelflow.domain.models import Character, JobStatus, PanelStatus
+from panelflow.services.rendering import ensure_active
 
 
 def plan_job(services: Services, job_id: str) -> None:
@@ -42,6 +43,9 @@ def plan_job(services: Services, job_id: str) -> None:
         characters = [
             _with_reference(services, job_id, character, job.style) for character in plan.characters
         ]
+    except JobCancelled:
+        logs.info("planning stopped: the job was cancelled", jobId=job_id)
+        return
     except PanelflowError as error:
         if error.retryable:
             raise
@@ -80,6 +84,7 @@ def _with_reference(services: Services, job_id: str, character: Character, style
     slug = re.sub(r"[^a-z0-9]+", "-", character.name.lower()).strip("-") or "character"
     path = f"jobs/{job_id}/characters/{slug}-{key}.png"
     if services.blobs.exists(path) is None:
+        ensure_active(services, job_id)
         sheet = services.images.character_sheet(character, style=style)
         services.blobs.put(
             path, sheet.data, sheet.content_type, width=sheet.width, height=sheet.height

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
 from panelflow import logs
 from panelflow.bootstrap import Services
-from panelflow.domain.errors import PanelflowError
+from panelflow.domain.errors import JobCancelled, PanelflowError
 from panelflow.domain.models import (
     Asset,
     Character,
@@ -37,7 +38,10 @@ def render_panel(services: Services, job_id: str, index: int, delivery_attempt: 
         return
     if job.status != JobStatus.RENDERING:
         return
-    claim = store.claim_panel(job_id, index, services.worker_id, services.settings.lease_seconds)
+    # One owner per delivery, not per instance: two copies of a message handled by threads
+    # of one instance must not both hold the lease (and both pay).
+    owner = f"{services.worker_id}/{uuid.uuid4().hex[:8]}"
+    claim = store.claim_panel(job_id, index, owner, services.settings.lease_seconds)
     claimed = time.monotonic()
     if not claim.acquired:
         # Finished already (a duplicate delivery): the job may still need its final move.
@@ -46,19 +50,23 @@ def render_panel(services: Services, job_id: str, index: int, delivery_attempt: 
     log_fields = {"jobId": job_id, "panelIndex": index, "attempt": claim.attempt}
     try:
         image, audio = _produce(services, job, claim.panel)
+    except JobCancelled:
+        store.release_panel(job_id, index, owner)
+        logs.info("panel stopped: the job was cancelled", **log_fields)
+        return
     except PanelflowError as error:
         if error.retryable:
-            store.release_panel(job_id, index, services.worker_id)
+            store.release_panel(job_id, index, owner)
             logs.warning("panel will be retried", code=error.code, **log_fields)
             raise
-        store.fail_panel(job_id, index, error.to_dict(), services.worker_id)
+        store.fail_panel(job_id, index, error.to_dict(), owner)
         logs.warning("panel failed", code=error.code, **log_fields)
     except Exception:
-        store.release_panel(job_id, index, services.worker_id)
+        store.release_panel(job_id, index, owner)
         raise
     else:
         produced = time.monotonic()
-        if store.complete_panel(job_id, index, services.worker_id, image, audio, claim.token):
+        if store.complete_panel(job_id, index, owner, image, audio, claim.token):
             logs.info(
                 "panel done",
                 claimMs=int((claimed - started) * 1000),
@@ -89,8 +97,17 @@ def _produce(services: Services, job: Job, panel: Panel) -> tuple[Asset, Asset |
         return image.result(), audio.result()
 
 
+def ensure_active(services: Services, job_id: str) -> None:
+    """Checked right before every paid call, so a cancel stops spending within one call."""
+    job = services.store.get_job(job_id)
+    if job is None or job.status not in (JobStatus.RENDERING, JobStatus.QUEUED):
+        raise JobCancelled(f"job {job_id} is no longer running")
+
+
 def _asset_path(job: Job, panel: Panel, kind: str, parts: list[str], extension: str) -> str:
-    # Named by what went in, so a redelivered message finds the object and does not pay again.
+    # Named by what went in, so a redelivered message finds the object and does not pay
+    # again; the generation is in it, so a regenerate request does pay for a new one.
+    parts = [*parts, f"generation={panel.generation}"]
     key = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
     return f"jobs/{job.job_id}/panels/{panel.index:03d}/{kind}-{key}.{extension}"
 
@@ -111,6 +128,7 @@ def _image(services: Services, job: Job, panel: Panel) -> Asset:
         return stored
     references = _references(services, characters)
     previous = services.store.get_panel(job.job_id, panel.index - 1) if panel.index else None
+    ensure_active(services, job.job_id)
     image = services.images.panel(
         plan,
         style=job.style,
@@ -147,6 +165,7 @@ def _audio(services: Services, job: Job, panel: Panel) -> Asset | None:
     stored = services.blobs.exists(path)
     if stored is not None:
         return stored
+    ensure_active(services, job.job_id)
     audio = services.voice.synthesize(lines, language=job.language)
     return services.blobs.put(path, audio.data, audio.content_type, durationMs=audio.duration_ms)
 

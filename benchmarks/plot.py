@@ -1,0 +1,76 @@
+"""Draws the scaling figures of a benchmark run as a PNG, with Pillow only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw, ImageFont
+
+
+def _chart(
+    draw: ImageDraw.ImageDraw,
+    box: tuple[int, int, int, int],
+    points: list[tuple[float, float]],
+    title: str,
+    x_label: str,
+    y_label: str,
+    reference: list[tuple[float, float]] | None = None,
+) -> None:
+    left, top, right, bottom = box
+    font = ImageFont.load_default(size=14)
+    small = ImageFont.load_default(size=12)
+    draw.text((left, top - 28), title, fill="#111", font=ImageFont.load_default(size=16))
+    draw.line([(left, top), (left, bottom), (right, bottom)], fill="#333", width=2)
+    xs = [x for x, _ in points] + [x for x, _ in reference or []]
+    ys = [y for _, y in points] + [y for _, y in reference or []]
+    x_max, y_max = max(xs) or 1, (max(ys) or 1) * 1.1
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return left + (right - left) * x / x_max, bottom - (bottom - top) * y / y_max
+
+    for step in range(5):
+        y = y_max * step / 4
+        _, py = at(0, y)
+        draw.line([(left - 4, py), (right, py)], fill="#e5e5e5")
+        draw.text((left - 48, py - 7), f"{y:.1f}", fill="#555", font=small)
+    if reference:
+        draw.line([at(x, y) for x, y in reference], fill="#c44", width=2)
+    draw.line([at(x, y) for x, y in points], fill="#2563eb", width=3)
+    for x, y in points:
+        px, py = at(x, y)
+        draw.ellipse([px - 4, py - 4, px + 4, py + 4], fill="#2563eb")
+        draw.text((px - 8, bottom + 6), f"{x:g}", fill="#555", font=small)
+    draw.text(((left + right) / 2 - 40, bottom + 26), x_label, fill="#111", font=font)
+    draw.text((left - 50, top - 12), y_label, fill="#111", font=small)
+
+
+def plot_results(results: dict[str, Any], path: Path) -> None:
+    image = Image.new("RGB", (1100, 480), "white")
+    draw = ImageDraw.Draw(image)
+    by_panels = sorted((int(k), v) for k, v in results["job_s_by_panels"].items())
+    ideal = results["ideal_s"]
+    _chart(
+        draw,
+        (90, 70, 520, 400),
+        [(float(p), float(s)) for p, s in by_panels],
+        "Job wall time vs panels (blue); ideal, red",
+        "panels per job",
+        "seconds",
+        reference=[(float(p), ideal) for p, _ in by_panels],
+    )
+    by_jobs = sorted((int(k), v) for k, v in results["throughput_by_jobs"].items())
+    ceiling = results.get("ceiling_panels_per_s", 0)
+    _chart(
+        draw,
+        (640, 70, 1060, 400),
+        [(float(j), float(t)) for j, t in by_jobs],
+        "Throughput vs concurrent jobs (blue); ceiling, red",
+        "concurrent jobs (8 panels each)",
+        "panels/s",
+        reference=[(float(j), float(ceiling)) for j, _ in by_jobs],
+    )
+    draw.text(
+        (90, 445), results.get("machine", ""), fill="#555", font=ImageFont.load_default(size=12)
+    )
+    image.save(path)
