@@ -21,6 +21,9 @@ locals {
     PANELFLOW_PANELS_TOPIC      = google_pubsub_topic.panels.name
     PANELFLOW_DEAD_LETTER_TOPIC = google_pubsub_topic.dead_letter.name
     LOG_EXECUTION_ID            = "true"
+    # A panel's lease outlives the worker's timeout, so a live worker never loses it and
+    # the sweeper only re-queues panels whose worker is really gone.
+    PANELFLOW_LEASE_SECONDS = tostring(var.worker_timeout_seconds + 60)
   }
 
   # Only the plan handler and the worker call models. settings.py checks the Gemini
@@ -109,7 +112,14 @@ resource "google_cloudfunctions2_function" "api" {
     ingress_settings                 = "ALLOW_ALL"
     all_traffic_on_latest_revision   = true
     service_account_email            = google_service_account.function["api"].email
-    environment_variables            = merge({ THREADS = tostring(var.api_concurrency) }, local.function_environment)
+    environment_variables = merge(
+      {
+        THREADS = tostring(var.api_concurrency)
+        # Browsers on these origins may call the API (the same list the bucket's CORS uses).
+        PANELFLOW_CORS_ORIGINS = join(",", var.web_origins)
+      },
+      local.function_environment,
+    )
   }
 
   depends_on = [
@@ -274,8 +284,7 @@ resource "google_cloudfunctions2_function" "dead_letter" {
 }
 
 # The sweeper finds panels whose lease expired and jobs stuck in a state, and re-queues or
-# finishes them. Its entry point, sweep, arrives with the reliability work: until
-# functions/panel_worker/main.py defines it, keep enable_sweeper = false.
+# finishes them (panelflow.services.sweeper).
 resource "google_cloudfunctions2_function" "sweeper" {
   count = var.enable_sweeper ? 1 : 0
 

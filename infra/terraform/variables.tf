@@ -178,9 +178,9 @@ variable "dead_letter_retention_duration" {
 # ---- sweeper ---------------------------------------------------------------------------------
 
 variable "enable_sweeper" {
-  description = "Deploy the sweeper function (entry point sweep) and the Cloud Scheduler job that calls it. Leave false until functions/panel_worker/main.py defines sweep."
+  description = "Deploy the sweeper function (entry point sweep) and the Cloud Scheduler job that calls it: it re-queues panels whose worker died and ends jobs that stopped moving."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "sweep_schedule" {

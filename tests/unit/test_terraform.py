@@ -611,3 +611,9 @@ def test_terraform_fmt_is_clean() -> None:
         check=False,
     )
     assert result.returncode == 0, f"terraform fmt would change:\n{result.stdout}{result.stderr}"
+
+
+def test_the_panel_lease_outlives_the_worker_timeout(tf: Module) -> None:
+    # A live worker must never lose its lease, or a second worker would pay again.
+    source = (TF_DIR / "functions.tf").read_text()
+    assert "PANELFLOW_LEASE_SECONDS = tostring(var.worker_timeout_seconds + 60)" in source
