@@ -23,12 +23,23 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "functions"), str(ROOT / "cli")]
+sys.path.insert(0, str(ROOT / "cli"))
 
 import requests  # noqa: E402
 
-from panelflow.adapters.auth import dev_token  # noqa: E402
+from panelflow_cli import staging  # noqa: E402
 from panelflow_cli.stack import HOST, LocalStack, StackOptions, free_port  # noqa: E402
+
+# The core is imported from a staged copy (see main), the code the stack runs, so the
+# in-process measurements and the functions measure the same snapshot of the tree.
+STATE = Path(tempfile.mkdtemp(prefix="panelflow-bench-"))
+
+
+def dev_token(uid: str) -> str:
+    from panelflow.adapters.auth import dev_token as make
+
+    return make(uid)
+
 
 TERMINAL = {"completed", "partial", "failed", "cancelled"}
 TARGETS = {
@@ -302,12 +313,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     results: dict[str, Any] = {}
     plan_s, image_s, speech_s = args.plan_s, args.image_s, args.speech_s
-    state = Path(tempfile.mkdtemp(prefix="panelflow-bench-"))
+    state = STATE
     stack = LocalStack(
         StackOptions(
             state_dir=state,
             panel_concurrency=args.concurrency,
             plan_concurrency=args.plan_concurrency,
+            web=False,
             function_env={
                 "PANELFLOW_PROVIDERS": "simulated",
                 "PANELFLOW_SIM_PLAN_S": str(plan_s),
@@ -536,6 +548,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plan-concurrency", type=int, default=32)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args(argv)
+    staged = staging.stage(ROOT, STATE / "snapshot")
+    sys.path.insert(0, str(staged["panel_worker"]))
     args.panel_sweep = [1, 4, 8, 16, 24]
     args.jobs_sweep = sorted({j for j in (10, 50, args.jobs) if j <= args.jobs})
     started = time.perf_counter()

@@ -60,7 +60,10 @@ def plan_job(services: Services, job_id: str) -> None:
     plan_ms = int((time.monotonic() - started) * 1000)
     if store.save_plan(job_id, plan, characters, plan_ms):
         logs.info("job planned", jobId=job_id, panels=len(plan.panels), planMs=plan_ms)
-    _publish_unfinished(services, job_id)
+        # Just written, all pending: fan out without reading them back.
+        services.queue.publish_panels(job_id, [panel.index for panel in plan.panels])
+    else:
+        _publish_unfinished(services, job_id)
 
 
 def _publish_unfinished(services: Services, job_id: str) -> None:
