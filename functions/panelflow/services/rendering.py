@@ -11,7 +11,7 @@ from dataclasses import asdict
 
 from panelflow import logs
 from panelflow.bootstrap import Services
-from panelflow.domain.errors import JobCancelled, PanelflowError
+from panelflow.domain.errors import JobCancelled, NotFound, PanelflowError
 from panelflow.domain.models import (
     Asset,
     Character,
@@ -32,17 +32,25 @@ def render_panel(services: Services, job_id: str, index: int, delivery_attempt: 
     """
     store = services.store
     started = time.monotonic()
-    job = store.get_job(job_id)
-    if job is None:
-        logs.warning("panel message for a job that does not exist", jobId=job_id, panelIndex=index)
-        return
-    if job.status != JobStatus.RENDERING:
-        return
     # One owner per delivery, not per instance: two copies of a message handled by threads
     # of one instance must not both hold the lease (and both pay).
     owner = f"{services.worker_id}/{uuid.uuid4().hex[:8]}"
-    claim = store.claim_panel(job_id, index, owner, services.settings.lease_seconds)
+    # The job is read while the panel is claimed: two round trips at once, not in turn.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="job") as pool:
+        job_read = pool.submit(store.get_job, job_id)
+        try:
+            claim = store.claim_panel(job_id, index, owner, services.settings.lease_seconds)
+        except NotFound:
+            if job_read.result() is None:
+                logs.warning("panel message for a job that does not exist", jobId=job_id)
+                return
+            raise
+        job = job_read.result()
     claimed = time.monotonic()
+    if job is None or job.status != JobStatus.RENDERING:
+        if claim.acquired:
+            store.release_panel(job_id, index, owner)
+        return
     if not claim.acquired:
         # Finished already (a duplicate delivery): the job may still need its final move.
         finish_job_if_done(services, job)
@@ -123,7 +131,7 @@ def _image(services: Services, job: Job, panel: Panel) -> Asset:
         + [f"{c.name}:{c.description}" for c in characters],
         "png",
     )
-    stored = services.blobs.exists(path)
+    stored = _stored(services, panel, path)
     if stored is not None:
         return stored
     references = _references(services, characters)
@@ -162,12 +170,18 @@ def _audio(services: Services, job: Job, panel: Panel) -> Asset | None:
         [services.voice_engine, job.language] + [f"{x.speaker}|{x.voice}|{x.text}" for x in lines],
         "mp3",
     )
-    stored = services.blobs.exists(path)
+    stored = _stored(services, panel, path)
     if stored is not None:
         return stored
     ensure_active(services, job.job_id)
     audio = services.voice.synthesize(lines, language=job.language)
     return services.blobs.put(path, audio.data, audio.content_type, durationMs=audio.duration_ms)
+
+
+def _stored(services: Services, panel: Panel, path: str) -> Asset | None:
+    """The asset an earlier attempt stored. On a panel's first claim there can be none
+    (only a lease holder writes assets), which saves a round trip on the usual path."""
+    return services.blobs.exists(path) if panel.attempts > 1 else None
 
 
 def _references(services: Services, characters: list[Character]) -> dict[str, bytes]:
