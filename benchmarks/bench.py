@@ -326,6 +326,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "PANELFLOW_SIM_IMAGE_S": str(image_s),
                 "PANELFLOW_SIM_SPEECH_S": str(speech_s),
                 "PANELFLOW_MAX_PANELS": "24",
+                # One user starts every job here: the per-user quotas would refuse most of them.
+                "PANELFLOW_MAX_ACTIVE_JOBS": "0",
+                "PANELFLOW_MAX_PANELS_PER_DAY": "0",
             },
         )
     )

@@ -337,6 +337,9 @@ def run(size: Size, seed: int = 7, state_dir: Path | None = None) -> dict[str, A
                 "PANELFLOW_SIM_SPEECH_S": "0.2",
                 "PANELFLOW_SIM_FLAKY_RATE": "0.3",
                 "PANELFLOW_SIM_CALL_LOG": str(calls),
+                # One user starts every job here: the per-user quotas would refuse most of them.
+                "PANELFLOW_MAX_ACTIVE_JOBS": "0",
+                "PANELFLOW_MAX_PANELS_PER_DAY": "0",
             },
         )
     )

@@ -63,7 +63,11 @@ def _panel_html(panel: dict[str, Any], image: str | None, audio: str | None) -> 
 
 
 def write_reader(job: dict[str, Any], out_dir: Path) -> Path:
-    """Downloads the job's images and audio into ``out_dir`` and writes ``index.html``."""
+    """Downloads the job's images and audio into ``out_dir`` and writes ``index.html``.
+
+    ``job`` is what ``GET /jobs/{jobId}`` answered: its asset links are signed for that read
+    and short-lived, so they are used at once and the reader keeps local copies.
+    """
     assets = out_dir / "assets"
     assets.mkdir(parents=True, exist_ok=True)
     session = requests.Session()

@@ -150,7 +150,7 @@ class LocalStack:
     def stop(self) -> None:
         stop_processes({name: proc.pid for name, proc in self.processes.items()})
         self.processes.clear()
-        for name in ("stack.json", "local.env"):
+        for name in ("stack.json", "local.env", "signing-key.pem"):
             (self.state_dir / name).unlink(missing_ok=True)
 
     def logs(self, name: str) -> str:
@@ -163,6 +163,7 @@ class LocalStack:
         ports = {name: free_port() for name in ("firestore", "pubsub", "storage")}
         rules = self.root / "emulators" / "firestore.rules"
         commands = emulator_commands(ports["firestore"], ports["pubsub"], rules)
+        signing_key = write_signing_key(self.state_dir / "signing-key.pem")
         commands["storage"] = [
             sys.executable,
             "-m",
@@ -170,6 +171,7 @@ class LocalStack:
             f"--host={HOST}",
             f"--port={ports['storage']}",
             f"--default-bucket={BUCKET}",
+            f"--signing-key-file={signing_key}",
         ]
         for name, command in commands.items():
             self._spawn(name, command, os.environ.copy())
@@ -182,6 +184,8 @@ class LocalStack:
             PANELFLOW_PLAN_TOPIC=PLAN_TOPIC,
             PANELFLOW_PANELS_TOPIC=PANELS_TOPIC,
             PANELFLOW_DEAD_LETTER_TOPIC=DEAD_LETTER_TOPIC,
+            # Signs the API's asset links; the Storage emulator checks them with it.
+            PANELFLOW_SIGNING_KEY_FILE=str(signing_key),
         )
         self._wait_http("firestore", f"http://{HOST}:{ports['firestore']}/")
         self._wait_http("pubsub", f"http://{HOST}:{ports['pubsub']}/")
@@ -389,6 +393,24 @@ class LocalStack:
         write_env_file(self.state_dir / "local.env", self.env)
 
 
+def write_signing_key(path: Path) -> Path:
+    """A throwaway 2048-bit RSA key (PEM, owner-only) for this stack's signed asset links."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as key_file:
+        key_file.write(pem)
+    return path
+
+
 def write_env_file(path: Path, env: Mapping[str, str]) -> None:
     lines = [f"{key}={shlex.quote(value)}" for key, value in sorted(env.items())]
     path.write_text("\n".join(lines) + "\n")
@@ -441,6 +463,7 @@ def stop_recorded(state_dir: Path) -> bool:
     stop_processes(state.get("pids", {}))
     path.unlink(missing_ok=True)
     (state_dir / "local.env").unlink(missing_ok=True)
+    (state_dir / "signing-key.pem").unlink(missing_ok=True)
     return True
 
 

@@ -7,17 +7,32 @@ rewrites a JSON document of all objects. Here sockets are served by threads, the
 code (not thread-safe) runs one request at a time under a lock, and the in-memory store
 skips the metadata rewrite.
 
-Run: ``python -m panelflow_cli.storage_emulator --host H --port P --default-bucket B``.
+With ``--signing-key-file`` (the local stack's throwaway key, which also signs the API's
+asset links), the XML path that signed URLs use, ``/<bucket>/<object>``, behaves like a
+private bucket: a request needs a valid V4 signature by that key and is refused once the
+link has expired (403 ``AccessDenied`` / ``SignatureDoesNotMatch``, 400 ``ExpiredToken``,
+as Cloud Storage answers). The JSON API the functions use (``/storage/v1``,
+``/download``, ``/upload``) stays open: the emulator has no IAM.
+
+Run: ``python -m panelflow_cli.storage_emulator --host H --port P --default-bucket B
+[--signing-key-file KEY.pem]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import threading
+import time
+from datetime import UTC, datetime
 from functools import partial
 from http import server
+from urllib.parse import parse_qsl, quote, urlsplit
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from gcp_storage_emulator import server as emulator
 from gcp_storage_emulator.handlers import buckets
 from gcp_storage_emulator.storage import Storage
@@ -44,6 +59,8 @@ class _Server(server.ThreadingHTTPServer):
 class _Handler(emulator.RequestHandler):
     # Keep-alive: the Python clients reuse connections instead of opening one per request.
     protocol_version = "HTTP/1.1"
+    # The public key signed links must verify with; None serves the XML path openly.
+    public_key: rsa.RSAPublicKey | None = None
 
     def handle_one_request(self) -> None:
         self.raw_requestline = self.rfile.readline(65537)
@@ -56,16 +73,96 @@ class _Handler(emulator.RequestHandler):
         if method is None:
             self.send_error(501, f"unsupported method {self.command!r}")
             return
+        if self.public_key is not None and _is_xml_object_path(self.path):
+            refusal = check_signed_request(
+                self.public_key,
+                self.command,
+                self.path,
+                self.headers.get("Host", ""),
+                time.time(),
+            )
+            if refusal is not None:
+                self._refuse(*refusal)
+                return
         with _storage_lock:
             method()
         self.wfile.flush()
 
+    def _refuse(self, status: int, code: str, message: str) -> None:
+        body = (
+            "<?xml version='1.0' encoding='UTF-8'?>"
+            f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+        ).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/xml; charset=UTF-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
 
-def serve(host: str, port: int, default_bucket: str | None) -> None:
+
+# Paths of the JSON API and the emulator's own endpoints; everything else with a bucket and
+# an object name is the XML API, which signed URLs use.
+_OPEN_PREFIXES = ("/storage/", "/download/", "/upload/", "/batch/", "/b/", "/wipe")
+
+
+def _is_xml_object_path(raw_path: str) -> bool:
+    path = urlsplit(raw_path).path
+    return path.count("/") >= 2 and not path.startswith(_OPEN_PREFIXES)
+
+
+def check_signed_request(
+    public_key: rsa.RSAPublicKey, method: str, raw_path: str, host: str, now: float
+) -> tuple[int, str, str] | None:
+    """Checks a V4 signed request (GOOG4-RSA-SHA256, host the only signed header) the way
+    Cloud Storage does; returns (status, code, message) to refuse it, or None."""
+    parts = urlsplit(raw_path)
+    params = dict(parse_qsl(parts.query, keep_blank_values=True))
+    signature = params.pop("X-Goog-Signature", "")
+    if not signature:
+        return 403, "AccessDenied", "Anonymous caller does not have storage.objects.get access."
+    try:
+        if params["X-Goog-Algorithm"] != "GOOG4-RSA-SHA256":
+            raise ValueError("algorithm")
+        timestamp = params["X-Goog-Date"]
+        signed_at = datetime.strptime(timestamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        lifetime = int(params["X-Goog-Expires"])
+        scope = params["X-Goog-Credential"].split("/", 1)[1]
+        signed_headers = params["X-Goog-SignedHeaders"]
+    except (KeyError, IndexError, ValueError):
+        return 400, "AuthenticationRequired", "The signed URL is malformed."
+    if now > signed_at.timestamp() + lifetime:
+        return 400, "ExpiredToken", "Invalid argument. The provided token has expired."
+    if signed_headers != "host":
+        return 403, "SignatureDoesNotMatch", "Only the host header may be signed here."
+    query = "&".join(sorted(f"{_quote(k)}={_quote(v)}" for k, v in params.items()))
+    canonical = "\n".join([method, parts.path, query, f"host:{host}\n", "host", "UNSIGNED-PAYLOAD"])
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    string_to_sign = "\n".join(["GOOG4-RSA-SHA256", timestamp, scope, digest])
+    try:
+        public_key.verify(
+            bytes.fromhex(signature), string_to_sign.encode(), padding.PKCS1v15(), hashes.SHA256()
+        )
+    except (InvalidSignature, ValueError):
+        return 403, "SignatureDoesNotMatch", "The request signature does not match."
+    return None
+
+
+def _quote(value: str) -> str:
+    return quote(value, safe="~")
+
+
+def serve(host: str, port: int, default_bucket: str | None, signing_key_file: str = "") -> None:
     storage = _MemoryStorage()
     if default_bucket:
         buckets.create_bucket(default_bucket, storage)
-    httpd = _Server((host, port), partial(_Handler, storage))
+    handler = _Handler
+    if signing_key_file:
+        with open(signing_key_file, "rb") as key_file:
+            private_key = serialization.load_pem_private_key(key_file.read(), password=None)
+        assert isinstance(private_key, rsa.RSAPrivateKey)
+        handler = type("_SigningHandler", (_Handler,), {"public_key": private_key.public_key()})
+    httpd = _Server((host, port), partial(handler, storage))
     httpd.serve_forever()
 
 
@@ -74,9 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--default-bucket", default=None)
+    parser.add_argument("--signing-key-file", default="")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    serve(args.host, args.port, args.default_bucket)
+    serve(args.host, args.port, args.default_bucket, args.signing_key_file)
     return 0
 
 

@@ -12,7 +12,6 @@ import socket
 import uuid
 from typing import Any
 
-from panelflow.domain.errors import ConfigurationError
 from panelflow.ports import (
     Authenticator,
     BlobStore,
@@ -72,7 +71,7 @@ class Services:
         from panelflow.adapters.gcs_blobs import GcsBlobStore
 
         s = self.settings
-        return GcsBlobStore(s.project_id, s.bucket, public_base_url=s.asset_base_url)
+        return GcsBlobStore(s.project_id, s.bucket, signing_key_file=s.signing_key_file)
 
     @functools.cached_property
     def genai_client(self) -> Any:
@@ -140,9 +139,11 @@ class Services:
 
     @functools.cached_property
     def authenticator(self) -> Authenticator:
-        if self.settings.auth_mode != "dev":
-            raise ConfigurationError(
-                "PANELFLOW_AUTH=firebase is not available in this build", field="PANELFLOW_AUTH"
+        if self.settings.auth_mode == "firebase":
+            from panelflow.adapters.auth import FirebaseAuthenticator
+
+            return FirebaseAuthenticator(
+                self.settings.project_id, check_revoked=self.settings.check_revoked
             )
         from panelflow.adapters.auth import DevTokenAuthenticator
 

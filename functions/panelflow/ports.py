@@ -23,6 +23,7 @@ from panelflow.domain.models import (
     StoryPlan,
     SynthesizedAudio,
 )
+from panelflow.domain.quotas import Quota
 
 
 @dataclass(frozen=True)
@@ -37,14 +38,31 @@ class Claim:
     token: object | None = None
 
 
+@dataclass(frozen=True)
+class SignedUrl:
+    """A time-limited link to one stored asset."""
+
+    url: str
+    # Seconds since the epoch after which the link no longer works.
+    expires_at: float
+
+
 class JobStore(Protocol):
     """Durable state of jobs and their panels."""
 
-    def create_job(self, job: Job, story: str, idempotency: IdempotencyRecord | None = None) -> Job:
+    def create_job(
+        self,
+        job: Job,
+        story: str,
+        idempotency: IdempotencyRecord | None = None,
+        quota: Quota | None = None,
+    ) -> Job:
         """Creates ``jobs/{id}`` and stores the story beside it, atomically.
 
         With ``idempotency``, the key is recorded in the same write; a live key recorded
-        by an earlier request returns that request's job instead (nothing is written).
+        by an earlier request returns that request's job instead (nothing is written, and
+        nothing is charged). With ``quota``, the owner's usage is charged for the job and its
+        ``panels_requested`` in the same write (see ``panelflow.domain.quotas``).
 
         Returns:
             The job now stored under the request: ``job`` or the earlier one.
@@ -52,6 +70,14 @@ class JobStore(Protocol):
         Raises:
             Conflict: a job with this id already exists.
             IdempotencyConflict: the key was used with a different body.
+            QuotaExceeded: the owner reached a limit; nothing was written.
+        """
+
+    def charge_usage(self, owner_uid: str, job_id: str, panels: int, quota: Quota) -> None:
+        """Charges the owner's usage for ``panels`` more panels of a job that runs again.
+
+        Raises:
+            QuotaExceeded: the owner reached a limit; nothing was written.
         """
 
     def delete_job(self, job_id: str, idempotency_key_id: str = "") -> None:
@@ -201,6 +227,15 @@ class BlobStore(Protocol):
 
         Raises:
             NotFound: nothing is stored there.
+        """
+
+    def signed_url(self, path: str, expires_in: float) -> SignedUrl:
+        """A link that lets whoever holds it read ``path`` until it expires.
+
+        Only hand it to the owner of the asset: the link itself is the permission.
+
+        Raises:
+            TransientError: the signing service is unavailable.
         """
 
 

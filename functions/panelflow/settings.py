@@ -30,6 +30,8 @@ DEFAULT_IMAGE_MODEL = "gemini-2.5-flash-image"
 DEFAULT_GEMINI_API_VERSION = "v1beta"
 # A Cloud Text-to-Speech voice name starts with its language code, e.g. en-US-Neural2-F.
 VOICE_NAME_PATTERN = re.compile(r"[a-z]{2,3}-[A-Z]{2}-\S+")
+# A V4 signed URL lives at most seven days.
+MAX_SIGNED_URL_S = 7 * 24 * 3600
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
@@ -63,9 +65,18 @@ class Settings:
     plan_deadline_seconds: float = 300.0
     job_deadline_seconds: float = 1800.0
     idempotency_ttl_seconds: float = 24 * 3600.0
-    # Public base for asset links; empty means the store's own URL.
-    asset_base_url: str = ""
+    # Per user: jobs running at once, and panels ordered per UTC day (0: no limit).
+    max_active_jobs: int = 3
+    max_panels_per_day: int = 200
+    # Lifetime of the signed asset links the API hands a job's owner.
+    signed_url_seconds: int = 900
+    # Local only: a PEM RSA key that signs asset links for the Storage emulator. In
+    # production the function's service account signs through IAM (no key file exists).
+    signing_key_file: str = ""
     auth_mode: str = "dev"  # dev (unsigned emulator-format tokens) | firebase
+    # firebase: also ask Firebase Auth whether the token was revoked or the user disabled
+    # (one call per request).
+    check_revoked: bool = False
     emulator_hosts: Mapping[str, str] = field(default_factory=dict)
     # Browser origins (scheme://host[:port]) allowed to call the HTTP API cross-origin.
     cors_origins: tuple[str, ...] = ()
@@ -145,6 +156,18 @@ class Settings:
                 raise ConfigurationError(
                     "PANELFLOW_AUTH=dev is not allowed in production", field="PANELFLOW_AUTH"
                 )
+            if env.get("PANELFLOW_SIGNING_KEY_FILE"):
+                raise ConfigurationError(
+                    "PANELFLOW_SIGNING_KEY_FILE is for the local stack only: in production the "
+                    "function's service account signs asset links through IAM",
+                    field="PANELFLOW_SIGNING_KEY_FILE",
+                )
+        signing_key_file = env.get("PANELFLOW_SIGNING_KEY_FILE", "")
+        if signing_key_file and not os.path.isfile(signing_key_file):
+            raise ConfigurationError(
+                f"PANELFLOW_SIGNING_KEY_FILE names no file: {signing_key_file!r}",
+                field="PANELFLOW_SIGNING_KEY_FILE",
+            )
         google = _google_settings(env, providers, production=environment == "production")
         return cls(
             project_id=project_id,
@@ -167,8 +190,14 @@ class Settings:
             job_deadline_seconds=float(
                 _int(env, "PANELFLOW_JOB_DEADLINE_SECONDS", int(cls.job_deadline_seconds), 1)
             ),
-            asset_base_url=env.get("PANELFLOW_ASSET_BASE_URL", ""),
+            max_active_jobs=_int(env, "PANELFLOW_MAX_ACTIVE_JOBS", cls.max_active_jobs, 0),
+            max_panels_per_day=_int(env, "PANELFLOW_MAX_PANELS_PER_DAY", cls.max_panels_per_day, 0),
+            signed_url_seconds=_int(
+                env, "PANELFLOW_SIGNED_URL_SECONDS", cls.signed_url_seconds, 1, MAX_SIGNED_URL_S
+            ),
+            signing_key_file=signing_key_file,
             auth_mode=auth_mode,
+            check_revoked=_bool(env, "PANELFLOW_AUTH_CHECK_REVOKED", False),
             emulator_hosts=emulators,
             cors_origins=_origins(env.get("PANELFLOW_CORS_ORIGINS", "")),
             **google,
@@ -388,7 +417,9 @@ def _origins(raw: str) -> tuple[str, ...]:
     return tuple(origins)
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+def _int(
+    env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int | None = None
+) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -398,4 +429,6 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
         raise ConfigurationError(f"{name} must be an integer, not {raw!r}", field=name) from None
     if value < minimum:
         raise ConfigurationError(f"{name} must be at least {minimum}", field=name)
+    if maximum is not None and value > maximum:
+        raise ConfigurationError(f"{name} must be at most {maximum}", field=name)
     return value

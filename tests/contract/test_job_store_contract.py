@@ -39,10 +39,12 @@ def store(request: pytest.FixtureRequest):
 def blobs(request: pytest.FixtureRequest):
     if request.param == "fake":
         return InMemoryBlobStore()
-    request.getfixturevalue("emulator_env")
+    env = request.getfixturevalue("emulator_env")
     from panelflow.adapters.gcs_blobs import GcsBlobStore
 
-    return GcsBlobStore("demo-panelflow", "panelflow-assets")
+    return GcsBlobStore(
+        "demo-panelflow", "panelflow-assets", signing_key_file=env["PANELFLOW_SIGNING_KEY_FILE"]
+    )
 
 
 def _job(owner: str = "owner-1", created: float | None = None) -> Job:
@@ -314,3 +316,141 @@ def test_expired_leases_and_stale_jobs(store) -> None:
     assert job_id in [job.job_id for job in stale]
     assert job_id not in [j.job_id for j in store.stale_jobs([JobStatus.RENDERING], updated - 1)]
     assert job_id not in [j.job_id for j in store.stale_jobs([JobStatus.QUEUED], updated + 1)]
+
+
+# ---- quotas: one usage record per user, charged in the same write as the work ----------------
+
+
+def _quota(active: int = 0, panels: int = 0, now: float | None = None):
+    from panelflow.domain.quotas import Quota
+
+    return Quota(max_active_jobs=active, max_panels_per_day=panels, now=now or time.time())
+
+
+def test_active_jobs_limit_frees_a_slot_when_a_job_ends(store) -> None:
+    from panelflow.domain.errors import QuotaExceeded
+
+    owner = f"quota-{uuid.uuid4().hex[:8]}"
+    first, second = _job(owner), _job(owner)
+    store.create_job(first, "a", quota=_quota(active=2))
+    store.create_job(second, "b", quota=_quota(active=2))
+    third = _job(owner)
+    with pytest.raises(QuotaExceeded) as refused:
+        store.create_job(third, "c", quota=_quota(active=2))
+    assert refused.value.limit == "maxActiveJobs" and refused.value.retry_after > 0
+    assert store.get_job(third.job_id) is None  # nothing written
+    # Another user is not affected.
+    store.create_job(_job(f"{owner}-b"), "d", quota=_quota(active=2))
+    assert store.transition_job(first.job_id, [JobStatus.QUEUED], JobStatus.CANCELLED)
+    assert store.create_job(third, "c", quota=_quota(active=2)).job_id == third.job_id
+
+
+def test_panels_per_day_limit_resets_the_next_utc_day(store) -> None:
+    from panelflow.domain.errors import QuotaExceeded
+    from panelflow.domain.quotas import DAY_SECONDS
+
+    owner = f"quota-{uuid.uuid4().hex[:8]}"
+    today = (time.time() // DAY_SECONDS) * DAY_SECONDS + 3600  # 01:00 UTC today
+    store.create_job(_job(owner), "a", quota=_quota(panels=5, now=today))  # 3 panels each
+    refused_job = _job(owner)
+    with pytest.raises(QuotaExceeded) as refused:
+        store.create_job(refused_job, "b", quota=_quota(panels=5, now=today))
+    assert refused.value.limit == "maxPanelsPerDay"
+    assert refused.value.retry_after == DAY_SECONDS - 3600  # until midnight UTC
+    assert "5 panels a day" in refused.value.message
+    assert store.get_job(refused_job.job_id) is None
+    tomorrow = today + DAY_SECONDS
+    assert store.create_job(refused_job, "b", quota=_quota(panels=5, now=tomorrow))
+
+
+def test_a_repeated_request_at_the_limit_gets_its_job_back(store) -> None:
+    from panelflow.domain.errors import QuotaExceeded
+    from panelflow.domain.models import IdempotencyRecord
+
+    owner = f"quota-{uuid.uuid4().hex[:8]}"
+    key = IdempotencyRecord(uuid.uuid4().hex, "body", expires_at=time.time() + 60)
+    first = _job(owner)
+    store.create_job(first, "a", key, quota=_quota(active=1))
+    # The same request again (a lost answer) is answered with its job, not refused...
+    assert store.create_job(_job(owner), "a", key, quota=_quota(active=1)).job_id == first.job_id
+    # ...and was not charged twice: a new request is refused for the one running job only.
+    with pytest.raises(QuotaExceeded):
+        store.create_job(_job(owner), "b", quota=_quota(active=1))
+
+
+def test_charge_usage_counts_panels_and_slots_of_jobs_running_again(store) -> None:
+    from panelflow.domain.errors import QuotaExceeded
+
+    owner = f"quota-{uuid.uuid4().hex[:8]}"
+    running, ended = _job(owner), _job(owner)
+    store.create_job(running, "a", quota=_quota(active=1, panels=10))
+    store.create_job(ended, "b")
+    store.transition_job(ended.job_id, [JobStatus.QUEUED], JobStatus.FAILED)
+    # The running job may order more panels: it holds its slot already.
+    store.charge_usage(owner, running.job_id, 4, _quota(active=1, panels=10))
+    with pytest.raises(QuotaExceeded) as slot:
+        store.charge_usage(owner, ended.job_id, 1, _quota(active=1, panels=10))
+    assert slot.value.limit == "maxActiveJobs"
+    with pytest.raises(QuotaExceeded) as panels:
+        store.charge_usage(owner, running.job_id, 4, _quota(active=1, panels=10))
+    assert panels.value.limit == "maxPanelsPerDay"  # 3 + 4 ordered, 4 more asked
+    store.charge_usage(owner, running.job_id, 3, _quota(active=1, panels=10))
+
+
+def test_concurrent_starts_never_exceed_the_active_limit(store) -> None:
+    from panelflow.domain.errors import QuotaExceeded
+
+    owner = f"quota-{uuid.uuid4().hex[:8]}"
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def start() -> None:
+        try:
+            store.create_job(_job(owner), "story", quota=_quota(active=3, panels=1000))
+            outcome = "created"
+        except QuotaExceeded:
+            outcome = "refused"
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["created"] * 3 + ["refused"] * 5
+    assert len(store.list_jobs(owner, limit=50)) == 3
+
+
+# ---- signed asset links ------------------------------------------------------------------------
+
+
+def test_signed_urls_expire_and_carry_their_lifetime(blobs) -> None:
+    import calendar
+    from urllib.parse import parse_qs, urlsplit
+
+    import requests
+
+    path = f"jobs/{uuid.uuid4().hex}/image-abc.png"
+    stored = blobs.put(path, b"\x89PNG data", "image/png", width=8, height=6)
+    assert stored.url == ""  # stored assets carry no link: links are signed per read
+    before = time.time()
+    signed = blobs.signed_url(path, 900)
+    assert before + 899 <= signed.expires_at <= time.time() + 901
+    if isinstance(blobs, InMemoryBlobStore):
+        return
+    query = parse_qs(urlsplit(signed.url).query)
+    assert query["X-Goog-Algorithm"] == ["GOOG4-RSA-SHA256"]
+    assert query["X-Goog-Expires"] == ["900"]
+    signed_at = calendar.timegm(time.strptime(query["X-Goog-Date"][0], "%Y%m%dT%H%M%SZ"))
+    assert abs(signed_at - before) < 5
+    assert requests.get(signed.url, timeout=10).content == b"\x89PNG data"
+    # The Storage emulator of the local stack refuses what Cloud Storage refuses.
+    unsigned = requests.get(signed.url.split("?")[0], timeout=10)
+    assert unsigned.status_code == 403 and b"AccessDenied" in unsigned.content
+    forged = requests.get(signed.url.replace(path, path.replace("abc", "abd")), timeout=10)
+    assert forged.status_code == 403 and b"SignatureDoesNotMatch" in forged.content
+    short = blobs.signed_url(path, 1)
+    time.sleep(2.1)
+    expired = requests.get(short.url, timeout=10)
+    assert expired.status_code == 400 and b"ExpiredToken" in expired.content

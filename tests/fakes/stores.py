@@ -20,7 +20,8 @@ from panelflow.domain.models import (
     StoryPlan,
     final_status,
 )
-from panelflow.ports import Claim
+from panelflow.domain.quotas import Quota, Usage, charge
+from panelflow.ports import Claim, SignedUrl
 
 
 class InMemoryJobStore:
@@ -31,31 +32,65 @@ class InMemoryJobStore:
         self.finished_at: dict[tuple[str, int], float] = {}
         self.final_transitions: list[tuple[str, JobStatus]] = []
         self.keys: dict[str, dict[str, Any]] = {}
+        self.usage: dict[str, Usage] = {}
         self._lock = threading.RLock()
         self._clock = clock
 
-    def create_job(self, job: Job, story: str, idempotency: IdempotencyRecord | None = None) -> Job:
+    def create_job(
+        self,
+        job: Job,
+        story: str,
+        idempotency: IdempotencyRecord | None = None,
+        quota: Quota | None = None,
+    ) -> Job:
         with self._lock:
             if job.job_id in self.jobs:
                 raise Conflict(f"job {job.job_id} already exists")
+            earlier = self._earlier_job(idempotency)
+            if earlier is not None:
+                return earlier
+            usage = None
+            if quota is not None:
+                usage = self._charged(job.owner_uid, job.job_id, job.panels_requested, quota)
             if idempotency is not None:
-                key = self.keys.get(idempotency.key_id)
-                earlier = self.jobs.get(key["jobId"]) if key else None
-                if key and earlier and key["expiresAt"] > self._clock():
-                    if key["bodyHash"] != idempotency.body_hash:
-                        raise IdempotencyConflict(
-                            "this Idempotency-Key was used with a different request body",
-                            field="Idempotency-Key",
-                        )
-                    return copy.deepcopy(earlier)
                 self.keys[idempotency.key_id] = {
                     "jobId": job.job_id,
                     "bodyHash": idempotency.body_hash,
                     "expiresAt": idempotency.expires_at,
                 }
+            if usage is not None:
+                self.usage[job.owner_uid] = usage
             self.jobs[job.job_id] = copy.deepcopy(job)
             self.stories[job.job_id] = story
             return copy.deepcopy(job)
+
+    def _earlier_job(self, idempotency: IdempotencyRecord | None) -> Job | None:
+        """The job of a live key recorded by an earlier request, if any."""
+        if idempotency is None:
+            return None
+        key = self.keys.get(idempotency.key_id)
+        earlier = self.jobs.get(key["jobId"]) if key else None
+        if key and earlier and key["expiresAt"] > self._clock():
+            if key["bodyHash"] != idempotency.body_hash:
+                raise IdempotencyConflict(
+                    "this Idempotency-Key was used with a different request body",
+                    field="Idempotency-Key",
+                )
+            return copy.deepcopy(earlier)
+        return None
+
+    def _charged(self, owner_uid: str, job_id: str, panels: int, quota: Quota) -> Usage:
+        usage = self.usage.get(owner_uid, Usage())
+        still_active = [
+            active
+            for active in usage.active_jobs
+            if active in self.jobs and not self.jobs[active].status.terminal
+        ]
+        return charge(usage, still_active, quota, job_id, panels)
+
+    def charge_usage(self, owner_uid: str, job_id: str, panels: int, quota: Quota) -> None:
+        with self._lock:
+            self.usage[owner_uid] = self._charged(owner_uid, job_id, panels, quota)
 
     def delete_job(self, job_id: str, idempotency_key_id: str = "") -> None:
         with self._lock:
@@ -268,9 +303,12 @@ class RecordingQueue:
 
 
 class InMemoryBlobStore:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.objects: dict[str, tuple[bytes, str, dict[str, int]]] = {}
         self.puts = 0
+        # Paths a signed link was made for, in order.
+        self.signed: list[str] = []
+        self._clock = clock
 
     def exists(self, path: str) -> Asset | None:
         stored = self.objects.get(path)
@@ -289,11 +327,16 @@ class InMemoryBlobStore:
             raise NotFound(f"no object at {path}")
         return self.objects[path][0]
 
+    def signed_url(self, path: str, expires_in: float) -> SignedUrl:
+        expires_at = self._clock() + expires_in
+        self.signed.append(path)
+        return SignedUrl(url=f"memory://{path}?expires={expires_at:.0f}", expires_at=expires_at)
+
     @staticmethod
     def _asset(path: str, content_type: str, size: int, meta: dict[str, int]) -> Asset:
         return Asset(
             path=path,
-            url=f"memory://{path}",
+            url="",
             content_type=content_type,
             size=size,
             width=meta.get("width"),

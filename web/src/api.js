@@ -1,6 +1,7 @@
 // The HTTP API, called cross-origin (the API allows this page's origin through
-// PANELFLOW_CORS_ORIGINS). Only starting a job goes through it: everything the page shows
-// afterwards comes from Firestore listeners.
+// PANELFLOW_CORS_ORIGINS). Starting a job goes through it, and so do the links to a job's
+// images and audio: the bucket is private, and only GET /jobs/{jobId} hands the job's owner
+// short-lived signed links. Everything else the page shows comes from Firestore listeners.
 
 import { getIdToken } from './auth.js';
 
@@ -40,6 +41,25 @@ export async function startJob(config, { story, style, panels }) {
   }
   const answer = await response.json().catch(() => ({}));
   if (response.status !== 202) throw new ApiError(response.status, answer.error);
+  return answer;
+}
+
+/** GET /jobs/{jobId} → the job with its panels, each image and audio with a signed url and
+ * its expiresAt (epoch seconds); throws ApiError. */
+export async function getJob(config, jobId) {
+  let response;
+  try {
+    response = await fetch(`${config.apiUrl}/jobs/${encodeURIComponent(jobId)}`, {
+      headers: { Authorization: `Bearer ${await getIdToken()}` },
+    });
+  } catch {
+    throw new ApiError(0, {
+      code: 'unreachable',
+      message: `The API at ${config.apiUrl} could not be reached.`,
+    });
+  }
+  const answer = await response.json().catch(() => ({}));
+  if (response.status !== 200) throw new ApiError(response.status, answer.error);
   return answer;
 }
 

@@ -24,7 +24,7 @@
 const STORAGE_KEY = 'panelflow.devSignIn.uid';
 const LAST_KEY = 'panelflow.devSignIn.lastUid';
 // The user ids the API accepts (functions/panelflow/adapters/auth.py).
-export const UID_PATTERN = /^[A-Za-z0-9_\-.:@]{1,128}$/;
+export const UID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_\-.:@]{0,127}$/;
 
 const listeners = new Set();
 let user = null;
@@ -66,7 +66,7 @@ export function lastUid() {
 export function signInAs(uid) {
   const value = String(uid || '').trim();
   if (!UID_PATTERN.test(value)) {
-    throw new Error('Use 1–128 letters, digits or _ - . : @');
+    throw new Error('Use 1–128 letters, digits or _ - . : @, starting with a letter or digit');
   }
   writeStorage(STORAGE_KEY, value);
   writeStorage(LAST_KEY, value);

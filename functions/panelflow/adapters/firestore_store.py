@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from panelflow.domain.errors import (
     IdempotencyConflict,
     LeaseHeld,
     NotFound,
+    QuotaExceeded,
     TransientError,
 )
 from panelflow.domain.models import (
@@ -29,12 +31,15 @@ from panelflow.domain.models import (
     StoryPlan,
     final_status,
 )
+from panelflow.domain.quotas import Quota, Usage, charge
 from panelflow.ports import Claim
 
 JOBS = "jobs"
 PANELS = "panels"
 INPUTS = "jobInputs"
 IDEMPOTENCY = "idempotencyKeys"
+# One per user: jobs running and panels ordered today (panelflow.domain.quotas).
+USAGE = "usage"
 # Errors that say "try again", not "you are wrong".
 _TRANSIENT = (
     gexc.ServiceUnavailable,
@@ -76,68 +81,132 @@ class FirestoreJobStore:
     def _panel_ref(self, job_id: str, index: int) -> firestore.DocumentReference:
         return self._job_ref(job_id).collection(PANELS).document(panel_id(index))
 
-    def create_job(self, job: Job, story: str, idempotency: IdempotencyRecord | None = None) -> Job:
-        for _ in range(3):
+    def create_job(
+        self,
+        job: Job,
+        story: str,
+        idempotency: IdempotencyRecord | None = None,
+        quota: Quota | None = None,
+    ) -> Job:
+        key_ref = None
+        if idempotency is not None:
+            key_ref = self._client.collection(IDEMPOTENCY).document(idempotency.key_id)
+        # An expired key, or one whose job is gone, is taken over by this request.
+        stale_key: Any = None
+        for _ in range(8):
             batch = self._client.batch()
             batch.create(self._job_ref(job.job_id), job.to_dict())
             batch.create(
                 self._client.collection(INPUTS).document(job.job_id),
                 {"story": story, "ownerUid": job.owner_uid, "createdAt": job.created_at},
             )
-            key_ref = None
-            if idempotency is not None:
-                key_ref = self._client.collection(IDEMPOTENCY).document(idempotency.key_id)
-                batch.create(key_ref, _key_doc(job, idempotency))
+            if key_ref is not None and idempotency is not None:
+                if stale_key is None:
+                    batch.create(key_ref, _key_doc(job, idempotency))
+                else:
+                    option = self._client.write_option(last_update_time=stale_key.update_time)
+                    batch.update(key_ref, _key_doc(job, idempotency), option=option)
+            if quota is not None:
+                try:
+                    self._charge(batch, job.owner_uid, job.job_id, job.panels_requested, quota)
+                except QuotaExceeded:
+                    # A repeat of a request that got its job is answered, not refused.
+                    earlier = self._live_key_job(key_ref, idempotency)
+                    if earlier is not None:
+                        return earlier
+                    raise
             try:
                 batch.commit()
                 return job
             except gexc.AlreadyExists as error:
-                if key_ref is None or idempotency is None:
+                stale_key = None
+                if key_ref is not None and idempotency is not None:
+                    snapshot = _translate(key_ref.get)
+                    if snapshot.exists:
+                        earlier = self._live_key_job(key_ref, idempotency, snapshot)
+                        if earlier is not None:
+                            return earlier
+                        stale_key = snapshot
+                        continue
+                if self.get_job(job.job_id) is not None:
                     raise Conflict(f"job {job.job_id} already exists") from error
+                # Otherwise the owner's usage record was created meanwhile: charge again.
+            except (gexc.FailedPrecondition, gexc.NotFound):
+                stale_key = None  # the usage record or the stale key changed: read again
+                # One user's concurrent starts race on their usage record: spread them out.
+                time.sleep(random.uniform(0.005, 0.03))
             except _TRANSIENT as error:
                 raise TransientError("could not store the job, try again") from error
-            existing = self._resolve_key(key_ref, job, story, idempotency)
-            if existing is not None:
-                return existing
-        raise TransientError("the idempotency key is contended; try again")
+        raise TransientError("the idempotency key or the usage record is contended; try again")
 
-    def _resolve_key(
+    def _live_key_job(
         self,
-        key_ref: firestore.DocumentReference,
-        job: Job,
-        story: str,
-        idempotency: IdempotencyRecord,
+        key_ref: firestore.DocumentReference | None,
+        idempotency: IdempotencyRecord | None,
+        snapshot: Any = None,
     ) -> Job | None:
-        """The job an earlier request with this key made; replaces an expired or orphaned key.
+        """The job an earlier request with this key made, while the key lives and its job
+        exists; None otherwise.
 
-        Returns None when the key vanished meanwhile (the caller tries again).
+        Raises:
+            IdempotencyConflict: the key was used with a different body.
         """
-        snapshot = _translate(key_ref.get)
+        if key_ref is None or idempotency is None:
+            return None
+        snapshot = snapshot or _translate(key_ref.get)
         if not snapshot.exists:
             return None
         data = snapshot.to_dict() or {}
         earlier = self.get_job(str(data.get("jobId", "")))
-        if earlier is not None and float(data.get("expiresAtEpoch", 0)) > self._clock():
-            if data.get("bodyHash") != idempotency.body_hash:
-                raise IdempotencyConflict(
-                    "this Idempotency-Key was used with a different request body",
-                    field="Idempotency-Key",
-                )
-            return earlier
-        # Expired, or its job is gone: this request takes the key over.
-        batch = self._client.batch()
-        batch.create(self._job_ref(job.job_id), job.to_dict())
-        batch.create(
-            self._client.collection(INPUTS).document(job.job_id),
-            {"story": story, "ownerUid": job.owner_uid, "createdAt": job.created_at},
-        )
-        option = self._client.write_option(last_update_time=snapshot.update_time)
-        batch.update(key_ref, _key_doc(job, idempotency), option=option)
-        try:
-            batch.commit()
-        except gexc.FailedPrecondition:
+        if earlier is None or float(data.get("expiresAtEpoch", 0)) <= self._clock():
             return None
-        return job
+        if data.get("bodyHash") != idempotency.body_hash:
+            raise IdempotencyConflict(
+                "this Idempotency-Key was used with a different request body",
+                field="Idempotency-Key",
+            )
+        return earlier
+
+    def _charge(
+        self, batch: firestore.WriteBatch, owner_uid: str, job_id: str, panels: int, quota: Quota
+    ) -> None:
+        """Adds the owner's new usage to ``batch``, guarded by the version it was read at
+        (compare-and-set, as in ``_guarded_job_write``): a concurrent order by the same
+        user makes the commit fail, and the caller reads and decides again.
+
+        Raises:
+            QuotaExceeded: nothing is added.
+        """
+        ref = self._client.collection(USAGE).document(owner_uid)
+        snapshot = _translate(ref.get)
+        usage = Usage.from_dict(snapshot.to_dict() if snapshot.exists else None)
+        still_active: list[str] = []
+        if quota.max_active_jobs and usage.active_jobs:
+            refs = [self._job_ref(active) for active in usage.active_jobs]
+            docs = _translate(lambda: list(self._client.get_all(refs, field_paths=["status"])))
+            for doc in docs:
+                if doc.exists and not JobStatus(doc.get("status")).terminal:
+                    still_active.append(doc.id)
+        updated = charge(usage, still_active, quota, job_id, panels)
+        data = updated.to_dict() | {"ownerUid": owner_uid, "updatedAt": self._clock()}
+        if snapshot.exists:
+            option = self._client.write_option(last_update_time=snapshot.update_time)
+            batch.update(ref, data, option=option)
+        else:
+            batch.create(ref, data)
+
+    def charge_usage(self, owner_uid: str, job_id: str, panels: int, quota: Quota) -> None:
+        for _ in range(8):
+            batch = self._client.batch()
+            self._charge(batch, owner_uid, job_id, panels, quota)
+            try:
+                batch.commit()
+                return
+            except (gexc.FailedPrecondition, gexc.AlreadyExists):
+                continue
+            except _TRANSIENT as error:
+                raise TransientError("could not record the usage, try again") from error
+        raise TransientError("the usage record is contended; try again")
 
     def delete_job(self, job_id: str, idempotency_key_id: str = "") -> None:
         batch = self._client.batch()

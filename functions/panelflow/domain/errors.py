@@ -56,6 +56,22 @@ class IdempotencyConflict(Conflict):
     code = "idempotency_key_reused"
 
 
+class QuotaExceeded(PanelflowError):
+    """The caller reached a per-user limit; ``limit`` names it, ``retry_after`` says when to
+    ask again (seconds). Not retryable in the Pub/Sub sense: nothing is queued."""
+
+    code = "quota_exceeded"
+    http_status = 429
+
+    def __init__(self, message: str, *, limit: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.retry_after = max(1, int(retry_after))
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message, "limit": self.limit}
+
+
 class JobCancelled(PanelflowError):
     """The job was cancelled: stop before the next paid call, without failing anything."""
 

@@ -119,6 +119,8 @@ class Asset:
     """A stored image or audio file."""
 
     path: str
+    # Empty in what is stored: the bucket is private, and the API hands the job's owner a
+    # short-lived signed link with every read (documents of older versions may carry one).
     url: str
     content_type: str
     size: int
@@ -127,12 +129,13 @@ class Asset:
     duration_ms: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = {
+        data: dict[str, Any] = {
             "path": self.path,
-            "url": self.url,
             "contentType": self.content_type,
             "size": self.size,
         }
+        if self.url:
+            data["url"] = self.url
         for key, value in (
             ("width", self.width),
             ("height", self.height),

@@ -11,8 +11,8 @@ import flask
 
 from panelflow import logs
 from panelflow.bootstrap import Services
-from panelflow.domain.errors import NotFound, PanelflowError, ValidationFailed
-from panelflow.entrypoints.validation import parse_start_job
+from panelflow.domain.errors import NotFound, PanelflowError, QuotaExceeded, ValidationFailed
+from panelflow.entrypoints.validation import parse_json_body, parse_start_job
 from panelflow.services.control import cancel_job, regenerate_panel, retry_job
 from panelflow.services.jobs import get_job_for, job_view, start_job
 
@@ -63,7 +63,9 @@ def handle(services: Services, request: flask.Request) -> flask.Response:
         body, status, headers = _route(services, request)
     except PanelflowError as error:
         body, status, headers = {"error": error.to_dict()}, error.http_status, {}
-        if error.retryable:
+        if isinstance(error, QuotaExceeded):
+            headers["Retry-After"] = str(error.retry_after)
+        elif error.retryable:
             headers["Retry-After"] = "1"
     except Exception as error:  # the API never leaks a stack trace or a bare 500 page
         logs.error("unhandled error", error=type(error).__name__, path=request.path)
@@ -136,11 +138,7 @@ def _post_job(services: Services, request: flask.Request) -> Response:
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
         raise PayloadTooLarge(f"body must be at most {limit} bytes", field="body")
-    try:
-        payload = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed([{"field": "body", "reason": "is not valid JSON"}]) from None
-    job_request = parse_start_job(payload, services.settings)
+    job_request = parse_start_job(parse_json_body(raw), services.settings)
     key = request.headers.get("Idempotency-Key")
     if key is not None and not _IDEMPOTENCY_KEY.match(key):
         raise ValidationFailed(

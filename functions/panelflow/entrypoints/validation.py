@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from typing import Any
 
@@ -13,6 +15,7 @@ from panelflow.settings import Settings
 
 # Everything below U+0020 except tab and newline, plus DEL and the C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class StartJobBody(BaseModel):
@@ -26,10 +29,94 @@ class StartJobBody(BaseModel):
     @field_validator("story")
     @classmethod
     def _clean_story(cls, value: str) -> str:
+        if _SURROGATE.search(value):
+            # JSON's \ud800 escapes decode to text that no store can encode as UTF-8.
+            raise ValueError("must be valid Unicode text (it has an unpaired surrogate)")
         value = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
         if not value:
             raise ValueError("must not be empty")
         return value
+
+
+# Deeper than any body of ours; refused before Python's recursion limit is reached.
+MAX_JSON_DEPTH = 32
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """Decodes a request body as strict JSON: UTF-8, no duplicate keys, finite numbers, a
+    bounded depth.
+
+    Raises:
+        ValidationFailed: naming the body and the problem.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _body_error("is not UTF-8") from None
+    if _nesting_depth(text) > MAX_JSON_DEPTH:
+        raise _body_error(f"nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=_unique_keys,
+            parse_constant=_no_constant,
+            parse_float=_finite_float,
+        )
+    except _BadJson as error:
+        raise _body_error(str(error)) from None
+    except ValueError:  # JSONDecodeError, and integers too long to convert
+        raise _body_error("is not valid JSON") from None
+
+
+class _BadJson(ValueError):
+    pass
+
+
+def _body_error(reason: str) -> ValidationFailed:
+    return ValidationFailed([{"field": "body", "reason": reason}])
+
+
+def _nesting_depth(text: str) -> int:
+    """The deepest bracket nesting outside strings (an upper bound is enough here)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Parsers disagree on which duplicate wins; refusing them leaves nothing ambiguous.
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _BadJson(f"has the key {key!r} more than once")
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise _BadJson(f"is not valid JSON ({name} is not a JSON number)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _BadJson(f"has a number out of range ({text[:20]})")
+    return value
 
 
 def parse_start_job(payload: Any, settings: Settings) -> JobRequest:

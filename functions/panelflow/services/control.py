@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 from panelflow import logs
 from panelflow.bootstrap import Services
 from panelflow.domain.errors import Conflict, NotFound
 from panelflow.domain.models import Job, JobStatus, PanelStatus
-from panelflow.services.jobs import get_job_for
+from panelflow.services.jobs import get_job_for, quota_at
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.PLANNING, JobStatus.RENDERING)
 ENDED = (JobStatus.COMPLETED, JobStatus.PARTIAL, JobStatus.FAILED, JobStatus.CANCELLED)
@@ -36,11 +38,13 @@ def retry_job(services: Services, owner_uid: str, job_id: str) -> Job:
     Raises:
         NotFound: no such job for this caller.
         Conflict: the job is still running, or has nothing to retry.
+        QuotaExceeded: the job would exceed the caller's running jobs or panels a day.
     """
     job = get_job_for(services, owner_uid, job_id)
     if job.status not in ENDED:
         raise Conflict(f"job {job_id} is still {job.status.value}; retry it once it ends")
     if not job.panel_count:
+        _charge(services, owner_uid, job, job.panels_requested)
         if not services.store.transition_job(
             job_id, (JobStatus.FAILED, JobStatus.CANCELLED), JobStatus.QUEUED, error=None
         ):
@@ -53,6 +57,7 @@ def retry_job(services: Services, owner_uid: str, job_id: str) -> Job:
     indexes = [p.index for p in services.store.list_panels(job_id) if p.status in again]
     if not indexes:
         raise Conflict(f"job {job_id} has no failed panels to retry")
+    _charge(services, owner_uid, job, len(indexes))
     if not services.store.requeue_panels(job_id, indexes, ENDED):
         raise Conflict(f"job {job_id} changed meanwhile; try again")
     services.queue.publish_panels(job_id, indexes)
@@ -67,6 +72,7 @@ def regenerate_panel(services: Services, owner_uid: str, job_id: str, index: int
     Raises:
         NotFound: no such job or panel for this caller.
         Conflict: the job is not planned yet or was cancelled.
+        QuotaExceeded: the panel would exceed the caller's running jobs or panels a day.
     """
     job = get_job_for(services, owner_uid, job_id)
     if job.status in (JobStatus.QUEUED, JobStatus.PLANNING, JobStatus.CANCELLED):
@@ -74,8 +80,19 @@ def regenerate_panel(services: Services, owner_uid: str, job_id: str, index: int
     if services.store.get_panel(job_id, index) is None:
         raise NotFound(f"job {job_id} has no panel with index {index}")
     allowed = (JobStatus.RENDERING, JobStatus.COMPLETED, JobStatus.PARTIAL, JobStatus.FAILED)
+    _charge(services, owner_uid, job, 1)
     if not services.store.requeue_panels(job_id, [index], allowed, regenerate=True):
         raise Conflict(f"job {job_id} changed meanwhile; try again")
     services.queue.publish_panels(job_id, [index])
     logs.info("panel regenerating", jobId=job_id, panelIndex=index)
     return services.store.get_job(job_id) or job
+
+
+def _charge(services: Services, owner_uid: str, job: Job, panels: int) -> None:
+    """Panels drawn again count like new ones, and a job running again takes a slot.
+
+    Charged before the re-queue: if that then loses a race (409), the charge stays.
+    """
+    quota = quota_at(services, time.time())
+    if quota is not None:
+        services.store.charge_usage(owner_uid, job.job_id, panels, quota)

@@ -11,6 +11,7 @@ from panelflow import logs
 from panelflow.bootstrap import Services
 from panelflow.domain.errors import NotFound, PanelflowError
 from panelflow.domain.models import IdempotencyRecord, Job, JobRequest, JobStatus
+from panelflow.domain.quotas import Quota
 
 
 def start_job(
@@ -30,6 +31,7 @@ def start_job(
 
     Raises:
         IdempotencyConflict: the key was used with a different request.
+        QuotaExceeded: the caller has too many jobs running or ordered too many panels today.
         TransientError: the store or the queue is unavailable; nothing is left behind.
     """
     now = time.time()
@@ -51,7 +53,7 @@ def start_job(
         updated_at=now,
         idempotency_key_id=record.key_id if record else "",
     )
-    stored = services.store.create_job(job, request.story, record)
+    stored = services.store.create_job(job, request.story, record, quota_at(services, now))
     if stored.job_id != job.job_id:
         logs.info("repeated request answered with its first job", jobId=stored.job_id)
         return stored
@@ -63,6 +65,15 @@ def start_job(
         raise
     logs.info("job queued", jobId=job.job_id, panels=request.panels, style=request.style)
     return job
+
+
+def quota_at(services: Services, now: float) -> Quota | None:
+    """The per-user limits of the settings, for an order placed at ``now``; None when both
+    are off, so no usage record is written (nor contended) at all."""
+    settings = services.settings
+    if not settings.max_active_jobs and not settings.max_panels_per_day:
+        return None
+    return Quota(settings.max_active_jobs, settings.max_panels_per_day, now)
 
 
 def _digest(*parts: str) -> str:
@@ -78,7 +89,9 @@ def get_job_for(services: Services, owner_uid: str, job_id: str) -> Job:
 
 
 def job_view(services: Services, job: Job) -> dict[str, Any]:
-    """The job with its panels, as the API returns it; progress is derived from the panels."""
+    """The job with its panels, as the API returns it to its owner (callers check that):
+    progress is derived from the panels, and each image and audio file carries a freshly
+    signed, short-lived ``url`` with its ``expiresAt``."""
     panels = services.store.list_panels(job.job_id) if job.panel_count else []
     done = sum(1 for panel in panels if panel.status.value == "done")
     failed = sum(1 for panel in panels if panel.status.value == "failed")
@@ -87,11 +100,17 @@ def job_view(services: Services, job: Job) -> dict[str, Any]:
         panelsDone=max(done, job.panels_done),
         panelsFailed=max(failed, job.panels_failed),
         progress=((done + failed) / job.panel_count) if job.panel_count else view["progress"],
-        panels=[_panel_view(panel.to_dict()) for panel in panels],
+        panels=[_panel_view(services, panel.to_dict()) for panel in panels],
     )
     return view
 
 
-def _panel_view(data: dict[str, Any]) -> dict[str, Any]:
+def _panel_view(services: Services, data: dict[str, Any]) -> dict[str, Any]:
     data.pop("lease", None)
+    lifetime = services.settings.signed_url_seconds
+    for kind in ("image", "audio"):
+        asset = data.get(kind)
+        if asset and asset.get("path"):
+            signed = services.blobs.signed_url(asset["path"], lifetime)
+            data[kind] = {**asset, "url": signed.url, "expiresAt": signed.expires_at}
     return data

@@ -1,9 +1,11 @@
 // One comic, live: the job document gives its state and title, the panels subcollection gives
-// each panel the moment it is finished. Nothing here polls the API.
+// each panel the moment it is finished. The images and audio live in a private bucket: when a
+// panel finishes, the API's GET /jobs/{jobId} hands this (owning) user short-lived signed
+// links to them, fetched again before they expire. Nothing else calls the API.
 
 import { collection, doc, onSnapshot, orderBy, query } from 'firebase/firestore';
 
-import { retryPanel } from '../api.js';
+import { getJob, retryPanel } from '../api.js';
 import { h, STATUS_LABELS, statusPill, TERMINAL } from '../dom.js';
 import { STYLES } from './home.js';
 
@@ -15,8 +17,9 @@ export function mountJob(container, { config, db, user, jobId }) {
   let missing = false;
 
   const refresh = () => {
-    if (!missing) view.update(job, panels, config);
+    if (!missing) view.update(job, panels, config, links);
   };
+  const links = assetLinks(config, jobId, refresh);
   const fail = (error) => {
     if (missing) return;
     missing = true;
@@ -44,15 +47,84 @@ export function mountJob(container, { config, db, user, jobId }) {
       query(collection(jobRef, 'panels'), orderBy('index')),
       (snapshot) => {
         panels = snapshot.docs.map((panel) => panel.data());
+        links.want(panels);
         refresh();
       },
       fail,
     ),
   ];
   function stop() {
+    links.stop();
     while (stops.length) stops.pop()();
   }
   return stop;
+}
+
+// Signed links to the finished panels' images and audio, from GET /jobs/{jobId}: fetched when
+// a finished panel has none yet (one request at a time; panels finishing meanwhile share the
+// next one), and again a minute before the soonest one expires.
+function assetLinks(config, jobId, onChange) {
+  const links = new Map(); // panel index -> { image, audio } with url and expiresAt
+  let latest = [];
+  let inFlight = false;
+  let stopped = false;
+  let failures = 0;
+  let timer = null;
+
+  const lacking = () =>
+    latest.some((panel) => {
+      if (panel.status !== 'done') return false;
+      const known = links.get(panel.index);
+      return ['image', 'audio'].some(
+        (kind) => panel[kind]?.path && known?.[kind]?.path !== panel[kind].path,
+      );
+    });
+
+  function later(delay) {
+    clearTimeout(timer);
+    if (!stopped) timer = setTimeout(fetchLinks, delay);
+  }
+
+  async function fetchLinks() {
+    if (stopped || inFlight) return;
+    inFlight = true;
+    try {
+      const answer = await getJob(config, jobId);
+      if (stopped) return;
+      failures = 0;
+      for (const panel of answer.panels || []) {
+        if (panel.image?.url || panel.audio?.url) {
+          links.set(panel.index, { image: panel.image, audio: panel.audio });
+        }
+      }
+      const expiries = [...links.values()]
+        .flatMap((link) => [link.image?.expiresAt, link.audio?.expiresAt])
+        .filter(Boolean);
+      if (expiries.length) {
+        later(Math.max(5_000, Math.min(...expiries) * 1000 - Date.now() - 60_000));
+      }
+      onChange();
+    } catch {
+      failures += 1;
+      later(Math.min(30_000, 500 * 2 ** failures));
+    } finally {
+      inFlight = false;
+      // A panel finished while the request was out: ask again, a little later.
+      if (!stopped && failures === 0 && lacking()) later(250);
+    }
+  }
+
+  return {
+    want(panels) {
+      latest = panels;
+      if (lacking()) fetchLinks();
+    },
+    get: (index) => links.get(index),
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }
 
 function createView(jobId) {
@@ -91,7 +163,7 @@ function createView(jobId) {
     grid,
   );
 
-  function update(job, panels, config) {
+  function update(job, panels, config, links) {
     if (!job) return;
     const status = job.status;
     const done = panels.filter((panel) => panel.status === 'done').length;
@@ -120,10 +192,14 @@ function createView(jobId) {
     jobError.textContent = job.error ? `${job.error.message} (${job.error.code})` : '';
 
     for (const panel of panels) {
-      const key = panelKey(panel);
+      const link = links.get(panel.index);
+      const key = panelKey(panel, link);
       const known = cards.get(panel.index);
-      if (known && known.key === key) continue; // unchanged: keep the audio player as it is
-      const element = panelCard(panel, jobId, config);
+      if (known && known.key === key) {
+        renewLinks(known.element, link); // unchanged: keep the audio player as it is
+        continue;
+      }
+      const element = panelCard(panel, link, jobId, config);
       if (known) known.element.replaceWith(element);
       else grid.append(element);
       cards.set(panel.index, { key, element });
@@ -145,18 +221,32 @@ function progressLine(status, finished, failed, total, planned) {
   return `${finished} of ${total} panels finished${failures}`;
 }
 
-function panelKey(panel) {
+function panelKey(panel, link) {
   return JSON.stringify([
     panel.status,
-    panel.image?.url,
-    panel.audio?.url,
+    panel.image?.path,
+    panel.audio?.path,
     panel.caption,
     panel.dialogue,
     panel.error,
+    link?.image?.path === panel.image?.path ? Boolean(link?.image?.url) : false,
+    link?.audio?.path === panel.audio?.path ? Boolean(link?.audio?.url) : false,
   ]);
 }
 
-function panelCard(panel, jobId, config) {
+/** Fresh links for a card already shown: only where nothing is loaded or playing. */
+function renewLinks(element, link) {
+  const image = element.querySelector('img');
+  if (image && link?.image?.url && (!image.complete || !image.naturalWidth)) {
+    image.src = link.image.url;
+  }
+  const audio = element.querySelector('audio');
+  if (audio && link?.audio?.url && audio.paused && audio.currentTime === 0) {
+    audio.src = link.audio.url;
+  }
+}
+
+function panelCard(panel, link, jobId, config) {
   const number = panel.index + 1;
   const props = {
     class: `panel panel--${panel.status}`,
@@ -174,16 +264,20 @@ function panelCard(panel, jobId, config) {
           'div',
           { class: 'panel-art' },
           badge,
-          panel.image?.url
+          imageUrl(panel, link)
             ? h('img', {
-                src: panel.image.url,
+                src: imageUrl(panel, link),
                 alt: panel.scene || panel.caption || `Panel ${number}`,
                 width: panel.image.width,
                 height: panel.image.height,
                 loading: 'lazy',
                 decoding: 'async',
               })
-            : h('div', { class: 'panel-placeholder' }, 'No image'),
+            : h(
+                'div',
+                { class: 'panel-placeholder' },
+                panel.image?.path ? 'Loading…' : 'No image',
+              ),
         ),
         h(
           'figcaption',
@@ -198,11 +292,11 @@ function panelCard(panel, jobId, config) {
                 ),
               )
             : null,
-          panel.audio?.url
+          audioUrl(panel, link)
             ? h('audio', {
                 controls: true,
                 preload: 'none',
-                src: panel.audio.url,
+                src: audioUrl(panel, link),
                 'aria-label': `Narration of panel ${number}`,
               })
             : null,
@@ -256,6 +350,15 @@ function panelCard(panel, jobId, config) {
       ),
     ),
   );
+}
+
+// The signed link of the panel's current asset (a regenerated panel has a new path).
+function imageUrl(panel, link) {
+  return panel.image?.path && link?.image?.path === panel.image.path ? link.image.url : null;
+}
+
+function audioUrl(panel, link) {
+  return panel.audio?.path && link?.audio?.path === panel.audio.path ? link.audio.url : null;
 }
 
 function shareButton() {

@@ -27,7 +27,7 @@ export function mountSignIn(container) {
     event.preventDefault();
     const uid = input.value.trim();
     if (!UID_PATTERN.test(uid)) {
-      error.textContent = 'Use 1–128 letters, digits or _ - . : @';
+      error.textContent = 'Use 1–128 letters, digits or _ - . : @, starting with a letter or digit';
       input.setAttribute('aria-invalid', 'true');
       input.focus();
       return;
