@@ -28,6 +28,7 @@ from panelflow.domain.errors import (
     TransientError,
 )
 from panelflow.domain.models import SpeechLine, SynthesizedAudio
+from panelflow.domain.voices import gender_of
 from panelflow.settings import VOICE_NAME_PATTERN, Settings
 
 MAX_INPUT_BYTES = 5_000
@@ -77,16 +78,6 @@ DEFAULT_VOICES: dict[str, VoiceSet] = {
         ("nl-NL-Wavenet-C",),
     ),
     "ja": VoiceSet("ja-JP-Wavenet-C", ("ja-JP-Wavenet-A", "ja-JP-Wavenet-B"), ("ja-JP-Wavenet-D",)),
-}
-_HINTS = {
-    "female": "female",
-    "woman": "female",
-    "girl": "female",
-    "f": "female",
-    "male": "male",
-    "man": "male",
-    "boy": "male",
-    "m": "male",
 }
 # Western sentence ends need following whitespace; CJK full stops (U+3002, U+FF01, U+FF1F)
 # end a sentence at once. Closing quotes and brackets stay with their sentence.
@@ -193,7 +184,7 @@ class CloudTextToSpeechSynthesizer:
         voice_set = DEFAULT_VOICES.get(language, DEFAULT_VOICES["en"])
         if not line.speaker.strip():
             return voice_set.narrator
-        hint = _HINTS.get(line.voice.strip().lower(), "neutral")
+        hint = gender_of(line.voice) or "neutral"
         pool = {
             "female": voice_set.female,
             "male": voice_set.male,

@@ -23,6 +23,7 @@ import lameenc
 
 from panelflow.domain.errors import ConfigurationError, ProviderError, TransientError
 from panelflow.domain.models import SpeechLine, SynthesizedAudio
+from panelflow.domain.voices import gender_of
 
 SAMPLE_RATE = 16_000
 GAP_MS = 250
@@ -43,17 +44,6 @@ _FLITE_CHOICES: dict[str, tuple[tuple[str, int | None], ...]] = {
     "female": (("slt", None), ("slt", 185), ("slt", 205)),
     "male": (("awb", 105), ("awb", 122), ("kal16", 95), ("kal16", 115)),
     "neutral": (("kal16", 150), ("slt", 140)),
-}
-_HINTS = {
-    "female": "female",
-    "woman": "female",
-    "girl": "female",
-    "f": "female",
-    "male": "male",
-    "man": "male",
-    "boy": "male",
-    "m": "male",
-    "neutral": "neutral",
 }
 _SPACE_RE = re.compile(r"\s+")
 
@@ -183,7 +173,7 @@ class FliteSpeechSynthesizer(_LocalSynthesizer):
         hint = line.voice.strip().lower()
         if hint in FLITE_VOICES:
             return hint, None
-        choices = _FLITE_CHOICES.get(_HINTS.get(hint, ""))
+        choices = _FLITE_CHOICES.get(gender_of(hint) or hint)
         if choices is None:
             choices = tuple(choice for group in _FLITE_CHOICES.values() for choice in group)
         return choices[_pick(line.speaker, len(choices))]
@@ -224,7 +214,7 @@ class EspeakSpeechSynthesizer(_LocalSynthesizer):
         base = base if base in ESPEAK_LANGUAGES else "en"
         if not line.speaker:
             return base, 45
-        hint = _HINTS.get(line.voice.strip().lower(), "")
+        hint = gender_of(line.voice)
         variants: tuple[str, ...]
         if hint == "female":
             variants = ("f2", "f3", "f4")
