@@ -302,10 +302,12 @@ def start_baseline(stack: LocalStack) -> tuple[subprocess.Popen[bytes], str]:
     return process, url
 
 
-def measure_starts(post: Any, count: int) -> list[float]:
-    post()  # warm the instance's clients, as a warm function would be
-    post()
-    return [post() * 1000 for _ in range(count)]
+def measure_starts(ours: Any, theirs: Any, count: int) -> tuple[list[float], list[float]]:
+    """Interleaved, so a noisy moment on the machine falls on both sides alike."""
+    for post in (ours, theirs, ours, theirs):
+        post()  # warm each instance's clients, as a warm function would be
+    pairs = [(ours() * 1000, theirs() * 1000) for _ in range(count)]
+    return [a for a, _ in pairs], [b for _, b in pairs]
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -392,8 +394,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 return time.perf_counter() - started
 
             starter = Session(api, "bench-start")
-            ours = measure_starts(lambda: starter.start(1)[1], args.starts)
-            theirs = measure_starts(post_baseline, args.starts)
+            ours, theirs = measure_starts(lambda: starter.start(1)[1], post_baseline, args.starts)
         finally:
             baseline.kill()
         results.update(
