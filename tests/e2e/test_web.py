@@ -336,6 +336,12 @@ def test_a_failed_panel_shows_its_reason(web_stack: LocalStack, device: Device) 
         "Finished with gaps: 2 of 3 panels drawn · 1 failed"
     )
     shot(page, "job-partial")
+    # Retry draws the panel again: the job runs again, and this provider refuses again.
+    failed.query_selector("button.panel-retry").click()
+    wait_for_status(page, "rendering")
+    wait_for_status(page, "partial")
+    again = page.wait_for_selector(".panel[data-status=failed]")
+    assert again.query_selector("code").text_content() == "content_blocked"
 
 
 def test_finished_comic_with_the_offline_providers(local_stack: LocalStack, device: Device) -> None:

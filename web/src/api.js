@@ -63,9 +63,22 @@ export async function getJob(config, jobId) {
   return answer;
 }
 
-// ---- RETRY HOOK ------------------------------------------------------------------------
-// Retrying a failed panel is not in the API yet. When it is (e.g. POST
-// /jobs/{jobId}/panels/{index}:retry), implement it here as
-//   export async function retryPanel(config, jobId, index) { ... }
-// and the job view (views/job.js, look for "RETRY HOOK") shows a Retry button on failed panels.
-export const retryPanel = null;
+/** POST /jobs/{jobId}/panels/{index}:regenerate: draws one panel again (a new generation);
+ * the job goes back to rendering and the listeners show the rest. Throws ApiError. */
+export async function retryPanel(config, jobId, index) {
+  let response;
+  try {
+    response = await fetch(
+      `${config.apiUrl}/jobs/${encodeURIComponent(jobId)}/panels/${index}:regenerate`,
+      { method: 'POST', headers: { Authorization: `Bearer ${await getIdToken()}` } },
+    );
+  } catch {
+    throw new ApiError(0, {
+      code: 'unreachable',
+      message: `The API at ${config.apiUrl} could not be reached.`,
+    });
+  }
+  const answer = await response.json().catch(() => ({}));
+  if (response.status !== 202) throw new ApiError(response.status, answer.error);
+  return answer;
+}

@@ -306,18 +306,26 @@ function panelCard(panel, link, jobId, config) {
   }
   if (panel.status === 'failed') {
     const reason = panel.error?.message || 'no reason was recorded';
-    // ---- RETRY HOOK: once api.retryPanel exists, failed panels offer a Retry button. ----
-    const retry = retryPanel
-      ? h(
-          'button',
-          {
-            type: 'button',
-            class: 'button button--small',
-            onclick: () => retryPanel(config, jobId, panel.index),
-          },
-          'Retry',
-        )
-      : null;
+    // Retry draws this panel again; the listeners then show it pending, then its outcome.
+    const retry = h(
+      'button',
+      {
+        type: 'button',
+        class: 'button button--small panel-retry',
+        onclick: async (event) => {
+          const button = event.currentTarget;
+          button.disabled = true;
+          button.textContent = 'Retrying…';
+          try {
+            await retryPanel(config, jobId, panel.index);
+          } catch (error) {
+            button.disabled = false;
+            button.textContent = `Retry (${error.message})`;
+          }
+        },
+      },
+      'Retry',
+    );
     return h(
       'li',
       props,
