@@ -25,7 +25,9 @@ def render_panel(event: CloudEvent) -> None:
     if message.panel_index is None:
         logs.error("dropping panel message without panelIndex", jobId=message.job_id)
         return
-    render(get_services(), message.job_id, message.panel_index, message.delivery_attempt)
+    # Attempts are counted on the panel (each claim), not taken from the delivery: the
+    # CloudEvent that a push subscription becomes carries no deliveryAttempt.
+    render(get_services(), message.job_id, message.panel_index)
 
 
 @functions_framework.http

@@ -119,7 +119,7 @@ def test_retry_after_a_crash_reuses_stored_assets(services: Services) -> None:
         render_panel(services, job_id, 0)
     assert services.store.get_panel(job_id, 0).status == PanelStatus.PENDING
     services.voice._fail = None
-    render_panel(services, job_id, 0, delivery_attempt=2)
+    render_panel(services, job_id, 0)
     assert len(services.images.calls) - 2 == 1  # two sheets, one panel image: not paid twice
     assert services.store.get_job(job_id).status == JobStatus.COMPLETED
 

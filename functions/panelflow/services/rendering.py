@@ -23,7 +23,7 @@ from panelflow.domain.models import (
 )
 
 
-def render_panel(services: Services, job_id: str, index: int, delivery_attempt: int = 1) -> None:
+def render_panel(services: Services, job_id: str, index: int) -> None:
     """Renders one panel; safe under duplicate and late deliveries.
 
     Raises:
