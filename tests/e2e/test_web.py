@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -318,6 +319,22 @@ def test_another_user_neither_lists_nor_opens_the_job(
     page.click("#signin-form button[type=submit]")
     page.goto(f"{web_stack.env['PANELFLOW_WEB_URL']}/#/jobs/{job_id}")
     page.wait_for_selector(f"#job-view[data-job-id='{job_id}']")
+
+
+def test_cancel_stops_a_running_job(web_stack: LocalStack, device: Device) -> None:
+    page = device()
+    sign_in(page, web_stack, "quinn")
+    story = " ".join(f"Quinn walks to harbour number {n}." for n in range(1, 9))
+    submit_story(page, story, "noir", "8")
+    page.wait_for_selector(".panel[data-status=done]", timeout=60_000)
+    page.click("button.job-cancel")
+    wait_for_status(page, "cancelled")
+    assert page.locator("button.job-cancel").is_hidden()
+    finished = int(job_state(page)["finished"])
+    assert finished < 8  # two panels at a time: most were never drawn
+    time.sleep(3)  # long enough for two more panels, had the workers gone on
+    assert int(job_state(page)["finished"]) <= finished + 2  # at most those already in flight
+    shot(page, "job-cancelled")
 
 
 def test_a_failed_panel_shows_its_reason(web_stack: LocalStack, device: Device) -> None:

@@ -63,15 +63,18 @@ export async function getJob(config, jobId) {
   return answer;
 }
 
-/** POST /jobs/{jobId}/panels/{index}:regenerate: draws one panel again (a new generation);
- * the job goes back to rendering and the listeners show the rest. Throws ApiError. */
-export async function retryPanel(config, jobId, index) {
+/** POST /jobs/{jobId}:cancel: the job stops; workers make no paid call after they see it. */
+export async function cancelJob(config, jobId) {
+  return postAction(config, `/jobs/${encodeURIComponent(jobId)}:cancel`, 200);
+}
+
+async function postAction(config, path, expected) {
   let response;
   try {
-    response = await fetch(
-      `${config.apiUrl}/jobs/${encodeURIComponent(jobId)}/panels/${index}:regenerate`,
-      { method: 'POST', headers: { Authorization: `Bearer ${await getIdToken()}` } },
-    );
+    response = await fetch(`${config.apiUrl}${path}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${await getIdToken()}` },
+    });
   } catch {
     throw new ApiError(0, {
       code: 'unreachable',
@@ -79,6 +82,12 @@ export async function retryPanel(config, jobId, index) {
     });
   }
   const answer = await response.json().catch(() => ({}));
-  if (response.status !== 202) throw new ApiError(response.status, answer.error);
+  if (response.status !== expected) throw new ApiError(response.status, answer.error);
   return answer;
+}
+
+/** POST /jobs/{jobId}/panels/{index}:regenerate: draws one panel again (a new generation);
+ * the job goes back to rendering and the listeners show the rest. Throws ApiError. */
+export async function retryPanel(config, jobId, index) {
+  return postAction(config, `/jobs/${encodeURIComponent(jobId)}/panels/${index}:regenerate`, 202);
 }

@@ -5,7 +5,7 @@
 
 import { collection, doc, onSnapshot, orderBy, query } from 'firebase/firestore';
 
-import { getJob, retryPanel } from '../api.js';
+import { cancelJob, getJob, retryPanel } from '../api.js';
 import { h, STATUS_LABELS, statusPill, TERMINAL } from '../dom.js';
 import { STYLES } from './home.js';
 
@@ -147,6 +147,22 @@ function createView(jobId) {
   const jobError = h('p', { class: 'job-error', role: 'alert', hidden: true });
   const grid = h('ol', { class: 'panel-grid', 'aria-label': 'Panels' });
   const cards = new Map(); // index -> { key, element }
+  let currentConfig = null;
+  const cancel = h(
+    'button',
+    { type: 'button', class: 'button button--ghost button--small job-cancel', hidden: true },
+    'Cancel',
+  );
+  cancel.addEventListener('click', async () => {
+    cancel.disabled = true;
+    cancel.textContent = 'Cancelling…';
+    try {
+      await cancelJob(currentConfig, jobId); // the job listener shows the outcome
+    } catch (error) {
+      cancel.disabled = false;
+      cancel.textContent = `Cancel (${error.message})`;
+    }
+  });
   const root = h(
     'article',
     { id: 'job-view', class: 'job', dataset: { jobId, status: '', finished: 0, total: 0 } },
@@ -158,7 +174,7 @@ function createView(jobId) {
       pill,
     ),
     bar,
-    h('div', { class: 'progress-row' }, progressText, shareButton()),
+    h('div', { class: 'progress-row' }, progressText, cancel, shareButton()),
     jobError,
     grid,
   );
@@ -172,6 +188,8 @@ function createView(jobId) {
     const finished = done + failed;
     const planned = Boolean(job.panelCount) || panels.length > 0;
 
+    currentConfig = config;
+    cancel.hidden = TERMINAL.has(status);
     root.dataset.status = status;
     root.dataset.finished = String(finished);
     root.dataset.total = String(total);
