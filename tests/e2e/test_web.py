@@ -334,6 +334,8 @@ def test_cancel_stops_a_running_job(web_stack: LocalStack, device: Device) -> No
     assert finished < 8  # two panels at a time: most were never drawn
     time.sleep(3)  # long enough for two more panels, had the workers gone on
     assert int(job_state(page)["finished"]) <= finished + 2  # at most those already in flight
+    page.wait_for_selector(".panel-waiting:text('Not drawn')")
+    assert page.locator(".panel-waiting:text('Waiting…')").count() == 0
     shot(page, "job-cancelled")
 
 

@@ -209,15 +209,17 @@ function createView(jobId) {
     jobError.hidden = !job.error;
     jobError.textContent = job.error ? `${job.error.message} (${job.error.code})` : '';
 
+    // Unfinished panels of a cancelled job will not be drawn: say so instead of "Waiting…".
+    const stopped = status === 'cancelled';
     for (const panel of panels) {
       const link = links.get(panel.index);
-      const key = panelKey(panel, link);
+      const key = panelKey(panel, link, stopped);
       const known = cards.get(panel.index);
       if (known && known.key === key) {
         renewLinks(known.element, link); // unchanged: keep the audio player as it is
         continue;
       }
-      const element = panelCard(panel, link, jobId, config);
+      const element = panelCard(panel, link, jobId, config, stopped);
       if (known) known.element.replaceWith(element);
       else grid.append(element);
       cards.set(panel.index, { key, element });
@@ -239,8 +241,9 @@ function progressLine(status, finished, failed, total, planned) {
   return `${finished} of ${total} panels finished${failures}`;
 }
 
-function panelKey(panel, link) {
+function panelKey(panel, link, stopped) {
   return JSON.stringify([
+    stopped,
     panel.status,
     panel.image?.path,
     panel.audio?.path,
@@ -264,7 +267,7 @@ function renewLinks(element, link) {
   }
 }
 
-function panelCard(panel, link, jobId, config) {
+function panelCard(panel, link, jobId, config, stopped = false) {
   const number = panel.index + 1;
   const props = {
     class: `panel panel--${panel.status}`,
@@ -372,7 +375,7 @@ function panelCard(panel, link, jobId, config) {
       h(
         'span',
         { class: 'panel-waiting' },
-        panel.status === 'rendering' ? 'Drawing…' : 'Waiting…',
+        stopped ? 'Not drawn' : panel.status === 'rendering' ? 'Drawing…' : 'Waiting…',
       ),
     ),
   );
