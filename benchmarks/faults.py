@@ -35,6 +35,8 @@ from panelflow_cli.stack import LocalStack, StackOptions  # noqa: E402
 
 TERMINAL = {"completed", "partial", "failed", "cancelled"}
 TAG = re.compile(r"Job (\w+) panel (\d+)")
+# The check-then-call window of one worker: far above its milliseconds, far below a panel.
+CANCEL_RACE_S = 0.2
 
 
 @dataclass
@@ -220,15 +222,24 @@ def phase_cancel(drill: Drill, size: Size) -> dict[str, Any]:
         time.sleep(0.1)
     jobs = drill.wait(ids, timeout=60)
     time.sleep(3)  # anything still in flight has had time to try another call
-    after = 0
+    # A worker checks the job right before each paid call. A check that read the job just
+    # before the cancel was committed lets its call start a moment after the cancel has
+    # answered: that call never saw the cancel. Calls starting within CANCEL_RACE_S of the
+    # answer are counted apart; any later call would be one made after the cancel was seen.
+    after = racing = 0
     for row in drill.call_rows():
         match = TAG.search(row.get("text", ""))
         tag = match.group(1) if match else ""
-        if row.get("phase") == "start" and tag in cancelled_at and row["time"] > cancelled_at[tag]:
+        if row.get("phase") != "start" or tag not in cancelled_at:
+            continue
+        if row["time"] > cancelled_at[tag] + CANCEL_RACE_S:
             after += 1
+        elif row["time"] > cancelled_at[tag]:
+            racing += 1
     return {
         "cancelled_jobs": sum(1 for job in jobs.values() if job.get("status") == "cancelled"),
         "calls_after_cancel": after,
+        "calls_racing_cancel": racing,
     }
 
 
