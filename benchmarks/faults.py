@@ -269,7 +269,10 @@ def phase_kill(drill: Drill, size: Size, seed: int) -> dict[str, Any]:
 
     def killer() -> None:
         nonlocal kills
-        while not stop.wait(chance.uniform(1.0, 3.0)):
+        # The first kill lands while the first panels are surely in flight; then every 1-3 s.
+        pause = chance.uniform(0.4, 0.8)
+        while not stop.wait(pause):
+            pause = chance.uniform(1.0, 3.0)
             victims = in_flight()
             children = worker_children(drill.stack)
             if not victims or not children:
