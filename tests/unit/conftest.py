@@ -6,16 +6,8 @@ import socket
 
 import pytest
 
-from fakes import (
-    CountingImageGenerator,
-    CountingPlanner,
-    CountingVoice,
-    InMemoryBlobStore,
-    InMemoryJobStore,
-    RecordingQueue,
-)
+from fakes.services import fake_services
 from panelflow import bootstrap
-from panelflow.adapters.auth import DevTokenAuthenticator
 from panelflow.bootstrap import Services
 from panelflow.settings import Settings
 
@@ -37,17 +29,7 @@ def settings() -> Settings:
 
 @pytest.fixture
 def services(settings: Settings) -> Services:
-    built = Services(
-        settings,
-        store=InMemoryJobStore(),
-        queue=RecordingQueue(),
-        blobs=InMemoryBlobStore(),
-        planner=CountingPlanner(),
-        images=CountingImageGenerator(),
-        voice=CountingVoice(),
-        authenticator=DevTokenAuthenticator(),
-        worker_id="worker-1",
-    )
+    built = fake_services(settings)
     bootstrap.use(built)
     yield built
     bootstrap.use(None)

@@ -13,16 +13,8 @@ from functions_framework import create_app
 from hypothesis import HealthCheck, given, settings
 
 from api_fuzz import USERS, Request, Tally, requests
-from fakes import (
-    CountingImageGenerator,
-    CountingPlanner,
-    CountingVoice,
-    InMemoryBlobStore,
-    InMemoryJobStore,
-    RecordingQueue,
-)
+from fakes.services import fake_services
 from panelflow import bootstrap
-from panelflow.adapters.auth import DevTokenAuthenticator
 from panelflow.bootstrap import Services
 from panelflow.domain.models import JobRequest
 from panelflow.services.jobs import start_job
@@ -38,17 +30,7 @@ KNOWN_JOB = "f" * 32
 
 def _fresh_services(settings: Settings) -> Services:
     """New fakes with one job of USERS[0], planned, its first panel drawn."""
-    services = Services(
-        settings,
-        store=InMemoryJobStore(),
-        queue=RecordingQueue(),
-        blobs=InMemoryBlobStore(),
-        planner=CountingPlanner(),
-        images=CountingImageGenerator(),
-        voice=CountingVoice(),
-        authenticator=DevTokenAuthenticator(),
-        worker_id="fuzz",
-    )
+    services = fake_services(settings, worker_id="fuzz")
     job = start_job(services, USERS[0], JobRequest("Ada met Bo.", "noir", 2, "en"))
     # A fixed id, so the strategies can aim at it.
     store = services.store

@@ -1,0 +1,24 @@
+"""Services wired entirely to fakes: the composition root the unit tier drives."""
+
+from __future__ import annotations
+
+from fakes.providers import CountingImageGenerator, CountingPlanner, CountingVoice
+from fakes.stores import InMemoryBlobStore, InMemoryJobStore, RecordingQueue
+from panelflow.adapters.auth import DevTokenAuthenticator
+from panelflow.bootstrap import Services
+from panelflow.settings import Settings
+
+
+def fake_services(settings: Settings, worker_id: str = "worker-1") -> Services:
+    """Fresh in-memory fakes for every port; dev tokens for authentication."""
+    return Services(
+        settings,
+        store=InMemoryJobStore(),
+        queue=RecordingQueue(),
+        blobs=InMemoryBlobStore(),
+        planner=CountingPlanner(),
+        images=CountingImageGenerator(),
+        voice=CountingVoice(),
+        authenticator=DevTokenAuthenticator(),
+        worker_id=worker_id,
+    )
