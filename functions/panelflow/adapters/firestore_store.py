@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -243,41 +244,60 @@ class FirestoreJobStore:
         )
         return [Job.from_dict(doc.to_dict()) for doc in _translate(query.get)]
 
+    def _compare_and_set(
+        self,
+        ref: firestore.DocumentReference,
+        decide: Callable[[Any], dict[str, Any] | None],
+        extra: Callable[[firestore.WriteBatch], None] | None = None,
+        attempts: int = 8,
+    ) -> Any:
+        """Reads ``ref``, lets ``decide(snapshot)`` return an update (None: write nothing),
+        and commits it, with the writes of ``extra``, in one batch that fails if the
+        document changed since it was read; then reads and decides again.
+
+        Transactions would do the same with locks, and the emulator (like Firestore under
+        contention) makes concurrent transactions on one document wait for seconds.
+
+        Returns:
+            The update's write result, or None when ``decide`` declined.
+
+        Raises:
+            _Contended: the document changed under every one of ``attempts`` reads.
+        """
+        for _ in range(attempts):
+            snapshot = _translate(ref.get)
+            update = decide(snapshot)
+            if update is None:
+                return None
+            batch = self._client.batch()
+            if extra is not None:
+                extra(batch)
+            option = self._client.write_option(last_update_time=snapshot.update_time)
+            batch.update(ref, update, option=option)
+            try:
+                return batch.commit()[-1]
+            except gexc.FailedPrecondition:
+                continue
+            except _TRANSIENT as error:
+                raise TransientError("the job store is unavailable, try again") from error
+        raise _Contended
+
     def _guarded_job_write(
         self,
         job_id: str,
         decide: Callable[[dict[str, Any]], dict[str, Any] | None],
         extra: Callable[[firestore.WriteBatch], None] | None = None,
     ) -> bool:
-        """Compare-and-set on the job document: read it, let ``decide`` return the update
-        (or None to write nothing), and commit it with the other writes of ``extra`` in one
-        atomic batch that fails if the job changed since it was read; then decide again.
+        """Compare-and-set on the job document (see _compare_and_set); False if it is missing
+        or ``decide`` declined."""
 
-        Transactions would do the same with locks, and the emulator (like Firestore under
-        contention) makes concurrent transactions on one document wait for seconds.
-        """
-        ref = self._job_ref(job_id)
-        for _ in range(8):
-            snapshot = _translate(ref.get)
-            if not snapshot.exists:
-                return False
-            update = decide(snapshot.to_dict() or {})
-            if update is None:
-                return False
-            batch = self._client.batch()
-            if extra is not None:
-                extra(batch)
-            batch.update(
-                ref, update, option=self._client.write_option(last_update_time=snapshot.update_time)
-            )
-            try:
-                batch.commit()
-                return True
-            except gexc.FailedPrecondition:
-                continue
-            except _TRANSIENT as error:
-                raise TransientError("the job store is unavailable, try again") from error
-        raise TransientError(f"job {job_id} is changing too often; try again")
+        def on_snapshot(snapshot: Any) -> dict[str, Any] | None:
+            return decide(snapshot.to_dict() or {}) if snapshot.exists else None
+
+        try:
+            return self._compare_and_set(self._job_ref(job_id), on_snapshot, extra) is not None
+        except _Contended:
+            raise TransientError(f"job {job_id} is changing too often; try again") from None
 
     def transition_job(
         self, job_id: str, expected: Sequence[JobStatus], new: JobStatus, **fields: object
@@ -321,17 +341,18 @@ class FirestoreJobStore:
         return self._guarded_job_write(job_id, decide, panels)
 
     def claim_panel(self, job_id: str, index: int, owner: str, lease_seconds: float) -> Claim:
-        ref = self._panel_ref(job_id, index)
-        # Compare-and-set on the panel document, not a transaction: the emulator (and
-        # Firestore under load) serialises transactions behind locks, and a panel is only
-        # ever contended by duplicate deliveries of its own message.
-        for _ in range(5):
-            snapshot = _translate(ref.get)
+        # Compare-and-set on the panel document, not a transaction: a panel is only ever
+        # contended by duplicate deliveries of its own message.
+        claim: Claim | None = None
+
+        def decide(snapshot: Any) -> dict[str, Any] | None:
+            nonlocal claim
             if not snapshot.exists:
                 raise NotFound(f"panel {index} of job {job_id} does not exist")
             panel = Panel.from_dict(snapshot.to_dict() or {})
             if panel.status.finished:
-                return Claim(panel=panel, acquired=False, attempt=panel.attempts)
+                claim = Claim(panel=panel, acquired=False, attempt=panel.attempts)
+                return None
             now = self._clock()
             lease_live = (
                 panel.status == PanelStatus.RENDERING
@@ -344,51 +365,43 @@ class FirestoreJobStore:
             panel.attempts += 1
             panel.lease_owner = owner
             panel.lease_expires_at = now + lease_seconds
-            update = {
+            claim = Claim(panel=panel, acquired=True, attempt=panel.attempts)
+            return {
                 "status": panel.status.value,
                 "attempts": panel.attempts,
                 "lease": {"owner": owner, "expiresAt": panel.lease_expires_at},
                 "startedAt": now,
                 "updatedAt": now,
             }
-            option = self._client.write_option(last_update_time=snapshot.update_time)
-            try:
-                result = ref.update(update, option=option)
-            except gexc.FailedPrecondition:
-                continue
-            except _TRANSIENT as error:
-                raise TransientError(f"could not claim panel {index}") from error
-            return Claim(
-                panel=panel, acquired=True, attempt=panel.attempts, token=result.update_time
-            )
-        raise TransientError(f"panel {index} is changing too often to claim; try again")
+
+        try:
+            result = self._compare_and_set(self._panel_ref(job_id, index), decide, attempts=5)
+        except _Contended:
+            raise TransientError(f"panel {index} is changing too often to claim") from None
+        assert claim is not None
+        return claim if result is None else replace(claim, token=result.update_time)
 
     def _update_if_owned(
         self, job_id: str, index: int, owner: str | None, update: dict[str, Any]
     ) -> bool:
         """Writes ``update`` unless the panel finished or changed hands since it was read."""
-        ref = self._panel_ref(job_id, index)
-        for _ in range(3):
-            snapshot = _translate(ref.get)
+
+        def decide(snapshot: Any) -> dict[str, Any] | None:
             if not snapshot.exists:
-                return False
+                return None
             data = snapshot.to_dict() or {}
             if PanelStatus(data["status"]).finished:
-                return False
+                return None
             holder = (data.get("lease") or {}).get("owner")
             if owner is not None and holder != owner:
-                return False
-            # The precondition turns read-then-write into compare-and-set without a
-            # transaction: a concurrent writer makes this fail, and we read again.
-            option = self._client.write_option(last_update_time=snapshot.update_time)
-            try:
-                ref.update(update, option=option)
-                return True
-            except gexc.FailedPrecondition:
-                continue
-            except _TRANSIENT as error:
-                raise TransientError(f"could not update panel {index}") from error
-        return False
+                return None
+            return update
+
+        ref = self._panel_ref(job_id, index)
+        try:
+            return self._compare_and_set(ref, decide, attempts=3) is not None
+        except _Contended:
+            return False
 
     def complete_panel(
         self,
@@ -548,6 +561,10 @@ class FirestoreJobStore:
         )
         docs = _translate(query.get)
         return float(docs[0].get("finishedAt")) if docs else None
+
+
+class _Contended(Exception):
+    """A compare-and-set lost to concurrent writers on every attempt."""
 
 
 def _key_doc(job: Job, idempotency: IdempotencyRecord) -> dict[str, Any]:
