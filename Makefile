@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: demo test check lint types unit up down stage clean bench infra-check faults
 
-$(STAMP): pyproject.toml scripts/bootstrap.sh web/package-lock.json
+$(STAMP): pyproject.toml scripts/bootstrap.sh web/package-lock.json emulators/package-lock.json
 	PYTHON=$(PYTHON) scripts/bootstrap.sh
 	@rm -f $(VENV)/.installed-* && touch $@
 

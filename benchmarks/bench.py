@@ -28,17 +28,12 @@ sys.path.insert(0, str(ROOT / "cli"))
 import requests  # noqa: E402
 
 from panelflow_cli import staging  # noqa: E402
+from panelflow_cli.identity import emulator_token  # noqa: E402
 from panelflow_cli.stack import HOST, LocalStack, StackOptions, free_port  # noqa: E402
 
 # The core is imported from a staged copy (see main), the code the stack runs, so the
 # in-process measurements and the functions measure the same snapshot of the tree.
 STATE = Path(tempfile.mkdtemp(prefix="panelflow-bench-"))
-
-
-def dev_token(uid: str) -> str:
-    from panelflow.adapters.auth import dev_token as make
-
-    return make(uid)
 
 
 TERMINAL = {"completed", "partial", "failed", "cancelled"}
@@ -72,7 +67,7 @@ class Session:
         self.api = api
         self.uid = uid
         self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {dev_token(uid)}"
+        self.http.headers["Authorization"] = f"Bearer {emulator_token(uid)}"
 
     def start(self, panels: int) -> tuple[str, float]:
         started = time.perf_counter()

@@ -30,7 +30,7 @@ sys.path[:0] = [str(ROOT / "functions"), str(ROOT / "cli")]
 
 import requests  # noqa: E402
 
-from panelflow.adapters.auth import dev_token  # noqa: E402
+from panelflow_cli.identity import emulator_token  # noqa: E402
 from panelflow_cli.stack import LocalStack, StackOptions  # noqa: E402
 
 TERMINAL = {"completed", "partial", "failed", "cancelled"}
@@ -70,7 +70,7 @@ class Drill:
         self.calls = calls
         self.api = stack.env["PANELFLOW_API_URL"]
         self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {dev_token('drill')}"
+        self.http.headers["Authorization"] = f"Bearer {emulator_token('drill', stack.env)}"
         from google.cloud import firestore
 
         self.db = firestore.Client(project=stack.env["GOOGLE_CLOUD_PROJECT"])

@@ -45,6 +45,17 @@ if [ ! -f "$web_stamp" ]; then
   }
   touch "$web_stamp"
 fi
+# The Firebase Auth emulator (firebase-tools, pinned in emulators/package-lock.json).
+auth_stamp="emulators/node_modules/.installed-$(cksum < emulators/package-lock.json | cut -d' ' -f1)"
+if [ ! -f "$auth_stamp" ]; then
+  command -v npm >/dev/null 2>&1 || apt_install npm || true
+  echo "bootstrap: installing firebase-tools for the Auth emulator (npm ci in emulators/)" >&2
+  (cd emulators && npm ci --no-audit --no-fund --loglevel=error) || {
+    echo "bootstrap: 'npm ci' failed in emulators/; the Auth emulator needs Node.js and npm" >&2
+    exit 1
+  }
+  touch "$auth_stamp"
+fi
 
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv

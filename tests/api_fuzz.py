@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import strategies as st
 
 import openapi_spec
-from panelflow.adapters.auth import dev_token
+from fakes.auth import fake_token
 
 STYLES = ["storybook", "manga", "noir", "watercolor", "pop-art"]
 LANGUAGES = ["en", "de", "es", "fr", "it", "pt", "nl", "ja"]
@@ -131,9 +132,15 @@ _ids = st.one_of(
 
 @st.composite
 def requests(
-    draw: st.DrawFn, known_job: str = "", users: tuple[str, ...] = tuple(USERS)
+    draw: st.DrawFn,
+    known_job: str = "",
+    users: tuple[str, ...] = tuple(USERS),
+    token: Callable[[str], str] = fake_token,
 ) -> Request:
-    """One request to the API; ``known_job`` is an id that exists, owned by ``users[0]``."""
+    """One request to the API; ``known_job`` is an id that exists, owned by ``users[0]``.
+
+    ``token`` makes a valid ID token for a user (the fake's, or the Auth emulator's).
+    """
     job = draw(st.one_of(st.just(known_job), _ids)) if known_job else draw(_ids)
     index = draw(st.one_of(st.integers(min_value=0, max_value=3), st.integers(-5, 5000)))
     job_routes = [
@@ -164,7 +171,7 @@ def requests(
     headers: dict[str, str] = {}
     # Mostly real tokens (so requests get past authentication), otherwise anything.
     if draw(st.integers(min_value=0, max_value=9)) < 7:
-        token: str | None = f"Bearer {dev_token(draw(st.sampled_from(users)))}"
+        token: str | None = f"Bearer {token(draw(st.sampled_from(users)))}"
     else:
         token = draw(_tokens)
     if token is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -9,13 +10,27 @@ from typing import Any
 
 import requests
 
-from panelflow.adapters.auth import dev_token
+from panelflow_cli.identity import Identity
 
 TERMINAL = {"completed", "partial", "failed", "cancelled"}
+_tokens: dict[tuple[str, str, str], str] = {}
+
+
+def id_token(uid: str) -> str:
+    """An ID token for ``uid`` from the Auth emulator of the stack in the environment.
+
+    The user is created with that uid on first use; tokens are cached (they live an hour).
+    """
+    host = os.environ["FIREBASE_AUTH_EMULATOR_HOST"]
+    project = os.environ["GOOGLE_CLOUD_PROJECT"]
+    key = (host, project, uid)
+    if key not in _tokens:
+        _tokens[key] = Identity(emulator_host=host, project_id=project).token_for(uid)
+    return _tokens[key]
 
 
 def headers(uid: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {dev_token(uid)}"}
+    return {"Authorization": f"Bearer {id_token(uid)}"}
 
 
 def start_job(api_url: str, uid: str, story: str, **options: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,25 +37,21 @@ def load_stack_env(directory: Path | None = None) -> dict[str, str]:
     return env
 
 
-def dev_token(uid: str) -> str:
-    from panelflow.adapters.auth import dev_token as make
-
-    return make(uid)
-
-
 @dataclass
 class ApiClient:
+    """Calls the API with a fresh ID token from ``token`` on every request."""
+
     base_url: str
-    uid: str = DEFAULT_UID
+    token: Callable[[], str]
     timeout: float = 30.0
 
     def __post_init__(self) -> None:
         self._session = requests.Session()
-        self._session.headers["Authorization"] = f"Bearer {dev_token(self.uid)}"
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self.token()}", **kwargs.pop("headers", {})}
         response = self._session.request(
-            method, f"{self.base_url}{path}", timeout=self.timeout, **kwargs
+            method, f"{self.base_url}{path}", timeout=self.timeout, headers=headers, **kwargs
         )
         try:
             body = response.json()

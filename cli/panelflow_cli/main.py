@@ -15,6 +15,7 @@ from typing import Any
 from panelflow_cli import staging
 from panelflow_cli.client import DEFAULT_UID, ApiClient, ApiError, load_stack_env, state_dir
 from panelflow_cli.follow import TERMINAL, ProgressBar, follow_job
+from panelflow_cli.identity import Identity
 from panelflow_cli.reader import write_reader
 from panelflow_cli.stack import LocalStack, StackError, StackOptions, read_state, stop_recorded
 
@@ -62,7 +63,11 @@ def cmd_status(_args: argparse.Namespace) -> int:
 def _client(args: argparse.Namespace) -> ApiClient:
     env = load_stack_env()
     base = os.environ.get("PANELFLOW_API_URL") or env["PANELFLOW_API_URL"]
-    return ApiClient(base, uid=args.uid)
+    identity = Identity(
+        emulator_host=env["FIREBASE_AUTH_EMULATOR_HOST"], project_id=env["GOOGLE_CLOUD_PROJECT"]
+    )
+    token = identity.token_for(args.uid)
+    return ApiClient(base, token=lambda: token)
 
 
 def _read_story(args: argparse.Namespace) -> str:

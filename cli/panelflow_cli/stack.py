@@ -114,6 +114,42 @@ def emulator_commands(firestore_port: int, pubsub_port: int, rules: Path) -> dic
     }
 
 
+def auth_emulator_command(root: Path, state_dir: Path, port: int, project_id: str) -> list[str]:
+    """The Firebase Auth emulator from firebase-tools (pinned in emulators/package.json).
+
+    Its config is written per stack so that every port, the hub's and the logger's included,
+    is free: several stacks (tests, a demo) can run side by side.
+    """
+    firebase = os.environ.get("PANELFLOW_FIREBASE_BIN") or str(
+        root / "emulators" / "node_modules" / ".bin" / "firebase"
+    )
+    if not Path(firebase).exists() and not shutil.which(firebase):
+        raise StackError(
+            "firebase-tools was not found for the Auth emulator: run 'make test' or "
+            "'scripts/bootstrap.sh' (npm ci in emulators/), or set PANELFLOW_FIREBASE_BIN"
+        )
+    if shutil.which("java") is None:
+        raise StackError("the Auth emulator needs Java 17+; see emulators/README.md")
+    config = {
+        "emulators": {
+            "auth": {"host": HOST, "port": port},
+            "hub": {"host": HOST, "port": free_port()},
+            "logging": {"host": HOST, "port": free_port()},
+            "ui": {"enabled": False},
+            "singleProjectMode": True,
+        }
+    }
+    config_path = state_dir / "firebase.json"
+    config_path.write_text(json.dumps(config, indent=2))
+    return [
+        firebase,
+        "emulators:start",
+        "--only=auth",
+        f"--project={project_id}",
+        f"--config={config_path}",
+    ]
+
+
 class LocalStack:
     """Starts and stops the local stack; one instance per state folder."""
 
@@ -160,8 +196,17 @@ class LocalStack:
     # ---- emulators ----------------------------------------------------------------------
 
     def _start_emulators(self) -> None:
-        ports = {name: free_port() for name in ("firestore", "pubsub", "storage")}
+        ports = {name: free_port() for name in ("firestore", "pubsub", "storage", "auth")}
         rules = self.root / "emulators" / "firestore.rules"
+        # The Auth emulator is the slowest to start (~6 s): spawned first, waited for last.
+        self._spawn(
+            "auth",
+            auth_emulator_command(
+                self.root, self.state_dir, ports["auth"], self.options.project_id
+            ),
+            {**os.environ, "CI": "1"},
+            cwd=self.state_dir,
+        )
         commands = emulator_commands(ports["firestore"], ports["pubsub"], rules)
         signing_key = write_signing_key(self.state_dir / "signing-key.pem")
         commands["storage"] = [
@@ -180,6 +225,7 @@ class LocalStack:
             FIRESTORE_EMULATOR_HOST=f"{HOST}:{ports['firestore']}",
             PUBSUB_EMULATOR_HOST=f"{HOST}:{ports['pubsub']}",
             STORAGE_EMULATOR_HOST=f"http://{HOST}:{ports['storage']}",
+            FIREBASE_AUTH_EMULATOR_HOST=f"{HOST}:{ports['auth']}",
             PANELFLOW_BUCKET=BUCKET,
             PANELFLOW_PLAN_TOPIC=PLAN_TOPIC,
             PANELFLOW_PANELS_TOPIC=PANELS_TOPIC,
@@ -191,6 +237,7 @@ class LocalStack:
         self._wait_http("pubsub", f"http://{HOST}:{ports['pubsub']}/")
         self._wait_http("storage", f"http://{HOST}:{ports['storage']}/storage/v1/b")
         self._create_topics()
+        self._wait_http("auth", f"http://{HOST}:{ports['auth']}/", timeout=120.0)
 
     def _create_topics(self) -> None:
         from google.cloud import pubsub_v1

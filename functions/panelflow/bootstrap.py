@@ -139,15 +139,11 @@ class Services:
 
     @functools.cached_property
     def authenticator(self) -> Authenticator:
-        if self.settings.auth_mode == "firebase":
-            from panelflow.adapters.auth import FirebaseAuthenticator
+        from panelflow.adapters.auth import FirebaseAuthenticator
 
-            return FirebaseAuthenticator(
-                self.settings.project_id, check_revoked=self.settings.check_revoked
-            )
-        from panelflow.adapters.auth import DevTokenAuthenticator
-
-        return DevTokenAuthenticator()
+        return FirebaseAuthenticator(
+            self.settings.project_id, check_revoked=self.settings.check_revoked
+        )
 
 
 _active: Services | None = None

@@ -73,10 +73,9 @@ class Settings:
     # Local only: a PEM RSA key that signs asset links for the Storage emulator. In
     # production the function's service account signs through IAM (no key file exists).
     signing_key_file: str = ""
-    auth_mode: str = "dev"  # dev (unsigned emulator-format tokens) | firebase
-    # firebase: also ask Firebase Auth whether the token was revoked or the user disabled
-    # (one call per request).
-    check_revoked: bool = False
+    # Also ask Firebase Auth whether the token was revoked or its user disabled or deleted
+    # (one call per request; the Auth emulator answers it locally).
+    check_revoked: bool = True
     emulator_hosts: Mapping[str, str] = field(default_factory=dict)
     # Browser origins (scheme://host[:port]) allowed to call the HTTP API cross-origin.
     cors_origins: tuple[str, ...] = ()
@@ -127,6 +126,11 @@ class Settings:
                 f"PANELFLOW_ENV must be 'local' or 'production', not {environment!r}",
                 field="PANELFLOW_ENV",
             )
+        # Fail closed: Cloud Run (and so Cloud Functions 2nd gen) sets K_SERVICE on every
+        # instance; there the settings are production whatever PANELFLOW_ENV says.
+        # (FUNCTION_TARGET is no such sign: functions-framework sets it on any machine.)
+        if env.get("K_SERVICE"):
+            environment = "production"
         emulators = {name: env[name] for name in EMULATOR_VARIABLES if env.get(name)}
         default_providers = env.get("PANELFLOW_PROVIDERS", "offline")
         providers = {}
@@ -139,22 +143,24 @@ class Settings:
                     field=variable,
                 )
             providers[port] = value
-        auth_mode = env.get("PANELFLOW_AUTH", "firebase" if environment == "production" else "dev")
-        if auth_mode not in ("dev", "firebase"):
+        if env.get("PANELFLOW_AUTH"):
+            # Tokens are always verified with firebase-admin; locally against the Auth emulator.
             raise ConfigurationError(
-                f"PANELFLOW_AUTH must be 'dev' or 'firebase', not {auth_mode!r}",
+                "PANELFLOW_AUTH is no longer read: ID tokens are always verified with "
+                "firebase-admin (locally against the Auth emulator that 'panelflow up' starts); "
+                "unset it",
                 field="PANELFLOW_AUTH",
             )
         if environment == "production":
             # An emulator host makes the SDKs trust forged tokens and unauthenticated writes.
-            if emulators:
-                names = ", ".join(sorted(emulators))
+            # Any *_EMULATOR_HOST, not only those this code reads: an SDK may read others.
+            present = {
+                name for name, value in env.items() if name.endswith("_EMULATOR_HOST") and value
+            }
+            if present:
+                names = ", ".join(sorted(present))
                 raise ConfigurationError(
                     f"production settings refuse emulator variables: {names}", field=names
-                )
-            if auth_mode != "firebase":
-                raise ConfigurationError(
-                    "PANELFLOW_AUTH=dev is not allowed in production", field="PANELFLOW_AUTH"
                 )
             if env.get("PANELFLOW_SIGNING_KEY_FILE"):
                 raise ConfigurationError(
@@ -196,8 +202,7 @@ class Settings:
                 env, "PANELFLOW_SIGNED_URL_SECONDS", cls.signed_url_seconds, 1, MAX_SIGNED_URL_S
             ),
             signing_key_file=signing_key_file,
-            auth_mode=auth_mode,
-            check_revoked=_bool(env, "PANELFLOW_AUTH_CHECK_REVOKED", False),
+            check_revoked=_bool(env, "PANELFLOW_AUTH_CHECK_REVOKED", True),
             emulator_hosts=emulators,
             cors_origins=_origins(env.get("PANELFLOW_CORS_ORIGINS", "")),
             **google,

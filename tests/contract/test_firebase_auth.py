@@ -29,6 +29,7 @@ def _token(uid: str) -> str:
         "iss": f"https://securetoken.google.com/{PROJECT}",
         "aud": PROJECT,
         "iat": now,
+        "auth_time": now,
         "exp": now + 600,
         "sub": uid,
         "user_id": uid,

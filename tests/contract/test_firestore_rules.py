@@ -2,15 +2,15 @@
 
 Every collection is tried by the job's owner, another signed-in user and a caller with no
 token, for get, list (the "my jobs" query, an unconstrained query, a query on someone
-else's uid), create, update and delete. Client calls carry unsigned emulator ID tokens
-(``alg: none``), so the emulator applies the rules to their uid; ``Bearer owner`` is the
+else's uid), create, update and delete. Client calls carry ID tokens issued by the Auth
+emulator (unsigned, as the client SDKs send them), so the emulator applies the rules to
+their uid; ``Bearer owner`` is the
 admin (server) credential that bypasses them, used here to seed data and to check that
 refused writes changed nothing.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 import uuid
@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 import requests
 
+from panelflow_cli.identity import Identity
+
 pytestmark = pytest.mark.emulators
 
 PROJECT = "demo-panelflow"
@@ -30,32 +32,9 @@ ADMIN = {"Authorization": "Bearer owner"}
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "security"
 
 
-def id_token(uid: str) -> str:
-    """An unsigned token in the Auth emulator's format, as the client SDKs send it."""
-
-    def part(data: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-
-    now = int(time.time())
-    claims = {
-        "iss": f"https://securetoken.google.com/{PROJECT}",
-        "aud": PROJECT,
-        "iat": now,
-        "exp": now + 3600,
-        "auth_time": now,
-        "sub": uid,
-        "user_id": uid,
-        "firebase": {"sign_in_provider": "custom", "identities": {}},
-    }
-    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
-
-
 UIDS = {"owner": OWNER, "other": OTHER, "none": ""}
-CALLERS: dict[str, dict[str, str]] = {
-    "owner": {"Authorization": f"Bearer {id_token(OWNER)}"},
-    "other": {"Authorization": f"Bearer {id_token(OTHER)}"},
-    "none": {},
-}
+# Filled with ID tokens that the Auth emulator issues (see the firestore fixture).
+CALLERS: dict[str, dict[str, str]] = {"none": {}}
 
 
 def _value(value: Any) -> dict[str, Any]:
@@ -115,6 +94,9 @@ class Firestore:
 
 @pytest.fixture(scope="module")
 def firestore(emulators: dict[str, str]) -> Firestore:
+    identity = Identity(emulator_host=emulators["FIREBASE_AUTH_EMULATOR_HOST"], project_id=PROJECT)
+    for caller in ("owner", "other"):
+        CALLERS[caller] = {"Authorization": f"Bearer {identity.token_for(UIDS[caller])}"}
     return Firestore(f"http://{emulators['FIRESTORE_EMULATOR_HOST']}")
 
 

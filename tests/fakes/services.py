@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from fakes.auth import FakeAuthenticator
 from fakes.providers import CountingImageGenerator, CountingPlanner, CountingVoice
 from fakes.stores import InMemoryBlobStore, InMemoryJobStore, RecordingQueue
-from panelflow.adapters.auth import DevTokenAuthenticator
 from panelflow.bootstrap import Services
 from panelflow.settings import Settings
 
 
 def fake_services(settings: Settings, worker_id: str = "worker-1") -> Services:
-    """Fresh in-memory fakes for every port; dev tokens for authentication."""
+    """Fresh in-memory fakes for every port; a fake authenticator."""
     return Services(
         settings,
         store=InMemoryJobStore(),
@@ -19,6 +19,6 @@ def fake_services(settings: Settings, worker_id: str = "worker-1") -> Services:
         planner=CountingPlanner(),
         images=CountingImageGenerator(),
         voice=CountingVoice(),
-        authenticator=DevTokenAuthenticator(),
+        authenticator=FakeAuthenticator(),
         worker_id=worker_id,
     )

@@ -15,7 +15,7 @@ import requests as http
 from hypothesis import HealthCheck, given, settings
 
 from api_fuzz import Request, Tally, requests
-from stack_helpers import headers, start_job
+from stack_helpers import headers, id_token, start_job
 
 pytestmark = pytest.mark.stack
 
@@ -41,7 +41,7 @@ def test_fuzzed_requests_against_the_local_stack(stack_env: dict[str, str]) -> N
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
-    @given(request=requests(known_job=known_job, users=users))
+    @given(request=requests(known_job=known_job, users=users, token=id_token))
     def one(request: Request) -> None:
         response = session.request(
             request.method,

@@ -18,7 +18,7 @@ from firebase_admin import auth as firebase_auth
 from firebase_admin import exceptions as firebase_exceptions
 from functions_framework import create_app
 
-from panelflow.adapters.auth import DevTokenAuthenticator, FirebaseAuthenticator
+from panelflow.adapters.auth import FirebaseAuthenticator
 from panelflow.bootstrap import Services
 from panelflow.domain.errors import ConfigurationError, TransientError, Unauthenticated
 from panelflow.settings import Settings
@@ -46,6 +46,11 @@ def emulator_token(uid: str | None = "user-1", **claims: Any) -> str:
         body.update(sub=uid, user_id=uid)
     body.update(claims)
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(body)}."
+
+
+def _with_header(token: str, header: dict[str, Any]) -> str:
+    encoded = base64.urlsafe_b64encode(json.dumps(header).encode()).decode().rstrip("=")
+    return ".".join([encoded, *token.split(".")[1:]])
 
 
 @pytest.fixture
@@ -85,6 +90,13 @@ def test_a_valid_emulator_token_gives_its_uid(emulated: None) -> None:
         (bearer(emulator_token(exp=int(time.time()) - 1)), "expired"),
         (bearer(emulator_token(exp=1)), "expired"),
         (bearer(emulator_token(exp="tomorrow")), "expired"),
+        (bearer(emulator_token(iat=int(time.time()) + 600)), "not valid yet"),
+        (bearer(emulator_token(auth_time=int(time.time()) + 600)), "not valid yet"),
+        (bearer(emulator_token(iat=None)), "not valid yet"),
+        # Tampered: an emulator token carries no signature, and says so in its header.
+        (bearer(emulator_token("ada") + "c2lnbmF0dXJl"), "not valid"),
+        (bearer(_with_header(emulator_token("ada"), {"alg": "RS256", "kid": "k"})), "not valid"),
+        (bearer(emulator_token("ada")[:-5] + "."), "not valid"),
     ],
 )
 def test_bad_missing_and_expired_tokens_are_unauthenticated(
@@ -159,12 +171,18 @@ def test_firebase_errors_are_translated_by_type(
     assert "eyJ" not in str(caught.value)
 
 
+def _claims(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
 def test_revocation_check_is_passed_through() -> None:
     seen: list[bool] = []
 
     def verify(token: str, *, check_revoked: bool) -> dict[str, Any]:
         seen.append(check_revoked)
-        return {"uid": "ada", "exp": time.time() + 60}
+        claims = _claims(emulator_token("ada"))
+        return {**claims, "uid": claims["sub"]}
 
     assert (
         FirebaseAuthenticator(PROJECT, check_revoked=True, verify=verify).uid("Bearer t") == "ada"
@@ -176,24 +194,45 @@ def test_revocation_check_is_passed_through() -> None:
 # ---- wiring and settings ------------------------------------------------------------------------
 
 
-def test_bootstrap_wires_the_authenticator_the_settings_name() -> None:
-    firebase = Settings.from_env({"GOOGLE_CLOUD_PROJECT": PROJECT, "PANELFLOW_AUTH": "firebase"})
-    assert isinstance(Services(firebase).authenticator, FirebaseAuthenticator)
-    dev = Settings.from_env({"GOOGLE_CLOUD_PROJECT": PROJECT})
-    assert isinstance(Services(dev).authenticator, DevTokenAuthenticator)
-    checked = {"GOOGLE_CLOUD_PROJECT": PROJECT, "PANELFLOW_AUTH_CHECK_REVOKED": "true"}
-    assert Settings.from_env(checked).check_revoked is True
+def test_bootstrap_always_wires_firebase_auth_with_the_revocation_check() -> None:
+    settings = Settings.from_env({"GOOGLE_CLOUD_PROJECT": PROJECT})
+    assert isinstance(Services(settings).authenticator, FirebaseAuthenticator)
+    assert settings.check_revoked is True
+    unchecked = {"GOOGLE_CLOUD_PROJECT": PROJECT, "PANELFLOW_AUTH_CHECK_REVOKED": "false"}
+    assert Settings.from_env(unchecked).check_revoked is False
 
 
-def test_production_defaults_to_firebase_auth() -> None:
-    settings = Settings.from_env({"GOOGLE_CLOUD_PROJECT": "p", "PANELFLOW_ENV": "production"})
-    assert settings.auth_mode == "firebase"
+def test_the_removed_dev_auth_switch_is_refused_by_name() -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        Settings.from_env({"GOOGLE_CLOUD_PROJECT": PROJECT, "PANELFLOW_AUTH": "dev"})
+    assert refused.value.field == "PANELFLOW_AUTH"
+
+
+@pytest.mark.parametrize("declared", ["local", None])
+def test_on_cloud_run_the_settings_are_production_whatever_panelflow_env_says(
+    declared: str | None,
+) -> None:
+    env = {"GOOGLE_CLOUD_PROJECT": "p", "K_SERVICE": "panelflow-api"}
+    if declared:
+        env["PANELFLOW_ENV"] = declared
+    assert Settings.from_env(env).production
+    with pytest.raises(ConfigurationError) as refused:
+        Settings.from_env({**env, "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"})
+    assert refused.value.field == "FIREBASE_AUTH_EMULATOR_HOST"
+    with pytest.raises(ConfigurationError) as refused:
+        Settings.from_env({**env, "DATASTORE_EMULATOR_HOST": "127.0.0.1:1"})
+    assert refused.value.field == "DATASTORE_EMULATOR_HOST"
+
+
+def test_functions_framework_alone_does_not_make_production() -> None:
+    # functions-framework sets FUNCTION_TARGET itself on any machine, the local stack included.
+    env = {"GOOGLE_CLOUD_PROJECT": "p", "FUNCTION_TARGET": "api"}
+    assert not Settings.from_env(env).production
 
 
 @pytest.mark.parametrize(
     ("extra", "field"),
     [
-        ({"PANELFLOW_AUTH": "dev"}, "PANELFLOW_AUTH"),
         ({"FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"}, "FIREBASE_AUTH_EMULATOR_HOST"),
         ({"FIRESTORE_EMULATOR_HOST": "127.0.0.1:8080"}, "FIRESTORE_EMULATOR_HOST"),
         ({"STORAGE_EMULATOR_HOST": "http://127.0.0.1:9023"}, "STORAGE_EMULATOR_HOST"),
@@ -201,7 +240,7 @@ def test_production_defaults_to_firebase_auth() -> None:
         ({"PANELFLOW_SIGNING_KEY_FILE": "/dev/null"}, "PANELFLOW_SIGNING_KEY_FILE"),
     ],
 )
-def test_production_refuses_emulators_dev_auth_and_local_signing_keys(
+def test_production_refuses_emulators_and_local_signing_keys(
     extra: dict[str, str], field: str
 ) -> None:
     env = {"GOOGLE_CLOUD_PROJECT": "p", "PANELFLOW_ENV": "production", **extra}

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from functions_framework import create_app
 
-from panelflow.adapters.auth import dev_token
+from fakes.auth import fake_token
 from panelflow.bootstrap import Services
 from panelflow.domain.errors import TransientError
 
 SOURCE = Path(__file__).resolve().parents[2] / "functions" / "orchestrator" / "main.py"
-AUTH = {"Authorization": f"Bearer {dev_token('user-1')}"}
+AUTH = {"Authorization": f"Bearer {fake_token('user-1')}"}
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_get_job_returns_the_job_with_its_panels(client, services: Services) -> 
 
 def test_another_users_job_is_not_found(client) -> None:
     job_id = _post(client, {"story": "Ada met Bo."}).get_json()["jobId"]
-    other = {"Authorization": f"Bearer {dev_token('user-2')}"}
+    other = {"Authorization": f"Bearer {fake_token('user-2')}"}
     response = client.get(f"/jobs/{job_id}", headers=other)
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "not_found"
@@ -61,7 +61,7 @@ def test_another_users_job_is_not_found(client) -> None:
 def test_list_jobs_returns_only_mine_newest_first(client) -> None:
     first = _post(client, {"story": "One."}).get_json()["jobId"]
     second = _post(client, {"story": "Two."}).get_json()["jobId"]
-    _post(client, {"story": "Theirs."}, headers={"Authorization": f"Bearer {dev_token('u2')}"})
+    _post(client, {"story": "Theirs."}, headers={"Authorization": f"Bearer {fake_token('u2')}"})
     jobs = client.get("/jobs", headers=AUTH).get_json()["jobs"]
     assert [job["jobId"] for job in jobs] == [second, first]
 

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from functions_framework import create_app
 
-from panelflow.adapters.auth import dev_token
+from fakes.auth import fake_token
 from panelflow.bootstrap import Services
 from panelflow.domain.errors import ConfigurationError
 from panelflow.settings import Settings
 
 SOURCE = Path(__file__).resolve().parents[2] / "functions" / "orchestrator" / "main.py"
 WEB = "http://127.0.0.1:8080"
-AUTH = {"Authorization": f"Bearer {dev_token('user-1')}"}
+AUTH = {"Authorization": f"Bearer {fake_token('user-1')}"}
 PREFLIGHT = {
     "Origin": WEB,
     "Access-Control-Request-Method": "POST",

@@ -9,7 +9,7 @@ import pytest
 from functions_framework import create_app
 
 import openapi_spec
-from panelflow.adapters.auth import dev_token
+from fakes.auth import fake_token
 from panelflow.bootstrap import Services
 from panelflow.domain.errors import TransientError
 from panelflow.services.planning import plan_job
@@ -18,8 +18,8 @@ from panelflow.settings import Settings
 
 SOURCE = Path(__file__).resolve().parents[2] / "functions" / "orchestrator" / "main.py"
 ROOT = Path(__file__).resolve().parents[2]
-AUTH = {"Authorization": f"Bearer {dev_token('spec-user')}"}
-OTHER = {"Authorization": f"Bearer {dev_token('spec-other')}"}
+AUTH = {"Authorization": f"Bearer {fake_token('spec-user')}"}
+OTHER = {"Authorization": f"Bearer {fake_token('spec-other')}"}
 
 
 @pytest.fixture

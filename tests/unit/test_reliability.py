@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from functions_framework import create_app
 
-from panelflow.adapters.auth import dev_token
+from fakes.auth import fake_token
 from panelflow.bootstrap import Services
 from panelflow.domain.errors import (
     Conflict,
@@ -82,7 +82,7 @@ def test_a_failed_start_frees_its_key(services: Services) -> None:
 
 def test_http_idempotency_key_header(services: Services) -> None:
     client = create_app("api", str(SOURCE), "http").test_client()
-    headers = {"Authorization": f"Bearer {dev_token('user-1')}", "Idempotency-Key": "abc-123"}
+    headers = {"Authorization": f"Bearer {fake_token('user-1')}", "Idempotency-Key": "abc-123"}
     body = json.dumps({"story": "Ada met Bo."})
     first = client.post("/jobs", data=body, headers=headers, content_type="application/json")
     second = client.post("/jobs", data=body, headers=headers, content_type="application/json")
@@ -289,12 +289,12 @@ def test_dead_letter_leaves_a_panel_a_live_worker_holds(services: Services) -> N
 
 def test_http_cancel_retry_regenerate_routes(services: Services) -> None:
     client = create_app("api", str(SOURCE), "http").test_client()
-    auth = {"Authorization": f"Bearer {dev_token('user-1')}"}
+    auth = {"Authorization": f"Bearer {fake_token('user-1')}"}
     job_id = _planned(services, panels=2)
     assert client.post(f"/jobs/{job_id}:retry", headers=auth).status_code == 409
     response = client.post(f"/jobs/{job_id}:cancel", headers=auth)
     assert response.status_code == 200 and response.get_json()["status"] == "cancelled"
-    other = {"Authorization": f"Bearer {dev_token('user-2')}"}
+    other = {"Authorization": f"Bearer {fake_token('user-2')}"}
     assert client.post(f"/jobs/{job_id}:cancel", headers=other).status_code == 404
     assert client.post(f"/jobs/{job_id}/panels/0:regenerate", headers=auth).status_code == 409
     response = client.post(f"/jobs/{job_id}:retry", headers=auth)

@@ -179,7 +179,7 @@ def test_insecure_tts_channel_is_refused_off_loopback_and_in_production() -> Non
         {**GOOGLE, "PANELFLOW_TTS_ENDPOINT": "127.0.0.1:8443", "PANELFLOW_TTS_INSECURE": "false"}
     )
     assert not tls.tts_insecure
-    production = {**GOOGLE, "PANELFLOW_ENV": "production", "PANELFLOW_AUTH": "firebase"}
+    production = {**GOOGLE, "PANELFLOW_ENV": "production"}
     assert _error({**production, "PANELFLOW_TTS_ENDPOINT": "127.0.0.1:1"}).field == (
         "PANELFLOW_TTS_ENDPOINT"
     )
@@ -211,7 +211,6 @@ def test_existing_validation_is_unchanged() -> None:
     production = {
         **GOOGLE,
         "PANELFLOW_ENV": "production",
-        "PANELFLOW_AUTH": "firebase",
         "FIRESTORE_EMULATOR_HOST": "127.0.0.1:8080",
     }
     assert "emulator" in _error(production).message

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import functools
 import json
+import os
 import re
 import threading
 import time
@@ -15,7 +17,9 @@ from panelflow import logs
 from panelflow.domain.errors import PanelflowError, TransientError, Unauthenticated
 
 # Also a Firestore document id (usage/{uid}): no "/", and never "." or "__name__".
-_UID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.:@]{0,127}$")
+UID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-.:@]{0,127}")
+# Seconds of clock difference tolerated between Firebase Auth and this instance.
+CLOCK_SKEW_S = 30
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -27,40 +31,19 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-def dev_token(uid: str) -> str:
-    """An unsigned token in the Auth emulator's format, for local use only."""
-
-    def part(data: Mapping[str, object]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-
-    claims = {"sub": uid, "user_id": uid, "aud": "panelflow-local", "iss": "panelflow-local"}
-    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
-
-
-class DevTokenAuthenticator:
-    """Accepts unsigned emulator-format tokens; settings refuse it in production."""
-
-    def uid(self, authorization: str | None) -> str:
-        token = bearer_token(authorization)
-        try:
-            payload = token.split(".")[1]
-            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        except (IndexError, ValueError) as error:
-            raise Unauthenticated("the token is not a JWT") from error
-        uid = claims.get("user_id") or claims.get("sub") if isinstance(claims, dict) else None
-        if not isinstance(uid, str) or not _UID.match(uid):
-            raise Unauthenticated("the token carries no valid user id")
-        return uid
-
-
 class FirebaseAuthenticator:
-    """Verifies Firebase ID tokens with firebase-admin (signature, audience, issuer, expiry).
+    """Verifies Firebase ID tokens with firebase-admin, in production and locally alike.
+
+    firebase-admin checks Google's signature, the audience and issuer (this project) and the
+    expiry. Under ``FIREBASE_AUTH_EMULATOR_HOST`` (the local stack) it skips the signature and
+    the times, so the claims are checked here too, in every environment: expiry, issue and
+    sign-in times, audience, issuer and a well-formed uid; and an emulator token must be
+    exactly what the emulator issues (unsigned). Production settings refuse every emulator
+    variable, so that path never trusts an unsigned token there. ``check_revoked`` also asks
+    Firebase Auth (or its emulator) whether the user was disabled, deleted or signed out.
 
     The firebase_admin app is created on first use with the project id only: checking a
-    token needs Google's public certificates, not credentials (``check_revoked`` asks
-    Firebase Auth about the user, with the function's own credentials). Under
-    ``FIREBASE_AUTH_EMULATOR_HOST`` firebase-admin accepts unsigned tokens, which is why
-    production settings refuse every emulator variable.
+    token needs Google's public certificates, not credentials.
     """
 
     def __init__(
@@ -95,19 +78,46 @@ class FirebaseAuthenticator:
 
     def uid(self, authorization: str | None) -> str:
         token = bearer_token(authorization)
+        if os.environ.get("FIREBASE_AUTH_EMULATOR_HOST"):
+            _check_emulator_format(token)
         verify = self._verifier()
         try:
             claims = verify(token, check_revoked=self._check_revoked)
         except Exception as error:
             raise _translate_firebase_error(error) from error
-        # firebase-admin skips the expiry check for emulator tokens; check it everywhere.
-        expires = claims.get("exp")
-        if not isinstance(expires, (int, float)) or expires <= self._clock():
-            raise Unauthenticated("the ID token has expired; sign in again")
-        uid = claims.get("uid") or claims.get("sub")
-        if not isinstance(uid, str) or not _UID.match(uid):
-            raise Unauthenticated("the token carries no valid user id")
-        return uid
+        return check_claims(claims, self._project_id, now=self._clock())
+
+
+def check_claims(claims: Mapping[str, Any], project_id: str, *, now: float) -> str:
+    """The checks firebase-admin skips for emulator tokens; returns the uid."""
+    expires = claims.get("exp")
+    if not isinstance(expires, (int, float)) or expires <= now:
+        raise Unauthenticated("the ID token has expired; sign in again")
+    for name in ("iat", "auth_time"):
+        moment = claims.get(name)
+        if not isinstance(moment, (int, float)) or moment > now + CLOCK_SKEW_S:
+            raise Unauthenticated(f"the ID token is not valid yet ({name} is in the future)")
+    if claims.get("aud") != project_id:
+        raise Unauthenticated("the ID token was issued for another project")
+    if claims.get("iss") != f"https://securetoken.google.com/{project_id}":
+        raise Unauthenticated("the ID token has the wrong issuer")
+    uid = claims.get("uid") or claims.get("sub")
+    if not isinstance(uid, str) or not UID_PATTERN.fullmatch(uid) or claims.get("sub") != uid:
+        raise Unauthenticated("the token carries no valid user id")
+    return uid
+
+
+def _check_emulator_format(token: str) -> None:
+    """The Auth emulator issues unsigned tokens: anything else was made or changed elsewhere."""
+    parts = token.split(".")
+    if len(parts) != 3 or parts[2]:
+        raise Unauthenticated("the ID token is not valid")
+    try:
+        header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
+    except (ValueError, binascii.Error) as error:
+        raise Unauthenticated("the ID token is not valid") from error
+    if not isinstance(header, dict) or header.get("alg") != "none":
+        raise Unauthenticated("the ID token is not valid")
 
 
 def _translate_firebase_error(error: Exception) -> PanelflowError:
