@@ -8,7 +8,7 @@ import time
 import pytest
 from PIL import Image, ImageStat
 
-from panelflow.adapters.offline import planner as planner_module
+from panelflow.adapters.offline.plan import vocabulary
 from panelflow.adapters.offline.render import figures, styles
 from panelflow.adapters.offline.render.figures import figure_colours, look_of
 from panelflow.adapters.offline.renderer import PillowImageGenerator
@@ -122,11 +122,11 @@ def test_free_text_descriptions_are_read_too():
 
 def test_every_word_the_planner_uses_is_drawable():
     colours = figures.COLOURS
-    assert set(planner_module.HAIR_COLOURS) <= set(colours)
-    assert set(planner_module.OUTFIT_COLOURS) <= set(colours)
-    assert set(planner_module.SKIN_TONES) <= set(figures.SKIN_TONES)
-    assert set(planner_module.BUILDS) <= set(figures.BUILDS)
-    assert set(planner_module.HAIR_STYLES) <= set(figures.HAIR_STYLES)
+    assert set(vocabulary.HAIR_COLOURS) <= set(colours)
+    assert set(vocabulary.OUTFIT_COLOURS) <= set(colours)
+    assert set(vocabulary.SKIN_TONES) <= set(figures.SKIN_TONES)
+    assert set(vocabulary.BUILDS) <= set(figures.BUILDS)
+    assert set(vocabulary.HAIR_STYLES) <= set(figures.HAIR_STYLES)
 
 
 def test_undescribed_characters_still_look_the_same_each_time():
