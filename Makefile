@@ -51,7 +51,7 @@ clean:
 
 ## bench: the fan-out benchmark on the local stack with sleeping providers (prints JSON last)
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench.py
+	PYTHONPATH=tests $(BIN)/python benchmarks/bench.py
 
 ## faults: fault drills on the local stack (duplicates, SIGKILLed workers, flaky and refusing providers, cancels)
 faults: $(STAMP)

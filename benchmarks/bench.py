@@ -21,18 +21,14 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from unittest import mock
+
+import requests
+
+from panelflow_cli.identity import emulator_token
+from panelflow_cli.stack import HOST, LocalStack, StackOptions, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "cli"))
-
-import requests  # noqa: E402
-
-from panelflow_cli import staging  # noqa: E402
-from panelflow_cli.identity import emulator_token  # noqa: E402
-from panelflow_cli.stack import HOST, LocalStack, StackOptions, free_port  # noqa: E402
-
-# The core is imported from a staged copy (see main), the code the stack runs, so the
-# in-process measurements and the functions measure the same snapshot of the tree.
 STATE = Path(tempfile.mkdtemp(prefix="panelflow-bench-"))
 
 
@@ -207,9 +203,23 @@ def sequential_job(panels: int) -> float:
 
 
 def count_writes(env: dict[str, str], panels: int) -> dict[str, float]:
-    """Runs one job's services in-process on the emulator and counts every document write."""
-    from google.cloud.firestore_v1 import base_batch
+    """Runs one job's services in-process on the emulator and counts every document write.
 
+    Writes are counted through the Firestore client the store is given (its public
+    ``batch()``: every write of the store, single updates included, goes through a batch);
+    deliveries happen in-process through the recording queue of tests/fakes, so only
+    Firestore is measured.
+    """
+    from google.cloud import firestore
+
+    from fakes.stores import RecordingQueue
+    from panelflow.adapters.firestore_store import FirestoreJobStore
+    from panelflow.adapters.simulated import (
+        SimulatedImageGenerator,
+        SimulatedSpeechSynthesizer,
+        SimulatedStoryPlanner,
+        SimulationConfig,
+    )
     from panelflow.bootstrap import Services
     from panelflow.domain.models import JobRequest
     from panelflow.services.jobs import start_job
@@ -218,45 +228,57 @@ def count_writes(env: dict[str, str], panels: int) -> dict[str, float]:
     from panelflow.settings import Settings
 
     writes: dict[str, int] = defaultdict(int)
-    original = base_batch.BaseWriteBatch._add_write_pbs
 
-    def counting(self: Any, write_pbs: list[Any]) -> None:
-        for write in write_pbs:
-            name = write.update.name or write.delete or write.transform.document
-            kind = "panel" if "/panels/" in name else ("job" if "/jobs/" in name else "other")
-            writes[kind] += 1
-        original(self, write_pbs)
+    def record(reference: Any) -> None:
+        path = reference.path
+        kind = "panel" if "/panels/" in path else ("job" if path.startswith("jobs/") else "other")
+        writes[kind] += 1
 
-    class Queue:  # deliveries happen in-process here; only Firestore is measured
-        def __init__(self) -> None:
-            self.panels: list[int] = []
+    class CountingBatch(firestore.WriteBatch):
+        def create(self, reference: Any, *args: Any, **kwargs: Any) -> None:
+            record(reference)
+            super().create(reference, *args, **kwargs)
 
-        def publish_plan(self, job_id: str) -> None:
-            pass
+        def set(self, reference: Any, *args: Any, **kwargs: Any) -> None:
+            record(reference)
+            super().set(reference, *args, **kwargs)
 
-        def publish_panels(self, job_id: str, indexes: list[int]) -> None:
-            self.panels.extend(indexes)
+        def update(self, reference: Any, *args: Any, **kwargs: Any) -> None:
+            record(reference)
+            super().update(reference, *args, **kwargs)
 
-    saved = dict(os.environ)
-    os.environ.update(env)
-    os.environ.update(
-        PANELFLOW_PROVIDERS="simulated", PANELFLOW_SIM_PLAN_S="0", PANELFLOW_SIM_IMAGE_S="0"
+        def delete(self, reference: Any, *args: Any, **kwargs: Any) -> None:
+            record(reference)
+            super().delete(reference, *args, **kwargs)
+
+    class CountingClient(firestore.Client):
+        def batch(self) -> firestore.WriteBatch:
+            return CountingBatch(self)
+
+    settings = Settings.from_env(
+        {**env, "PANELFLOW_PROVIDERS": "simulated", "PANELFLOW_MAX_ACTIVE_JOBS": "0"}
     )
-    os.environ["PANELFLOW_SIM_SPEECH_S"] = "0"
-    base_batch.BaseWriteBatch._add_write_pbs = counting  # type: ignore[method-assign]
-    try:
-        services = Services(Settings.from_env(), queue=Queue())
-        request = JobRequest(story=story(panels), style="storybook", panels=panels, language="en")
-        job = start_job(services, "bench-writes", request)
-        plan_job(services, job.job_id)
-        for index in services.queue.panels:  # type: ignore[attr-defined]
-            render_panel(services, job.job_id, index)
-        final = services.store.get_job(job.job_id)
-        assert final is not None and final.status.value == "completed", final
-    finally:
-        base_batch.BaseWriteBatch._add_write_pbs = original  # type: ignore[method-assign]
-        os.environ.clear()
-        os.environ.update(saved)
+    instant = SimulationConfig(
+        {"PANELFLOW_SIM_PLAN_S": "0", "PANELFLOW_SIM_IMAGE_S": "0", "PANELFLOW_SIM_SPEECH_S": "0"}
+    )
+    queue = RecordingQueue()
+    services = Services(
+        settings,
+        store=FirestoreJobStore(
+            settings.project_id, client=CountingClient(project=settings.project_id)
+        ),
+        queue=queue,
+        planner=SimulatedStoryPlanner(instant),
+        images=SimulatedImageGenerator(instant),
+        voice=SimulatedSpeechSynthesizer(instant),
+    )
+    request = JobRequest(story=story(panels), style="storybook", panels=panels, language="en")
+    job = start_job(services, "bench-writes", request)
+    plan_job(services, job.job_id)
+    for job_id, index in queue.panels:
+        render_panel(services, job_id, index)
+    final = services.store.get_job(job.job_id)
+    assert final is not None and final.status.value == "completed", final
     return {
         "firestore_writes_per_panel": round((writes["panel"] + writes["job"]) / panels, 2),
         "panel_doc_writes_per_panel": round(writes["panel"] / panels, 2),
@@ -268,7 +290,6 @@ def start_baseline(stack: LocalStack) -> tuple[subprocess.Popen[bytes], str]:
     from google.cloud import pubsub_v1
 
     topic = "bench-baseline"
-    os.environ["PUBSUB_EMULATOR_HOST"] = stack.env["PUBSUB_EMULATOR_HOST"]
     publisher = pubsub_v1.PublisherClient()
     publisher.create_topic(name=publisher.topic_path(stack.env["GOOGLE_CLOUD_PROJECT"], topic))
     port = free_port()
@@ -332,7 +353,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     stack.start()
     log(f"stack up in {time.perf_counter() - t0:.1f} s (panel concurrency {args.concurrency})")
-    os.environ.update(stack.env)
+    # google-cloud clients find the emulators through the environment only: set for this
+    # run, restored when it ends.
+    environment = mock.patch.dict(os.environ, stack.env)
+    environment.start()
     db = firestore.Client(project=stack.env["GOOGLE_CLOUD_PROJECT"])
     api = stack.env["PANELFLOW_API_URL"]
     try:
@@ -432,6 +456,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results.update(count_writes(stack.env, 12))
     finally:
         stack.stop()
+        environment.stop()
     sequential = sequential_job(12)
     results["sequential12_s"] = round(sequential, 3)
     results["speedup_vs_sequential"] = round(sequential / results["job12_s"], 2)
@@ -547,8 +572,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plan-concurrency", type=int, default=32)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args(argv)
-    staged = staging.stage(ROOT, STATE / "snapshot")
-    sys.path.insert(0, str(staged["panel_worker"]))
     args.panel_sweep = [1, 4, 8, 16, 24]
     args.jobs_sweep = sorted({j for j in (10, 50, args.jobs) if j <= args.jobs})
     started = time.perf_counter()

@@ -24,14 +24,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "functions"), str(ROOT / "cli")]
+import requests
 
-import requests  # noqa: E402
-
-from panelflow_cli.identity import emulator_token  # noqa: E402
-from panelflow_cli.stack import LocalStack, StackOptions  # noqa: E402
+from panelflow_cli.identity import emulator_token
+from panelflow_cli.stack import LocalStack, StackOptions
 
 TERMINAL = {"completed", "partial", "failed", "cancelled"}
 TAG = re.compile(r"Job (\w+) panel (\d+)")
@@ -359,7 +357,10 @@ def run(size: Size, seed: int = 7, state_dir: Path | None = None) -> dict[str, A
     )
     started = time.monotonic()
     stack.start()
-    os.environ.update(stack.env)
+    # google-cloud clients find the emulators through the environment only: set for this
+    # run, restored when it ends.
+    environment = mock.patch.dict(os.environ, stack.env)
+    environment.start()
     results: dict[str, Any] = {}
     try:
         drill = Drill(stack, calls)
@@ -375,6 +376,7 @@ def run(size: Size, seed: int = 7, state_dir: Path | None = None) -> dict[str, A
             log(f"{name}: done in {time.monotonic() - phase_started:.1f} s")
     finally:
         stack.stop()
+        environment.stop()
     results["faults_wall_s"] = round(time.monotonic() - started, 1)
     results["checks"] = {name: bool(check(results)) for name, check in CHECKS.items()}
     results["ok"] = all(results["checks"].values())

@@ -10,11 +10,13 @@ import functools
 import os
 import socket
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from panelflow.domain import assets
 from panelflow.ports import (
     Authenticator,
     BlobStore,
+    Dependencies,
     ImageGenerator,
     JobStore,
     PanelQueue,
@@ -23,35 +25,52 @@ from panelflow.ports import (
 )
 from panelflow.settings import Settings
 
-_PORTS = ("store", "queue", "blobs", "planner", "images", "voice", "authenticator")
-
 
 class Services:
-    """The ports a service function needs; tests pass fakes as keyword arguments."""
+    """The ports the use cases need (``panelflow.ports.Dependencies``), built from Settings.
 
-    # Bumped when an engine's output changes, so old stored assets are not reused.
-    ENGINE_VERSION = 1
+    A port passed in is used as given (tests pass fakes, typed against their Protocols);
+    any other is built from the settings on first use.
+    """
 
-    def __init__(self, settings: Settings, **overrides: Any) -> None:
-        unknown = set(overrides) - set(_PORTS) - {"worker_id"}
-        if unknown:
-            raise TypeError(f"unknown services: {', '.join(sorted(unknown))}")
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: JobStore | None = None,
+        queue: PanelQueue | None = None,
+        blobs: BlobStore | None = None,
+        planner: StoryPlanner | None = None,
+        images: ImageGenerator | None = None,
+        voice: SpeechSynthesizer | None = None,
+        authenticator: Authenticator | None = None,
+        worker_id: str | None = None,
+    ) -> None:
         self.settings = settings
         # Identifies this instance as a lease owner; unique per process.
-        self.worker_id: str = overrides.pop("worker_id", None) or (
-            f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.worker_id: str = (
+            worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         )
-        self.__dict__.update(overrides)
+        given = {
+            "store": store,
+            "queue": queue,
+            "blobs": blobs,
+            "planner": planner,
+            "images": images,
+            "voice": voice,
+            "authenticator": authenticator,
+        }
+        # Pre-fills the cached properties below, so a given port is never built.
+        self.__dict__.update({name: port for name, port in given.items() if port is not None})
 
     @property
     def image_engine(self) -> str:
         """Goes into asset names: a provider change never reuses another provider's image."""
-        model = f"-{self.settings.image_model}" if self.settings.images == "google" else ""
-        return f"{self.settings.images}{model}-{self.ENGINE_VERSION}"
+        return assets.image_engine(self.settings.images, self.settings.image_model)
 
     @property
     def voice_engine(self) -> str:
-        return f"{self.settings.voice}-{self.ENGINE_VERSION}"
+        return assets.voice_engine(self.settings.voice)
 
     @functools.cached_property
     def store(self) -> JobStore:
@@ -161,3 +180,8 @@ def use(services: Services | None) -> None:
     """Replaces the instance's services (tests drive entry points through fakes this way)."""
     global _active
     _active = services
+
+
+if TYPE_CHECKING:
+    # Services is what every entry point hands the use cases: held to each of their ports.
+    _services_satisfy_the_ports: type[Dependencies] = Services

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from panelflow.domain.leases import Claim
 from panelflow.domain.models import (
     Asset,
     Character,
@@ -24,18 +25,25 @@ from panelflow.domain.models import (
     SynthesizedAudio,
 )
 from panelflow.domain.quotas import Quota
+from panelflow.settings import Settings
 
-
-@dataclass(frozen=True)
-class Claim:
-    """The outcome of claiming a panel for rendering."""
-
-    panel: Panel
-    # True when this caller now holds the lease and should render.
-    acquired: bool
-    attempt: int = 0
-    # The store's version of the claim write, handed back to complete_panel.
-    token: object | None = None
+__all__ = [
+    "Authenticator",
+    "BlobStore",
+    "Claim",
+    "Clock",
+    "Dependencies",
+    "ImageGenerator",
+    "JobDependencies",
+    "JobStore",
+    "PanelQueue",
+    "PlanningDependencies",
+    "RenderingDependencies",
+    "SignedUrl",
+    "SpeechSynthesizer",
+    "StoreDependencies",
+    "StoryPlanner",
+]
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,11 @@ class SignedUrl:
 
 
 class JobStore(Protocol):
-    """Durable state of jobs and their panels."""
+    """Durable state of jobs and their panels.
+
+    Lease decisions (``panelflow.domain.leases``) and the final move
+    (``panelflow.domain.finishing``) are the domain's; a store applies them atomically.
+    """
 
     def create_job(
         self,
@@ -298,3 +310,82 @@ class Authenticator(Protocol):
         Raises:
             Unauthenticated: the header is missing, malformed, invalid or expired.
         """
+
+
+# What the use cases are given. Each use case names the narrowest of these it needs, so its
+# signature says which ports it touches; ``panelflow.bootstrap.Services`` satisfies them
+# all, and tests build it with fakes that mypy checks against each port.
+
+
+class StoreDependencies(Protocol):
+    """Settings and the job store: enough to check or finish a job."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def store(self) -> JobStore: ...
+
+
+class JobDependencies(StoreDependencies, Protocol):
+    """Starting, reading, cancelling, retrying and sweeping jobs."""
+
+    @property
+    def queue(self) -> PanelQueue: ...
+
+    @property
+    def blobs(self) -> BlobStore: ...
+
+
+class PlanningDependencies(StoreDependencies, Protocol):
+    """The plan step: the planner, character sheets, the fan-out."""
+
+    @property
+    def queue(self) -> PanelQueue: ...
+
+    @property
+    def blobs(self) -> BlobStore: ...
+
+    @property
+    def planner(self) -> StoryPlanner: ...
+
+    @property
+    def images(self) -> ImageGenerator: ...
+
+    @property
+    def image_engine(self) -> str:
+        """The image engine's name in asset names (``panelflow.domain.assets``)."""
+        ...
+
+
+class RenderingDependencies(StoreDependencies, Protocol):
+    """The panel step: image and voice, stored assets, this worker's identity."""
+
+    @property
+    def worker_id(self) -> str:
+        """Identifies this instance as a lease owner; unique per process."""
+        ...
+
+    @property
+    def blobs(self) -> BlobStore: ...
+
+    @property
+    def images(self) -> ImageGenerator: ...
+
+    @property
+    def voice(self) -> SpeechSynthesizer: ...
+
+    @property
+    def image_engine(self) -> str: ...
+
+    @property
+    def voice_engine(self) -> str:
+        """The voice engine's name in asset names (``panelflow.domain.assets``)."""
+        ...
+
+
+class Dependencies(JobDependencies, PlanningDependencies, RenderingDependencies, Protocol):
+    """Everything an entry point hands to the use cases, and the caller's authenticator."""
+
+    @property
+    def authenticator(self) -> Authenticator: ...

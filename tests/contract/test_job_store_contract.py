@@ -197,6 +197,31 @@ def test_finalize_happens_once_and_only_when_all_finished(store) -> None:
     assert (job.status, job.panels_done, job.panels_failed) == (JobStatus.PARTIAL, 1, 1)
 
 
+def test_the_final_move_writes_counts_timings_and_keeps_the_plan_time(store) -> None:
+    job_id = _rendering_job(store, panels=2)
+    for index in range(2):
+        store.claim_panel(job_id, index, "w1", 60)
+        store.complete_panel(job_id, index, "w1", IMAGE, AUDIO)
+    assert store.finalize_job(job_id, 2, 0) == JobStatus.COMPLETED
+    job = store.get_job(job_id)
+    assert (job.panels_done, job.panels_failed, job.progress, job.error) == (2, 0, 1.0, None)
+    assert job.finished_at is not None and job.finished_at == job.updated_at
+    assert job.timings["planMs"] == 12
+    assert 0 <= job.timings["firstPanelMs"] <= job.timings["totalMs"]
+
+
+def test_a_job_whose_panels_all_failed_ends_failed_with_a_reason(store) -> None:
+    job_id = _rendering_job(store, panels=1)
+    store.fail_panel(job_id, 0, {"code": "c", "message": "m"})
+    assert store.finalize_job(job_id, 0, 1) == JobStatus.FAILED
+    job = store.get_job(job_id)
+    assert job.error == {
+        "code": "all_panels_failed",
+        "message": "every panel failed; see each panel's error",
+    }
+    assert "firstPanelMs" not in job.timings and job.timings["totalMs"] >= 0
+
+
 def test_concurrent_duplicate_deliveries_finish_the_job_exactly_once(store) -> None:
     panels = 6
     job_id = _rendering_job(store, panels=panels)

@@ -10,7 +10,10 @@ from panelflow.settings import Settings
 
 
 def fake_services(settings: Settings, worker_id: str = "worker-1") -> Services:
-    """Fresh in-memory fakes for every port; a fake authenticator."""
+    """Fresh in-memory fakes for every port, a fake authenticator among them.
+
+    Each fake goes in through its own typed keyword, so mypy checks it against its port.
+    """
     return Services(
         settings,
         store=InMemoryJobStore(),

@@ -6,9 +6,12 @@ import copy
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
-from panelflow.domain.errors import Conflict, IdempotencyConflict, LeaseHeld, NotFound
+from panelflow.domain import leases
+from panelflow.domain.errors import Conflict, IdempotencyConflict, NotFound
+from panelflow.domain.finishing import final_move
 from panelflow.domain.models import (
     Asset,
     Character,
@@ -18,13 +21,15 @@ from panelflow.domain.models import (
     Panel,
     PanelStatus,
     StoryPlan,
-    final_status,
 )
 from panelflow.domain.quotas import Quota, Usage, charge
 from panelflow.ports import Claim, SignedUrl
 
 
 class InMemoryJobStore:
+    """A JobStore in memory; lease and final-move decisions are the domain's, as in the
+    Firestore adapter."""
+
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.jobs: dict[str, Job] = {}
         self.stories: dict[str, str] = {}
@@ -159,26 +164,14 @@ class InMemoryJobStore:
             panel = self.panels.get(job_id, {}).get(index)
             if panel is None:
                 raise NotFound(f"panel {index} of job {job_id} does not exist")
-            if panel.status.finished:
-                return Claim(panel=copy.deepcopy(panel), acquired=False, attempt=panel.attempts)
-            now = self._clock()
-            if (
-                panel.status == PanelStatus.RENDERING
-                and panel.lease_owner not in (None, owner)
-                and (panel.lease_expires_at or 0) > now
-            ):
-                raise LeaseHeld(f"panel {index} is being rendered by another worker")
-            panel.status = PanelStatus.RENDERING
-            panel.attempts += 1
-            panel.lease_owner = owner
-            panel.lease_expires_at = now + lease_seconds
-            return Claim(panel=copy.deepcopy(panel), acquired=True, attempt=panel.attempts)
+            claim = leases.claim(panel, owner, lease_seconds, self._clock())
+            if claim.acquired:
+                self.panels[job_id][index] = copy.deepcopy(claim.panel)
+            return replace(claim, panel=copy.deepcopy(claim.panel))
 
     def _finish_if_owned(self, job_id: str, index: int, owner: str | None, **changes: Any) -> bool:
         panel = self.panels.get(job_id, {}).get(index)
-        if panel is None or panel.status.finished:
-            return False
-        if owner is not None and panel.lease_owner != owner:
+        if panel is None or not leases.may_change(panel.status, panel.lease_owner, owner):
             return False
         for key, value in changes.items():
             setattr(panel, key, value)
@@ -244,7 +237,7 @@ class InMemoryJobStore:
                 copy.deepcopy(panel)
                 for panels in self.panels.values()
                 for panel in panels.values()
-                if panel.status == PanelStatus.RENDERING and (panel.lease_expires_at or 0) < now
+                if leases.lease_expired(panel, now)
             ]
             return expired[:limit]
 
@@ -269,15 +262,22 @@ class InMemoryJobStore:
     def finalize_job(self, job_id: str, done: int, failed: int) -> JobStatus | None:
         with self._lock:
             job = self.jobs.get(job_id)
-            if job is None or job.status != JobStatus.RENDERING:
+            if job is None:
                 return None
-            if done + failed != job.panel_count:
+            move = final_move(job, done, failed, self._clock(), self._first_done_at(job_id))
+            if move is None:
                 return None
-            job.status = final_status(done, failed)
-            job.panels_done, job.panels_failed = done, failed
-            job.finished_at = self._clock()
+            move.apply(job)
             self.final_transitions.append((job_id, job.status))
             return job.status
+
+    def _first_done_at(self, job_id: str) -> float | None:
+        done = [
+            self.finished_at[(job_id, index)]
+            for index, panel in self.panels.get(job_id, {}).items()
+            if panel.status == PanelStatus.DONE and (job_id, index) in self.finished_at
+        ]
+        return min(done, default=None)
 
 
 class RecordingQueue:

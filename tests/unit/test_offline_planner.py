@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from panelflow.adapters.offline import planner as planner_module
+from panelflow.adapters.offline.plan import vocabulary
 from panelflow.adapters.offline.planner import RuleBasedStoryPlanner
 from panelflow.domain.errors import PlanningFailed
 from panelflow.domain.models import StoryPlan
@@ -184,9 +184,9 @@ def test_character_descriptions_and_voices_are_deterministic_and_well_formed():
         assert character.description == second[name].description
         assert character.voice in ("female", "male", "neutral")
         words = character.description.replace(",", " ").split()
-        assert any(word in planner_module.HAIR_COLOURS for word in words)
-        assert any(word in planner_module.OUTFIT_COLOURS for word in words)
-        assert any(word in planner_module.BUILDS for word in words)
+        assert any(word in vocabulary.HAIR_COLOURS for word in words)
+        assert any(word in vocabulary.OUTFIT_COLOURS for word in words)
+        assert any(word in vocabulary.BUILDS for word in words)
 
 
 def test_pronouns_decide_the_voice_hint():

@@ -8,9 +8,10 @@ import time
 import pytest
 from PIL import Image, ImageStat
 
-from panelflow.adapters.offline import planner as planner_module
-from panelflow.adapters.offline import renderer as renderer_module
-from panelflow.adapters.offline.renderer import PillowImageGenerator, figure_colours, look_of
+from panelflow.adapters.offline.plan import vocabulary
+from panelflow.adapters.offline.render import figures, styles
+from panelflow.adapters.offline.render.figures import figure_colours, look_of
+from panelflow.adapters.offline.renderer import PillowImageGenerator
 from panelflow.domain.models import Character, DialogueLine, PanelPlan, RenderedImage
 
 MIRA = Character(
@@ -101,11 +102,11 @@ def test_a_character_wears_the_same_outfit_in_every_panel():
 
 
 def test_figure_colours_come_from_the_description():
-    assert look_of(MIRA).outfit == renderer_module.COLOURS["teal"]
-    assert look_of(MIRA).hair == renderer_module.COLOURS["auburn"]
-    assert look_of(MIRA).skin == renderer_module.SKIN_TONES["olive"]
-    assert look_of(TOM).outfit == renderer_module.COLOURS["mustard"]
-    assert look_of(TOM).hair == renderer_module.COLOURS["black"]
+    assert look_of(MIRA).outfit == figures.COLOURS["teal"]
+    assert look_of(MIRA).hair == figures.COLOURS["auburn"]
+    assert look_of(MIRA).skin == figures.SKIN_TONES["olive"]
+    assert look_of(TOM).outfit == figures.COLOURS["mustard"]
+    assert look_of(TOM).hair == figures.COLOURS["black"]
 
 
 def test_free_text_descriptions_are_read_too():
@@ -113,19 +114,19 @@ def test_free_text_descriptions_are_read_too():
 
     look = look_of(character)
 
-    assert look.hair == renderer_module.COLOURS["brown"]
-    assert look.outfit == renderer_module.COLOURS["red"]
+    assert look.hair == figures.COLOURS["brown"]
+    assert look.outfit == figures.COLOURS["red"]
     assert look.build == "tall"
     assert look.long_garment
 
 
 def test_every_word_the_planner_uses_is_drawable():
-    colours = renderer_module.COLOURS
-    assert set(planner_module.HAIR_COLOURS) <= set(colours)
-    assert set(planner_module.OUTFIT_COLOURS) <= set(colours)
-    assert set(planner_module.SKIN_TONES) <= set(renderer_module.SKIN_TONES)
-    assert set(planner_module.BUILDS) <= set(renderer_module.BUILDS)
-    assert set(planner_module.HAIR_STYLES) <= set(renderer_module.HAIR_STYLES)
+    colours = figures.COLOURS
+    assert set(vocabulary.HAIR_COLOURS) <= set(colours)
+    assert set(vocabulary.OUTFIT_COLOURS) <= set(colours)
+    assert set(vocabulary.SKIN_TONES) <= set(figures.SKIN_TONES)
+    assert set(vocabulary.BUILDS) <= set(figures.BUILDS)
+    assert set(vocabulary.HAIR_STYLES) <= set(figures.HAIR_STYLES)
 
 
 def test_undescribed_characters_still_look_the_same_each_time():
@@ -138,9 +139,9 @@ def test_undescribed_characters_still_look_the_same_each_time():
 def test_styles_give_different_images():
     plan = panel(dialogue=(DialogueLine("Mira", "Look at the waves."),))
 
-    images = {style: render(plan, style).data for style in renderer_module.STYLES}
+    images = {style: render(plan, style).data for style in styles.STYLES}
 
-    assert len(set(images.values())) == len(renderer_module.STYLES)
+    assert len(set(images.values())) == len(styles.STYLES)
 
 
 def test_noir_and_manga_are_greyscale_and_pop_art_is_saturated():
@@ -182,7 +183,7 @@ def test_scene_keywords_change_the_background():
 def test_dialogue_draws_speech_bubbles():
     quiet = panel()
     talking = panel(dialogue=(DialogueLine("Mira", "The tide is turning, hurry!"),))
-    fill = renderer_module._STYLE_SPECS["storybook"].bubble_fill
+    fill = styles.STYLE_SPECS["storybook"].bubble_fill
 
     assert render(quiet).data != render(talking).data
     assert count(render(quiet), fill) == 0
@@ -207,7 +208,7 @@ def test_long_dialogue_is_truncated_to_fit():
 
 
 def test_caption_strip_appears_only_with_a_caption():
-    fill = renderer_module._STYLE_SPECS["storybook"].caption_fill
+    fill = styles.STYLE_SPECS["storybook"].caption_fill
 
     assert count(render(panel(caption="A long walk.")), fill) > 20000
     assert count(render(panel(caption="")), fill) == 0
@@ -231,7 +232,7 @@ def test_unknown_speakers_and_other_scripts_do_not_break_rendering():
     assert decode(render(plan)).size == (768, 512)
 
 
-@pytest.mark.parametrize("style", renderer_module.STYLES)
+@pytest.mark.parametrize("style", styles.STYLES)
 def test_character_sheet_shows_the_figure(style):
     sheet = PillowImageGenerator().character_sheet(MIRA, style=style)
 
@@ -247,7 +248,7 @@ def test_rendering_a_panel_is_fast():
         characters=("Mira", "Tom"),
     )
     timings = []
-    for style in renderer_module.STYLES:
+    for style in styles.STYLES:
         started = time.perf_counter()
         generator.panel(plan, style=style, characters=[MIRA, TOM], references={})
         timings.append(time.perf_counter() - started)

@@ -5,16 +5,16 @@ from __future__ import annotations
 import time
 
 from panelflow import logs
-from panelflow.bootstrap import Services
 from panelflow.domain.errors import Conflict, NotFound
 from panelflow.domain.models import Job, JobStatus, PanelStatus
+from panelflow.ports import JobDependencies
 from panelflow.services.jobs import get_job_for, quota_at
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.PLANNING, JobStatus.RENDERING)
 ENDED = (JobStatus.COMPLETED, JobStatus.PARTIAL, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
-def cancel_job(services: Services, owner_uid: str, job_id: str) -> Job:
+def cancel_job(services: JobDependencies, owner_uid: str, job_id: str) -> Job:
     """Cancels a job that has not ended; workers stop before their next paid call.
 
     Raises:
@@ -31,7 +31,7 @@ def cancel_job(services: Services, owner_uid: str, job_id: str) -> Job:
     return services.store.get_job(job_id) or job
 
 
-def retry_job(services: Services, owner_uid: str, job_id: str) -> Job:
+def retry_job(services: JobDependencies, owner_uid: str, job_id: str) -> Job:
     """Re-queues the failed panels of an ended job (and, for a cancelled one, the unfinished
     panels too); a job that failed before it had panels is planned again.
 
@@ -65,7 +65,7 @@ def retry_job(services: Services, owner_uid: str, job_id: str) -> Job:
     return services.store.get_job(job_id) or job
 
 
-def regenerate_panel(services: Services, owner_uid: str, job_id: str, index: int) -> Job:
+def regenerate_panel(services: JobDependencies, owner_uid: str, job_id: str, index: int) -> Job:
     """Makes one panel again under a new generation; a late write of an older attempt is
     ignored because the regenerate takes its lease away.
 
@@ -88,7 +88,7 @@ def regenerate_panel(services: Services, owner_uid: str, job_id: str, index: int
     return services.store.get_job(job_id) or job
 
 
-def _charge(services: Services, owner_uid: str, job: Job, panels: int) -> None:
+def _charge(services: JobDependencies, owner_uid: str, job: Job, panels: int) -> None:
     """Panels drawn again count like new ones, and a job running again takes a slot.
 
     Charged before the re-queue: if that then loses a race (409), the charge stays.

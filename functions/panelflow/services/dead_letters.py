@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 
 from panelflow import logs
-from panelflow.bootstrap import Services
-from panelflow.domain.models import JobStatus, PanelStatus
+from panelflow.domain.leases import lease_is_live
+from panelflow.domain.models import JobStatus
+from panelflow.ports import StoreDependencies
 from panelflow.services.rendering import finish_job_if_done
 
 
-def handle_dead_letter(services: Services, job_id: str, panel_index: int | None) -> None:
+def handle_dead_letter(services: StoreDependencies, job_id: str, panel_index: int | None) -> None:
     """Marks the panel (or, for a plan message, the job) failed with a readable reason."""
     store = services.store
     if panel_index is None:
@@ -28,10 +29,7 @@ def handle_dead_letter(services: Services, job_id: str, panel_index: int | None)
     panel = store.get_panel(job_id, panel_index)
     if panel is None or panel.status.finished:
         return
-    lease_live = (
-        panel.status == PanelStatus.RENDERING and (panel.lease_expires_at or 0) > time.time()
-    )
-    if lease_live:
+    if lease_is_live(panel, time.time()):
         # A worker is still on it (redeliveries found its lease held): the sweeper re-queues
         # the panel if that worker never finishes, within the attempts budget.
         logs.warning(

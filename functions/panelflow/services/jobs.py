@@ -8,19 +8,22 @@ import uuid
 from typing import Any
 
 from panelflow import logs
-from panelflow.bootstrap import Services
 from panelflow.domain.errors import NotFound, PanelflowError
 from panelflow.domain.models import IdempotencyRecord, Job, JobRequest, JobStatus
 from panelflow.domain.quotas import Quota
+from panelflow.ports import JobDependencies
 
 
 def start_job(
-    services: Services, owner_uid: str, request: JobRequest, idempotency_key: str | None = None
+    services: JobDependencies,
+    owner_uid: str,
+    request: JobRequest,
+    idempotency_key: str | None = None,
 ) -> Job:
     """Creates the job and queues its planning; no model is called here.
 
     Args:
-        services: the composition root.
+        services: the store, the queue and the settings.
         owner_uid: the authenticated caller.
         request: a validated request.
         idempotency_key: the caller's Idempotency-Key; a repeat within the key's lifetime
@@ -67,7 +70,7 @@ def start_job(
     return job
 
 
-def quota_at(services: Services, now: float) -> Quota | None:
+def quota_at(services: JobDependencies, now: float) -> Quota | None:
     """The per-user limits of the settings, for an order placed at ``now``; None when both
     are off, so no usage record is written (nor contended) at all."""
     settings = services.settings
@@ -80,7 +83,7 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def get_job_for(services: Services, owner_uid: str, job_id: str) -> Job:
+def get_job_for(services: JobDependencies, owner_uid: str, job_id: str) -> Job:
     """Returns the caller's job; someone else's job is reported as missing, so ids do not leak."""
     job = services.store.get_job(job_id)
     if job is None or job.owner_uid != owner_uid:
@@ -88,7 +91,7 @@ def get_job_for(services: Services, owner_uid: str, job_id: str) -> Job:
     return job
 
 
-def job_view(services: Services, job: Job) -> dict[str, Any]:
+def job_view(services: JobDependencies, job: Job) -> dict[str, Any]:
     """The job with its panels, as the API returns it to its owner (callers check that):
     progress is derived from the panels, and each image and audio file carries a freshly
     signed, short-lived ``url`` with its ``expiresAt``."""
@@ -105,7 +108,7 @@ def job_view(services: Services, job: Job) -> dict[str, Any]:
     return view
 
 
-def _panel_view(services: Services, data: dict[str, Any]) -> dict[str, Any]:
+def _panel_view(services: JobDependencies, data: dict[str, Any]) -> dict[str, Any]:
     data.pop("lease", None)
     lifetime = services.settings.signed_url_seconds
     for kind in ("image", "audio"):

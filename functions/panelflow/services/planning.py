@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 import time
 
 from panelflow import logs
-from panelflow.bootstrap import Services
+from panelflow.domain import assets
 from panelflow.domain.errors import JobCancelled, PanelflowError
 from panelflow.domain.models import Character, JobStatus, PanelStatus
+from panelflow.ports import PlanningDependencies
 from panelflow.services.rendering import ensure_active
 
 
-def plan_job(services: Services, job_id: str) -> None:
+def plan_job(services: PlanningDependencies, job_id: str) -> None:
     """Plans a queued job and fans its panels out; safe to run again for the same job.
 
     Redelivery is expected: a job already planned re-publishes its pending panels (the
@@ -66,7 +65,7 @@ def plan_job(services: Services, job_id: str) -> None:
         _publish_unfinished(services, job_id)
 
 
-def _publish_unfinished(services: Services, job_id: str) -> None:
+def _publish_unfinished(services: PlanningDependencies, job_id: str) -> None:
     job = services.store.get_job(job_id)
     if job is None or job.status != JobStatus.RENDERING:
         return
@@ -79,13 +78,11 @@ def _publish_unfinished(services: Services, job_id: str) -> None:
         services.queue.publish_panels(job_id, indexes)
 
 
-def _with_reference(services: Services, job_id: str, character: Character, style: str) -> Character:
+def _with_reference(
+    services: PlanningDependencies, job_id: str, character: Character, style: str
+) -> Character:
     """Renders the character's reference sheet once; a redelivery finds it already stored."""
-    key = hashlib.sha256(
-        "\n".join([services.image_engine, style, character.name, character.description]).encode()
-    ).hexdigest()[:16]
-    slug = re.sub(r"[^a-z0-9]+", "-", character.name.lower()).strip("-") or "character"
-    path = f"jobs/{job_id}/characters/{slug}-{key}.png"
+    path = assets.character_sheet_path(job_id, character, style, services.image_engine)
     if services.blobs.exists(path) is None:
         ensure_active(services, job_id)
         sheet = services.images.character_sheet(character, style=style)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 
 from panelflow import logs
-from panelflow.bootstrap import Services
+from panelflow.domain import assets
 from panelflow.domain.errors import JobCancelled, NotFound, PanelflowError
 from panelflow.domain.models import (
     Asset,
@@ -21,9 +18,10 @@ from panelflow.domain.models import (
     PanelPlan,
     SpeechLine,
 )
+from panelflow.ports import RenderingDependencies, StoreDependencies
 
 
-def render_panel(services: Services, job_id: str, index: int) -> None:
+def render_panel(services: RenderingDependencies, job_id: str, index: int) -> None:
     """Renders one panel; safe under duplicate and late deliveries.
 
     Raises:
@@ -85,7 +83,7 @@ def render_panel(services: Services, job_id: str, index: int) -> None:
     finish_job_if_done(services, job)
 
 
-def finish_job_if_done(services: Services, job: Job) -> JobStatus | None:
+def finish_job_if_done(services: StoreDependencies, job: Job) -> JobStatus | None:
     """Moves the job to its final state if every panel is finished; exactly once overall."""
     counts = services.store.finished_counts(job.job_id, job.panel_count)
     if counts is None:
@@ -97,7 +95,7 @@ def finish_job_if_done(services: Services, job: Job) -> JobStatus | None:
     return final
 
 
-def _produce(services: Services, job: Job, panel: Panel) -> tuple[Asset, Asset | None]:
+def _produce(services: RenderingDependencies, job: Job, panel: Panel) -> tuple[Asset, Asset | None]:
     """Image and audio at the same time: the slower one sets the panel's time."""
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="panel") as pool:
         image = pool.submit(_image, services, job, panel)
@@ -105,32 +103,17 @@ def _produce(services: Services, job: Job, panel: Panel) -> tuple[Asset, Asset |
         return image.result(), audio.result()
 
 
-def ensure_active(services: Services, job_id: str) -> None:
+def ensure_active(services: StoreDependencies, job_id: str) -> None:
     """Checked right before every paid call, so a cancel stops spending within one call."""
     job = services.store.get_job(job_id)
     if job is None or job.status not in (JobStatus.RENDERING, JobStatus.QUEUED):
         raise JobCancelled(f"job {job_id} is no longer running")
 
 
-def _asset_path(job: Job, panel: Panel, kind: str, parts: list[str], extension: str) -> str:
-    # Named by what went in, so a redelivered message finds the object and does not pay
-    # again; the generation is in it, so a regenerate request does pay for a new one.
-    parts = [*parts, f"generation={panel.generation}"]
-    key = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
-    return f"jobs/{job.job_id}/panels/{panel.index:03d}/{kind}-{key}.{extension}"
-
-
-def _image(services: Services, job: Job, panel: Panel) -> Asset:
+def _image(services: RenderingDependencies, job: Job, panel: Panel) -> Asset:
     plan = _plan_of(panel)
     characters = [c for c in job.characters if c.name in panel.characters] or list(job.characters)
-    path = _asset_path(
-        job,
-        panel,
-        "image",
-        [services.image_engine, job.style, json.dumps(asdict(plan), sort_keys=True)]
-        + [f"{c.name}:{c.description}" for c in characters],
-        "png",
-    )
+    path = assets.panel_image_path(job, panel, plan, characters, services.image_engine)
     stored = _stored(services, panel, path)
     if stored is not None:
         return stored
@@ -149,7 +132,7 @@ def _image(services: Services, job: Job, panel: Panel) -> Asset:
     )
 
 
-def _audio(services: Services, job: Job, panel: Panel) -> Asset | None:
+def _audio(services: RenderingDependencies, job: Job, panel: Panel) -> Asset | None:
     voices = {character.name: character.voice for character in job.characters}
     lines = (
         [SpeechLine(text=panel.narration or panel.caption)]
@@ -163,13 +146,7 @@ def _audio(services: Services, job: Job, panel: Panel) -> Asset | None:
     ]
     if not lines:
         return None
-    path = _asset_path(
-        job,
-        panel,
-        "audio",
-        [services.voice_engine, job.language] + [f"{x.speaker}|{x.voice}|{x.text}" for x in lines],
-        "mp3",
-    )
+    path = assets.panel_audio_path(job, panel, lines, services.voice_engine)
     stored = _stored(services, panel, path)
     if stored is not None:
         return stored
@@ -178,13 +155,13 @@ def _audio(services: Services, job: Job, panel: Panel) -> Asset | None:
     return services.blobs.put(path, audio.data, audio.content_type, durationMs=audio.duration_ms)
 
 
-def _stored(services: Services, panel: Panel, path: str) -> Asset | None:
+def _stored(services: RenderingDependencies, panel: Panel, path: str) -> Asset | None:
     """The asset an earlier attempt stored. On a panel's first claim there can be none
     (only a lease holder writes assets), which saves a round trip on the usual path."""
     return services.blobs.exists(path) if panel.attempts > 1 else None
 
 
-def _references(services: Services, characters: list[Character]) -> dict[str, bytes]:
+def _references(services: RenderingDependencies, characters: list[Character]) -> dict[str, bytes]:
     return {c.name: services.blobs.get(c.reference_path) for c in characters if c.reference_path}
 
 

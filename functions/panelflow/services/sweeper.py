@@ -10,12 +10,12 @@ from __future__ import annotations
 import time
 
 from panelflow import logs
-from panelflow.bootstrap import Services
 from panelflow.domain.models import JobStatus
+from panelflow.ports import JobDependencies
 from panelflow.services.rendering import finish_job_if_done
 
 
-def sweep(services: Services, now: float | None = None) -> dict[str, int]:
+def sweep(services: JobDependencies, now: float | None = None) -> dict[str, int]:
     """Runs one pass; safe to run concurrently with the workers and with itself.
 
     Returns:

@@ -1,0 +1,1 @@
+"""Text rules of the offline story planner (``panelflow.adapters.offline.planner``)."""

@@ -1,0 +1,1 @@
+"""Pillow drawing for the offline image generator (``panelflow.adapters.offline.renderer``)."""

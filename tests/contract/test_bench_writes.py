@@ -1,0 +1,21 @@
+"""The benchmark's write count, on the Firestore emulator: the figures `make bench` prints
+come from the store's own client, and match the write pattern the README promises."""
+
+from __future__ import annotations
+
+import pytest
+
+import bench
+
+pytestmark = pytest.mark.emulators
+
+
+def test_one_job_writes_its_document_three_times_and_each_panel_a_few(
+    emulator_env: dict[str, str],
+) -> None:
+    counts = bench.count_writes(emulator_env, panels=4)
+    # Created queued, moved to rendering with its plan, moved to its final state.
+    assert counts["job_doc_writes_per_job"] == 3
+    # Written with the plan, claimed, done: no per-panel write on the job document.
+    assert counts["panel_doc_writes_per_panel"] == 3
+    assert counts["firestore_writes_per_panel"] == pytest.approx(3 + 3 / 4)
