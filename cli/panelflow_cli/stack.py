@@ -1,5 +1,11 @@
-"""The local stack: real Firestore and Pub/Sub emulators, a Storage emulator, the functions
-under functions-framework (run from their staged build/ directories) and a delivery relay.
+"""The local stack: what deploys, run on this machine.
+
+Real Firestore, Pub/Sub and Firebase Auth emulators and a Storage emulator; every function
+of functions/pipeline.yaml under functions-framework, from its staged bundle (build/) and
+its own environment built from that bundle's requirements.txt; a delivery relay in place of
+push subscriptions and Cloud Scheduler. Each function reaches Pub/Sub and Storage through
+addresses of its own that grant exactly what the declaration grants it (its service
+account's IAM), and gets only the secrets and model settings it declares.
 
 Everything binds to 127.0.0.1 on free ports. State lives in a folder (default
 ``.panelflow/``): ``stack.json`` (processes), ``local.env`` (what clients need), ``logs/``.
@@ -7,13 +13,9 @@ Everything binds to 127.0.0.1 on free ports. State lives in a folder (default
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shlex
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,22 +23,47 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
+from panelflow_cli import emulators, environments, staging
+from panelflow_cli import pipeline as declared
+from panelflow_cli.processes import (
+    HOST,
+    ProcessGroup,
+    StackError,
+    alive,
+    free_port,
+    stop_processes,
+)
 
-from panelflow_cli import staging
+__all__ = [
+    "HOST",
+    "LocalStack",
+    "StackError",
+    "StackOptions",
+    "free_port",
+    "read_env_file",
+    "read_state",
+    "stop_recorded",
+    "write_env_file",
+]
 
-HOST = "127.0.0.1"
 DEFAULT_PROJECT = "demo-panelflow"
-PLAN_TOPIC = "panelflow-plan"
-PANELS_TOPIC = "panelflow-panels"
-DEAD_LETTER_TOPIC = "panelflow-dead-letter"
 BUCKET = "panelflow-assets"
 # Delivery attempts before Pub/Sub moves a message to the dead-letter topic (5 is its minimum).
 MAX_DELIVERY_ATTEMPTS = 5
-
-
-class StackError(RuntimeError):
-    """The local stack could not be started; the message says what to do."""
+# Settings that choose and configure the model providers: like Terraform, only functions
+# that declare ``models`` get them (the others keep the offline defaults they never use).
+PROVIDER_VARIABLES = (
+    "PANELFLOW_PROVIDERS",
+    "PANELFLOW_PLANNER",
+    "PANELFLOW_IMAGES",
+    "PANELFLOW_VOICE",
+)
+# Settings variables named after the topics each function's code reads.
+TOPIC_VARIABLES = {
+    "plan": "PANELFLOW_PLAN_TOPIC",
+    "panels": "PANELFLOW_PANELS_TOPIC",
+    "dead-letter": "PANELFLOW_DEAD_LETTER_TOPIC",
+}
 
 
 @dataclass
@@ -48,7 +75,8 @@ class StackOptions:
     plan_concurrency: int = 4
     # Seconds a delivery may run before the relay gives up on it (and nacks).
     delivery_timeout_s: float = 300.0
-    # Extra environment for the functions (providers, limits, fault injection).
+    # Extra environment for the functions (providers, limits, fault injection); secrets and
+    # provider settings among them reach only the functions that declare them.
     function_env: Mapping[str, str] = field(default_factory=dict)
     # Start only the emulators (contract and integration tests of the adapters).
     emulators_only: bool = False
@@ -63,93 +91,6 @@ class StackOptions:
     web: bool = True
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def sdk_platform_dir() -> Path | None:
-    """The gcloud SDK's platform/ folder, where its emulator components live."""
-    override = os.environ.get("PANELFLOW_GCLOUD_SDK_ROOT")
-    candidates = [Path(override)] if override else []
-    gcloud = shutil.which("gcloud")
-    if gcloud:
-        candidates.append(Path(gcloud).resolve().parents[1])
-    for root in candidates:
-        if (root / "platform").is_dir():
-            return root / "platform"
-    return None
-
-
-def emulator_commands(firestore_port: int, pubsub_port: int, rules: Path) -> dict[str, list[str]]:
-    """Commands for the real emulators, launched straight from their jars (~1 s each)."""
-    platform = sdk_platform_dir()
-    java = shutil.which("java")
-    if platform is None or java is None:
-        raise StackError(
-            "the Firestore and Pub/Sub emulators were not found. Install the Google Cloud CLI "
-            "with the 'cloud-firestore-emulator' and 'pubsub-emulator' components and Java 17+ "
-            "(or set PANELFLOW_GCLOUD_SDK_ROOT); see emulators/README.md"
-        )
-    firestore_jar = platform / "cloud-firestore-emulator" / "cloud-firestore-emulator.jar"
-    pubsub_jars = sorted((platform / "pubsub-emulator" / "lib").glob("cloud-pubsub-emulator-*.jar"))
-    if not firestore_jar.is_file() or not pubsub_jars:
-        raise StackError(
-            f"emulator jars missing under {platform}: run 'gcloud components install "
-            "cloud-firestore-emulator pubsub-emulator'; see emulators/README.md"
-        )
-    return {
-        "firestore": [
-            java,
-            "-cp",
-            str(firestore_jar),
-            "com.google.cloud.datastore.emulator.firestore.CloudFirestore",
-            "start",
-            f"--host={HOST}",
-            f"--port={firestore_port}",
-            f"--rules={rules}",
-        ],
-        "pubsub": [java, "-jar", str(pubsub_jars[-1]), f"--host={HOST}", f"--port={pubsub_port}"],
-    }
-
-
-def auth_emulator_command(root: Path, state_dir: Path, port: int, project_id: str) -> list[str]:
-    """The Firebase Auth emulator from firebase-tools (pinned in emulators/package.json).
-
-    Its config is written per stack so that every port, the hub's and the logger's included,
-    is free: several stacks (tests, a demo) can run side by side.
-    """
-    firebase = os.environ.get("PANELFLOW_FIREBASE_BIN") or str(
-        root / "emulators" / "node_modules" / ".bin" / "firebase"
-    )
-    if not Path(firebase).exists() and not shutil.which(firebase):
-        raise StackError(
-            "firebase-tools was not found for the Auth emulator: run 'make test' or "
-            "'scripts/bootstrap.sh' (npm ci in emulators/), or set PANELFLOW_FIREBASE_BIN"
-        )
-    if shutil.which("java") is None:
-        raise StackError("the Auth emulator needs Java 17+; see emulators/README.md")
-    config = {
-        "emulators": {
-            "auth": {"host": HOST, "port": port},
-            "hub": {"host": HOST, "port": free_port()},
-            "logging": {"host": HOST, "port": free_port()},
-            "ui": {"enabled": False},
-            "singleProjectMode": True,
-        }
-    }
-    config_path = state_dir / "firebase.json"
-    config_path.write_text(json.dumps(config, indent=2))
-    return [
-        firebase,
-        "emulators:start",
-        "--only=auth",
-        f"--project={project_id}",
-        f"--config={config_path}",
-    ]
-
-
 class LocalStack:
     """Starts and stops the local stack; one instance per state folder."""
 
@@ -158,8 +99,17 @@ class LocalStack:
         self.root = root or staging.repo_root()
         self.state_dir = options.state_dir.resolve()
         self.log_dir = self.state_dir / "logs"
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.group = ProcessGroup(self.log_dir)
         self.env: dict[str, str] = {}
+        self.pipeline = declared.load(declared.declaration_path(self.root))
+        # Per function: its Pub/Sub gateway port and its Storage port (its IAM).
+        self._pubsub_ports = {key: free_port() for key in self.pipeline.functions}
+        self._storage_ports = {key: free_port() for key in self.pipeline.functions}
+        self._function_urls: dict[str, str] = {}
+
+    @property
+    def processes(self) -> dict[str, subprocess.Popen[bytes]]:
+        return dict(self.group.processes)
 
     # ---- public -------------------------------------------------------------------------
 
@@ -173,6 +123,7 @@ class LocalStack:
         try:
             self._start_emulators()
             if not self.options.emulators_only:
+                self._start_gateway()
                 self._start_functions()
                 self._start_relay()
                 if self.options.web:
@@ -184,62 +135,95 @@ class LocalStack:
         return dict(self.env)
 
     def stop(self) -> None:
-        stop_processes({name: proc.pid for name, proc in self.processes.items()})
-        self.processes.clear()
+        self.group.stop()
         for name in ("stack.json", "local.env", "signing-key.pem"):
             (self.state_dir / name).unlink(missing_ok=True)
 
     def logs(self, name: str) -> str:
-        path = self.log_dir / f"{name}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        return self.group.logs(name)
+
+    def function_url(self, key: str) -> str:
+        """Where function ``key`` of functions/pipeline.yaml listens (the relay calls it)."""
+        return self._function_urls[key]
+
+    def function_env(self, key: str) -> dict[str, str]:
+        """The environment function ``key`` runs with (also used by tests of its grants)."""
+        function = self.pipeline.functions[key]
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith(("PYTHON", "VIRTUAL_ENV"))
+        }
+        env.update(self.env)
+        env.update(
+            {
+                "PYTHONUNBUFFERED": "1",
+                "PANELFLOW_ENV": "local",
+                "PANELFLOW_LEASE_SECONDS": str(self.options.lease_seconds),
+                "THREADS": str(max(self.options.panel_concurrency, 8)),
+                "WORKERS": "1",
+                # This function's own view of Pub/Sub and Storage: what its IAM allows.
+                "PUBSUB_EMULATOR_HOST": f"{HOST}:{self._pubsub_ports[key]}",
+                "STORAGE_EMULATOR_HOST": f"http://{HOST}:{self._storage_ports[key]}",
+            }
+        )
+        if not function.signs_urls:
+            env.pop("PANELFLOW_SIGNING_KEY_FILE", None)
+        if self.options.web:
+            env["PANELFLOW_CORS_ORIGINS"] = self._web_origins()
+        secrets = {self.pipeline.secrets[secret] for secret in function.secrets}
+        withheld = set(self.pipeline.secrets.values()) - secrets
+        if not function.models:
+            withheld |= set(PROVIDER_VARIABLES)
+        env.update({k: v for k, v in self.options.function_env.items() if k not in withheld})
+        for name in withheld:
+            env.pop(name, None)
+        return env
 
     # ---- emulators ----------------------------------------------------------------------
 
     def _start_emulators(self) -> None:
         ports = {name: free_port() for name in ("firestore", "pubsub", "storage", "auth")}
         rules = self.root / "emulators" / "firestore.rules"
+        project = self.options.project_id
         # The Auth emulator is the slowest to start (~6 s): spawned first, waited for last.
-        self._spawn(
+        self.group.spawn(
             "auth",
-            auth_emulator_command(
-                self.root, self.state_dir, ports["auth"], self.options.project_id
-            ),
+            emulators.auth_emulator_command(self.root, self.state_dir, ports["auth"], project),
             {**os.environ, "CI": "1"},
             cwd=self.state_dir,
         )
-        commands = emulator_commands(ports["firestore"], ports["pubsub"], rules)
-        signing_key = write_signing_key(self.state_dir / "signing-key.pem")
-        commands["storage"] = [
-            sys.executable,
-            "-m",
-            "panelflow_cli.storage_emulator",
-            f"--host={HOST}",
-            f"--port={ports['storage']}",
-            f"--default-bucket={BUCKET}",
-            f"--signing-key-file={signing_key}",
-        ]
+        commands = emulators.google_emulator_commands(ports["firestore"], ports["pubsub"], rules)
+        signing_key = emulators.write_signing_key(self.state_dir / "signing-key.pem")
+        principals = {
+            key: (self._storage_ports[key], function.storage)
+            for key, function in self.pipeline.functions.items()
+        }
+        commands["storage"] = emulators.storage_emulator_command(
+            ports["storage"], BUCKET, signing_key, principals
+        )
         for name, command in commands.items():
-            self._spawn(name, command, os.environ.copy())
+            self.group.spawn(name, command, os.environ)
         self.env.update(
-            GOOGLE_CLOUD_PROJECT=self.options.project_id,
+            GOOGLE_CLOUD_PROJECT=project,
             FIRESTORE_EMULATOR_HOST=f"{HOST}:{ports['firestore']}",
             PUBSUB_EMULATOR_HOST=f"{HOST}:{ports['pubsub']}",
             STORAGE_EMULATOR_HOST=f"http://{HOST}:{ports['storage']}",
             FIREBASE_AUTH_EMULATOR_HOST=f"{HOST}:{ports['auth']}",
             PANELFLOW_BUCKET=BUCKET,
-            PANELFLOW_PLAN_TOPIC=PLAN_TOPIC,
-            PANELFLOW_PANELS_TOPIC=PANELS_TOPIC,
-            PANELFLOW_DEAD_LETTER_TOPIC=DEAD_LETTER_TOPIC,
             # Signs the API's asset links; the Storage emulator checks them with it.
             PANELFLOW_SIGNING_KEY_FILE=str(signing_key),
         )
-        self._wait_http("firestore", f"http://{HOST}:{ports['firestore']}/")
-        self._wait_http("pubsub", f"http://{HOST}:{ports['pubsub']}/")
-        self._wait_http("storage", f"http://{HOST}:{ports['storage']}/storage/v1/b")
+        for topic, variable in TOPIC_VARIABLES.items():
+            self.env[variable] = self.pipeline.topic_name(topic)
+        self.group.wait_http("firestore", f"http://{HOST}:{ports['firestore']}/")
+        self.group.wait_http("pubsub", f"http://{HOST}:{ports['pubsub']}/")
+        self.group.wait_http("storage", f"http://{HOST}:{ports['storage']}/storage/v1/b")
         self._create_topics()
-        self._wait_http("auth", f"http://{HOST}:{ports['auth']}/", timeout=120.0)
+        self.group.wait_http("auth", f"http://{HOST}:{ports['auth']}/", timeout=120.0)
 
     def _create_topics(self) -> None:
+        """Topics and subscriptions as functions/pipeline.yaml declares them."""
         from google.cloud import pubsub_v1
 
         os.environ["PUBSUB_EMULATOR_HOST"] = self.env["PUBSUB_EMULATOR_HOST"]
@@ -249,77 +233,85 @@ class LocalStack:
         finally:
             os.environ.pop("PUBSUB_EMULATOR_HOST", None)
         project = self.options.project_id
-        for topic in (PLAN_TOPIC, PANELS_TOPIC, DEAD_LETTER_TOPIC):
-            publisher.create_topic(name=publisher.topic_path(project, topic))
-        dead_letter = publisher.topic_path(project, DEAD_LETTER_TOPIC)
-        for subscription, topic, dead_letters in (
-            (f"{PLAN_TOPIC}-sub", PLAN_TOPIC, True),
-            (f"{PANELS_TOPIC}-sub", PANELS_TOPIC, True),
-            (f"{DEAD_LETTER_TOPIC}-sub", DEAD_LETTER_TOPIC, False),
-        ):
+        for topic in self.pipeline.topics.values():
+            publisher.create_topic(name=publisher.topic_path(project, topic.name))
+        for function in self.pipeline.subscribers():
             request: dict[str, object] = {
-                "name": subscriber.subscription_path(project, subscription),
-                "topic": publisher.topic_path(project, topic),
+                "name": subscriber.subscription_path(
+                    project, self.pipeline.subscription_name(function)
+                ),
+                "topic": publisher.topic_path(project, self.pipeline.topic_name(function.topic)),
                 # Matches the function timeout, so a slow handler is not redelivered mid-run.
-                "ack_deadline_seconds": 60,
+                "ack_deadline_seconds": function.ack_deadline_seconds,
             }
-            if dead_letters:
+            if function.dead_letter:
+                dead_letter = self.pipeline.topic_name(function.dead_letter)
                 request["dead_letter_policy"] = {
-                    "dead_letter_topic": dead_letter,
+                    "dead_letter_topic": publisher.topic_path(project, dead_letter),
                     "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS,
                 }
             subscriber.create_subscription(request=request)
         subscriber.close()
 
-    # ---- functions and relay -------------------------------------------------------------
+    # ---- IAM, functions and relay -----------------------------------------------------------
 
-    def _function_env(self, source: Path) -> dict[str, str]:
-        env = os.environ.copy()
-        env.update(self.env)
-        env.update(
-            {
-                # The staged copy of the core comes first, so what runs is what would deploy.
-                "PYTHONPATH": str(source),
-                "PYTHONUNBUFFERED": "1",
-                "PANELFLOW_ENV": "local",
-                "PANELFLOW_LEASE_SECONDS": str(self.options.lease_seconds),
-                "THREADS": str(max(self.options.panel_concurrency, 8)),
-                "WORKERS": "1",
-            }
-        )
-        if self.options.web:
-            env["PANELFLOW_CORS_ORIGINS"] = self._web_origins()
-        env.update(self.options.function_env)
-        return env
+    def _start_gateway(self) -> None:
+        """Pub/Sub as each function's service account sees it (panelflow_cli.iam_gateway)."""
+        config = {
+            "upstream": self.env["PUBSUB_EMULATOR_HOST"],
+            "project": self.options.project_id,
+            "host": HOST,
+            "principals": [
+                {
+                    "name": key,
+                    "port": self._pubsub_ports[key],
+                    "topics": [self.pipeline.topic_name(topic) for topic in function.publishes],
+                }
+                for key, function in self.pipeline.functions.items()
+            ],
+        }
+        path = self.state_dir / "iam-gateway.json"
+        path.write_text(json.dumps(config, indent=2))
+        ready = self.state_dir / "iam-gateway.ready"
+        ready.unlink(missing_ok=True)
+        command = [sys.executable, "-m", "panelflow_cli.iam_gateway", str(path)]
+        self.group.spawn("iam-gateway", [*command, "--ready", str(ready)], os.environ)
+        self.group.wait_file("iam-gateway", ready)
 
     def _start_functions(self) -> None:
         staged = staging.stage(self.root, self.state_dir / "build")
-        framework = Path(sys.executable).with_name("functions-framework")
-        targets = {
-            "api": ("orchestrator", "api", "http"),
-            "plan": ("orchestrator", "plan", "cloudevent"),
-            "worker": ("panel_worker", "render_panel", "cloudevent"),
-            "dead-letter": ("panel_worker", "dead_letter", "cloudevent"),
-            "sweeper": ("panel_worker", "sweep", "http"),
-        }
+        bundles = {function.bundle for function in self.pipeline.functions.values()}
+        environments_log = self.log_dir / "environments.log"
+        try:
+            built = {
+                bundle: environments.ensure(bundle, self.root, log=environments_log)
+                for bundle in sorted(bundles)
+            }
+        except environments.BuildError as error:
+            raise StackError(f"a function environment could not be built: {error}") from error
         ports = {}
-        for name, (function, target, signature) in targets.items():
-            ports[name] = free_port()
-            source = staged[function]
+        for key, function in self.pipeline.functions.items():
+            ports[key] = free_port()
+            source = staged[function.bundle]
             command = [
-                str(framework) if framework.exists() else "functions-framework",
-                f"--target={target}",
+                str(environments.functions_framework(built[function.bundle])),
+                f"--target={function.entry_point}",
                 f"--source={source / 'main.py'}",
-                f"--signature-type={signature}",
+                f"--signature-type={function.signature}",
                 f"--host={HOST}",
-                f"--port={ports[name]}",
+                f"--port={ports[key]}",
             ]
-            self._spawn(name, command, self._function_env(source), cwd=source)
-        self.env["PANELFLOW_API_URL"] = f"http://{HOST}:{ports['api']}"
-        self._function_urls = {name: f"http://{HOST}:{port}/" for name, port in ports.items()}
-        self._wait_http("api", f"{self.env['PANELFLOW_API_URL']}/healthz")
-        for name in ("plan", "worker", "dead-letter", "sweeper"):
-            self._wait_http(name, self._function_urls[name], any_status=True)
+            env = self.function_env(key)
+            # The staged copy of the core, so what runs is what would deploy.
+            env["PYTHONPATH"] = str(source)
+            self.group.spawn(key, command, env, cwd=source)
+        self._function_urls = {key: f"http://{HOST}:{port}/" for key, port in ports.items()}
+        api = next(key for key, f in self.pipeline.functions.items() if f.http == "public")
+        self.env["PANELFLOW_API_URL"] = self._function_urls[api].rstrip("/")
+        self.group.wait_http(api, f"{self.env['PANELFLOW_API_URL']}/healthz")
+        for key in self.pipeline.functions:
+            if key != api:
+                self.group.wait_http(key, self._function_urls[key], any_status=True)
 
     def _web_origins(self) -> str:
         """The web client's origins; its port is chosen before the functions start (CORS)."""
@@ -331,131 +323,57 @@ class LocalStack:
     def _start_web(self) -> None:
         self._web_origins()
         url = self.env["PANELFLOW_WEB_URL"]
-        env = os.environ.copy()
-        env.update(self.env)
+        env = {**os.environ, **self.env}
         command = [sys.executable, "-m", "panelflow_cli.webserver", f"--root={self.root / 'web'}"]
         command += [f"--host={HOST}", f"--port={url.rsplit(':', 1)[1]}"]
-        self._spawn("web", command, env)
-        self._wait_http("web", f"{url}/config.json")
+        self.group.spawn("web", command, env)
+        self.group.wait_http("web", f"{url}/config.json")
+
+    def _relay_routes(self) -> list[dict[str, object]]:
+        concurrency = {
+            "plan": self.options.plan_concurrency,
+            "worker": self.options.panel_concurrency,
+        }
+        routes: list[dict[str, object]] = []
+        for function in self.pipeline.subscribers():
+            routes.append(
+                {
+                    "subscription": self.pipeline.subscription_name(function),
+                    "topic": self.pipeline.topic_name(function.topic),
+                    "url": self._function_urls[function.key],
+                    "concurrency": concurrency.get(function.key, function.local_concurrency),
+                    # Drills duplicate work messages; dead letters are delivered once.
+                    "duplicate": self.options.duplicate_deliveries and bool(function.dead_letter),
+                }
+            )
+        return routes
 
     def _start_relay(self) -> None:
-        project = self.options.project_id
         config = {
-            "project": project,
+            "project": self.options.project_id,
             "timeout": self.options.delivery_timeout_s,
             "backoff": list(self.options.retry_backoff),
             "schedule": [
-                {"url": self._function_urls["sweeper"], "every": self.options.sweep_interval_s}
+                {"url": self._function_urls[key], "every": self.options.sweep_interval_s}
+                for key, function in self.pipeline.functions.items()
+                if function.schedule
             ],
-            "routes": [
-                {
-                    "subscription": f"{PLAN_TOPIC}-sub",
-                    "topic": PLAN_TOPIC,
-                    "url": self._function_urls["plan"],
-                    "concurrency": self.options.plan_concurrency,
-                    "duplicate": self.options.duplicate_deliveries,
-                },
-                {
-                    "subscription": f"{PANELS_TOPIC}-sub",
-                    "topic": PANELS_TOPIC,
-                    "url": self._function_urls["worker"],
-                    "concurrency": self.options.panel_concurrency,
-                    "duplicate": self.options.duplicate_deliveries,
-                },
-                {
-                    "subscription": f"{DEAD_LETTER_TOPIC}-sub",
-                    "topic": DEAD_LETTER_TOPIC,
-                    "url": self._function_urls["dead-letter"],
-                    "concurrency": 4,
-                },
-            ],
+            "routes": self._relay_routes(),
         }
         config_path = self.state_dir / "relay.json"
         config_path.write_text(json.dumps(config, indent=2))
-        env = os.environ.copy()
-        env.update(self.env)
         ready = self.state_dir / "relay.ready"
         ready.unlink(missing_ok=True)
-        self._spawn(
-            "relay",
-            [sys.executable, "-m", "panelflow_cli.relay", str(config_path), "--ready", str(ready)],
-            env,
-        )
-        deadline = time.monotonic() + 30
-        while not ready.exists():
-            self._check_alive("relay")
-            if time.monotonic() > deadline:
-                raise StackError("the delivery relay did not start; see its log")
-            time.sleep(0.05)
+        command = [sys.executable, "-m", "panelflow_cli.relay", str(config_path)]
+        self.group.spawn("relay", [*command, "--ready", str(ready)], {**os.environ, **self.env})
+        self.group.wait_file("relay", ready)
 
-    # ---- plumbing -----------------------------------------------------------------------
-
-    def _spawn(
-        self, name: str, command: list[str], env: dict[str, str], cwd: Path | None = None
-    ) -> None:
-        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
-        log.write(f"$ {shlex.join(command)}\n".encode())
-        log.flush()
-        # A session of its own, so stopping kills the whole group (java children included).
-        self.processes[name] = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            cwd=cwd,
-            start_new_session=True,
-        )
-        log.close()
-
-    def _check_alive(self, name: str) -> None:
-        process = self.processes[name]
-        if process.poll() is not None:
-            tail = "\n".join(self.logs(name).splitlines()[-15:])
-            raise StackError(f"{name} exited with code {process.returncode}:\n{tail}")
-
-    def _wait_http(
-        self, name: str, url: str, timeout: float = 60.0, any_status: bool = False
-    ) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            self._check_alive(name)
-            try:
-                response = requests.get(url, timeout=2)
-                if any_status or response.status_code < 500:
-                    return
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise StackError(f"{name} did not answer on {url} within {timeout:.0f} s")
-            time.sleep(0.1)
+    # ---- state --------------------------------------------------------------------------
 
     def _write_state(self) -> None:
-        state = {
-            "pids": {name: proc.pid for name, proc in self.processes.items()},
-            "env": self.env,
-            "started": time.time(),
-        }
+        state = {"pids": self.group.pids(), "env": self.env, "started": time.time()}
         (self.state_dir / "stack.json").write_text(json.dumps(state, indent=2))
         write_env_file(self.state_dir / "local.env", self.env)
-
-
-def write_signing_key(path: Path) -> Path:
-    """A throwaway 2048-bit RSA key (PEM, owner-only) for this stack's signed asset links."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    path.unlink(missing_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as key_file:
-        key_file.write(pem)
-    return path
 
 
 def write_env_file(path: Path, env: Mapping[str, str]) -> None:
@@ -480,25 +398,11 @@ def read_state(state_dir: Path) -> dict[str, object] | None:
         return None
     state = json.loads(path.read_text())
     pids = state.get("pids", {})
-    if not any(_alive(pid) for pid in pids.values()):
+    if not any(alive(pid) for pid in pids.values()):
         path.unlink(missing_ok=True)
         (state_dir / "local.env").unlink(missing_ok=True)
         return None
     return dict(state)
-
-
-def stop_processes(pids: Mapping[str, int], grace: float = 5.0) -> None:
-    """SIGTERM each process group, then SIGKILL what is left after ``grace`` seconds."""
-    for pid in pids.values():
-        _signal_group(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(_alive(pid) for pid in pids.values()):
-        time.sleep(0.05)
-    for pid in pids.values():
-        _signal_group(pid, signal.SIGKILL)
-    for pid in pids.values():
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
 
 
 def stop_recorded(state_dir: Path) -> bool:
@@ -512,23 +416,3 @@ def stop_recorded(state_dir: Path) -> bool:
     (state_dir / "local.env").unlink(missing_ok=True)
     (state_dir / "signing-key.pem").unlink(missing_ok=True)
     return True
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        # A zombie child counts as gone.
-        finished, _ = os.waitpid(pid, os.WNOHANG)
-        return finished == 0
-    except ChildProcessError:
-        return True

@@ -14,14 +14,19 @@ link has expired (403 ``AccessDenied`` / ``SignatureDoesNotMatch``, 400 ``Expire
 as Cloud Storage answers). The JSON API the functions use (``/storage/v1``,
 ``/download``, ``/upload``) stays open: the emulator has no IAM.
 
+Each ``--principal NAME=PORT:ACCESS`` opens one more port for one function's service account,
+with the access functions/pipeline.yaml declares for it (``none``, ``read``, ``read-write``):
+a call its role would not allow is refused with Cloud Storage's 403 ``forbidden`` JSON.
+
 Run: ``python -m panelflow_cli.storage_emulator --host H --port P --default-bucket B
-[--signing-key-file KEY.pem]``.
+[--signing-key-file KEY.pem] [--principal NAME=PORT:ACCESS ...]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import logging
 import threading
 import time
@@ -61,6 +66,10 @@ class _Handler(emulator.RequestHandler):
     protocol_version = "HTTP/1.1"
     # The public key signed links must verify with; None serves the XML path openly.
     public_key: rsa.RSAPublicKey | None = None
+    # On a principal's port (a function's service account): its access to the bucket,
+    # "none", "read" or "read-write", as its IAM role would grant; None on the open port.
+    principal: str = ""
+    access: str | None = None
 
     def handle_one_request(self) -> None:
         self.raw_requestline = self.rfile.readline(65537)
@@ -73,6 +82,11 @@ class _Handler(emulator.RequestHandler):
         if method is None:
             self.send_error(501, f"unsupported method {self.command!r}")
             return
+        if self.access is not None:
+            refusal = check_access(self.principal, self.access, self.command)
+            if refusal is not None:
+                self._refuse_json(refusal)
+                return
         if self.public_key is not None and _is_xml_object_path(self.path):
             refusal = check_signed_request(
                 self.public_key,
@@ -86,6 +100,23 @@ class _Handler(emulator.RequestHandler):
                 return
         with _storage_lock:
             method()
+        self.wfile.flush()
+
+    def _refuse_json(self, message: str) -> None:
+        body = json.dumps(
+            {
+                "error": {
+                    "code": 403,
+                    "message": message,
+                    "errors": [{"message": message, "domain": "global", "reason": "forbidden"}],
+                }
+            }
+        ).encode()
+        self.send_response(403)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
         self.wfile.flush()
 
     def _refuse(self, status: int, code: str, message: str) -> None:
@@ -148,22 +179,57 @@ def check_signed_request(
     return None
 
 
+_READS = ("GET", "HEAD")
+
+
+def check_access(principal: str, access: str, method: str) -> str | None:
+    """The refusal Cloud Storage gives a service account without the permission, or None."""
+    if access == "read-write" or (access == "read" and method in _READS):
+        return None
+    permission = "storage.objects.get" if method in _READS else "storage.objects.create"
+    return (
+        f"{principal}@local.iam.gserviceaccount.com does not have {permission} access to the "
+        f"Google Cloud Storage object. Permission '{permission}' denied on resource (or it may "
+        "not exist)."
+    )
+
+
 def _quote(value: str) -> str:
     return quote(value, safe="~")
 
 
-def serve(host: str, port: int, default_bucket: str | None, signing_key_file: str = "") -> None:
+def serve(
+    host: str,
+    port: int,
+    default_bucket: str | None,
+    signing_key_file: str = "",
+    principals: list[tuple[str, int, str]] | None = None,
+) -> None:
+    """Serves the open port, plus one port per (principal, port, access) with its IAM."""
     storage = _MemoryStorage()
     if default_bucket:
         buckets.create_bucket(default_bucket, storage)
-    handler = _Handler
+    handler: type[_Handler] = _Handler
     if signing_key_file:
         with open(signing_key_file, "rb") as key_file:
             private_key = serialization.load_pem_private_key(key_file.read(), password=None)
         assert isinstance(private_key, rsa.RSAPrivateKey)
         handler = type("_SigningHandler", (_Handler,), {"public_key": private_key.public_key()})
+    for name, principal_port, access in principals or []:
+        scoped = type(f"_{name}Handler", (handler,), {"principal": name, "access": access})
+        server_for = _Server((host, principal_port), partial(scoped, storage))
+        threading.Thread(target=server_for.serve_forever, daemon=True).start()
     httpd = _Server((host, port), partial(handler, storage))
     httpd.serve_forever()
+
+
+def _principal(value: str) -> tuple[str, int, str]:
+    """NAME=PORT:ACCESS, e.g. worker=4321:read-write."""
+    name, _, rest = value.partition("=")
+    port, _, access = rest.partition(":")
+    if access not in ("none", "read", "read-write"):
+        raise argparse.ArgumentTypeError(f"access must be none, read or read-write: {value!r}")
+    return name, int(port), access
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,9 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--default-bucket", default=None)
     parser.add_argument("--signing-key-file", default="")
+    parser.add_argument(
+        "--principal", type=_principal, action="append", default=[], help="NAME=PORT:ACCESS"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    serve(args.host, args.port, args.default_bucket, args.signing_key_file)
+    serve(args.host, args.port, args.default_bucket, args.signing_key_file, args.principal)
     return 0
 
 

@@ -1,0 +1,128 @@
+"""Child processes of the local stack: spawn with a log, wait until they answer, stop them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import requests
+
+HOST = "127.0.0.1"
+
+
+class StackError(RuntimeError):
+    """The local stack could not be started; the message says what to do."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+class ProcessGroup:
+    """Named child processes, each in a session of its own and logging to ``<name>.log``."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def spawn(
+        self, name: str, command: list[str], env: Mapping[str, str], cwd: Path | None = None
+    ) -> None:
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
+        log.write(f"$ {shlex.join(command)}\n".encode())
+        log.flush()
+        # A session of its own, so stopping kills the whole group (java children included).
+        self.processes[name] = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=dict(env),
+            cwd=cwd,
+            start_new_session=True,
+        )
+        log.close()
+
+    def logs(self, name: str) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def check_alive(self, name: str) -> None:
+        process = self.processes[name]
+        if process.poll() is not None:
+            tail = "\n".join(self.logs(name).splitlines()[-15:])
+            raise StackError(f"{name} exited with code {process.returncode}:\n{tail}")
+
+    def wait_http(
+        self, name: str, url: str, timeout: float = 60.0, any_status: bool = False
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.check_alive(name)
+            try:
+                response = requests.get(url, timeout=2)
+                if any_status or response.status_code < 500:
+                    return
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise StackError(f"{name} did not answer on {url} within {timeout:.0f} s")
+            time.sleep(0.1)
+
+    def wait_file(self, name: str, path: Path, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not path.exists():
+            self.check_alive(name)
+            if time.monotonic() > deadline:
+                raise StackError(f"{name} did not start; see its log")
+            time.sleep(0.05)
+
+    def pids(self) -> dict[str, int]:
+        return {name: process.pid for name, process in self.processes.items()}
+
+    def stop(self) -> None:
+        stop_processes(self.pids())
+        self.processes.clear()
+
+
+def stop_processes(pids: Mapping[str, int], grace: float = 5.0) -> None:
+    """SIGTERM each process group, then SIGKILL what is left after ``grace`` seconds."""
+    for pid in pids.values():
+        _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(alive(pid) for pid in pids.values()):
+        time.sleep(0.05)
+    for pid in pids.values():
+        _signal_group(pid, signal.SIGKILL)
+    for pid in pids.values():
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        # A zombie child counts as gone.
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+        return finished == 0
+    except ChildProcessError:
+        return True
