@@ -46,8 +46,10 @@ def gateway(emulators: dict[str, str]) -> Iterator[dict[str, str]]:
     }
     servers = iam_gateway.serve(config)
     try:
-        yield {**{key: f"127.0.0.1:{port}" for key, port in ports.items()},
-               "ungranted": f"127.0.0.1:{ungranted}"}
+        yield {
+            **{key: f"127.0.0.1:{port}" for key, port in ports.items()},
+            "ungranted": f"127.0.0.1:{ungranted}",
+        }
     finally:
         for server in servers:
             server.stop(grace=None)
@@ -55,9 +57,7 @@ def gateway(emulators: dict[str, str]) -> Iterator[dict[str, str]]:
 
 def _queue(address: str, monkeypatch: pytest.MonkeyPatch) -> PubSubPanelQueue:
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", address)
-    return PubSubPanelQueue(
-        PROJECT, PIPELINE.topic_name("plan"), PIPELINE.topic_name("panels")
-    )
+    return PubSubPanelQueue(PROJECT, PIPELINE.topic_name("plan"), PIPELINE.topic_name("panels"))
 
 
 def _publishes(queue: PubSubPanelQueue, topic: str) -> None:
