@@ -1,6 +1,6 @@
 output "api_url" {
   description = "Base URL of the HTTP API (POST /jobs, GET /jobs, GET /jobs/{id}, GET /healthz); use it as PANELFLOW_API_URL."
-  value       = google_cloudfunctions2_function.api.service_config[0].uri
+  value       = google_cloudfunctions2_function.function["api"].service_config[0].uri
 }
 
 output "assets_bucket" {
@@ -23,11 +23,10 @@ output "topics" {
 }
 
 output "subscriptions" {
-  description = "Push subscriptions, by topic."
+  description = "Push subscriptions, by topic (plan, panels, dead_letter)."
   value = {
-    plan        = google_pubsub_subscription.plan.name
-    panels      = google_pubsub_subscription.panels.name
-    dead_letter = google_pubsub_subscription.dead_letter.name
+    for key, subscription in google_pubsub_subscription.push :
+    replace(local.functions[key].topic, "-", "_") => subscription.name
   }
 }
 
@@ -38,15 +37,7 @@ output "service_accounts" {
 
 output "functions" {
   description = "Cloud Run service URI of each function."
-  value = merge(
-    {
-      api         = google_cloudfunctions2_function.api.service_config[0].uri
-      plan        = google_cloudfunctions2_function.plan.service_config[0].uri
-      worker      = google_cloudfunctions2_function.worker.service_config[0].uri
-      dead_letter = google_cloudfunctions2_function.dead_letter.service_config[0].uri
-    },
-    { for function in google_cloudfunctions2_function.sweeper : "sweeper" => function.service_config[0].uri },
-  )
+  value       = { for key, function in google_cloudfunctions2_function.function : key => function.service_config[0].uri }
 }
 
 output "gemini_secret" {

@@ -63,8 +63,9 @@ resource "google_storage_bucket" "sources" {
 
 # build/<function>/ is the staged, self-contained directory that
 # `python3 scripts/stage_functions.py` writes: the function's folder plus the core package.
+# One bundle per bundle name functions/pipeline.yaml declares.
 locals {
-  bundles = toset(["orchestrator", "panel_worker"])
+  bundles = toset([for function in local.pipeline.functions : function.bundle])
 }
 
 data "archive_file" "bundle" {

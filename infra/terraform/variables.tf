@@ -184,9 +184,9 @@ variable "enable_sweeper" {
 }
 
 variable "sweep_schedule" {
-  description = "Cron schedule of the sweeper, in UTC."
+  description = "Cron schedule of the sweeper, in UTC; null means the schedule functions/pipeline.yaml declares (every minute)."
   type        = string
-  default     = "*/5 * * * *"
+  default     = null
 }
 
 # ---- storage ---------------------------------------------------------------------------------
