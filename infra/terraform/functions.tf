@@ -117,7 +117,7 @@ resource "google_cloudfunctions2_function" "function" {
       # functions-framework serves one request per thread (default 4 per CPU).
       { THREADS = tostring(local.function_sizes[each.key].concurrency) },
       # Browsers on these origins may call a public function (the list the bucket's CORS uses).
-      each.value.public ? tomap({ PANELFLOW_CORS_ORIGINS = join(",", var.web_origins) }) : tomap({}),
+      each.value.public ? tomap({ PANELFLOW_CORS_ORIGINS = join(",", local.web_origins) }) : tomap({}),
       each.value.models ? local.model_environment : local.function_environment,
     )
 

@@ -49,3 +49,36 @@ output "firestore_database" {
   description = "Firestore database name."
   value       = google_firestore_database.default.name
 }
+
+output "hosting_site" {
+  description = "Firebase Hosting site of the web client: its id (for firebase deploy) and URL; null without enable_web_client."
+  value = var.enable_web_client ? {
+    site_id = google_firebase_hosting_site.web[0].site_id
+    url     = google_firebase_hosting_site.web[0].default_url
+  } : null
+}
+
+output "web_origins" {
+  description = "Origins the API accepts cross-origin calls from (PANELFLOW_CORS_ORIGINS)."
+  value       = local.web_origins
+}
+
+# The web client's /config.json, the same keys cli/panelflow_cli/webserver.py serves locally.
+# scripts/web_config.py writes it from `terraform output -json`. Sensitive only so that the
+# provider's marking of api_key, if any, is respected: a Firebase web API key is public in
+# every page that uses it.
+output "web_config" {
+  description = "The web client's config.json (apiUrl, auth, firebase {apiKey, authDomain, projectId, appId}, firestoreEmulatorHost); null without enable_web_client."
+  sensitive   = true
+  value = var.enable_web_client ? {
+    apiUrl = google_cloudfunctions2_function.function["api"].service_config[0].uri
+    auth   = "firebase"
+    firebase = {
+      apiKey     = data.google_firebase_web_app_config.web[0].api_key
+      authDomain = data.google_firebase_web_app_config.web[0].auth_domain
+      projectId  = var.project_id
+      appId      = google_firebase_web_app.web[0].app_id
+    }
+    firestoreEmulatorHost = ""
+  } : null
+}

@@ -28,7 +28,7 @@ resource "google_storage_bucket" "assets" {
 
   # Browsers of the web client fetch images and audio through signed links.
   dynamic "cors" {
-    for_each = length(var.web_origins) > 0 ? [var.web_origins] : []
+    for_each = length(local.web_origins) > 0 ? [local.web_origins] : []
     content {
       origin          = cors.value
       method          = ["GET", "HEAD"]

@@ -586,7 +586,8 @@ def test_assets_bucket_is_private_and_expires_objects(tf: Module) -> None:
     assert block(rule, "condition")["age"] == "${var.asset_retention_days}"
     assert block(rule, "action")["type"] == "Delete"
     assert tf.default("asset_retention_days") == 30
-    assert "var.web_origins" in str(assets["dynamic"])
+    assert "local.web_origins" in str(assets["dynamic"])
+    assert "var.web_origins" in str(tf.locals["web_origins"])
     assert tf.default("web_origins") == []
     sources = tf.resource("google_storage_bucket", "sources")
     assert sources["uniform_bucket_level_access"] is True

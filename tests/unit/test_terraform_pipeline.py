@@ -741,6 +741,23 @@ def test_secret_variables_follow_the_declared_secrets(options: Options) -> None:
         assert names == expected, key
 
 
+def test_the_api_allows_the_web_origins_cross_origin() -> None:
+    tf = Evaluator(TF_DIR, {"project_id": PROJECT, "web_origins": ["https://c.example"]})
+    origins = tf.local("web_origins")
+    assert origins == [
+        "https://comics-prod.web.app",
+        "https://comics-prod.firebaseapp.com",
+        "https://c.example",
+    ]
+    scope = tf.instances("google_cloudfunctions2_function.function")["api"]
+    environment = tf.argument(
+        "google_cloudfunctions2_function.function", scope, "service_config", "environment_variables"
+    )
+    assert environment["PANELFLOW_CORS_ORIGINS"] == ",".join(origins)
+    domains = tf.local("auth_authorized_domains")
+    assert {"comics-prod.web.app", "comics-prod.firebaseapp.com", "c.example"} <= set(domains)
+
+
 # ---- subscriptions ----------------------------------------------------------------------------------
 
 
