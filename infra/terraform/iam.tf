@@ -118,7 +118,7 @@ resource "google_service_account_iam_member" "pubsub_agent_signs_as_pusher" {
 
 # Object viewer (storage: read) or object admin (storage: read-write) on the assets bucket.
 resource "google_storage_bucket_iam_member" "assets" {
-  for_each = local.asset_readers
+  for_each = local.asset_roles
 
   bucket = google_storage_bucket.assets.name
   role   = each.value

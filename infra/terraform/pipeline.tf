@@ -83,7 +83,7 @@ locals {
     ]
   ])
 
-  asset_readers = {
+  asset_roles = {
     for key, function in local.functions : key => local.storage_roles[function.storage]
     if function.storage != "none"
   }

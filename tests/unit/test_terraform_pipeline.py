@@ -658,7 +658,7 @@ def test_grants_are_derived_from_the_declaration_in_the_hcl() -> None:
     for_each_locals = {
         "google_project_iam_member.function": "local.project_roles",
         "google_pubsub_topic_iam_member.publisher": "local.publishers",
-        "google_storage_bucket_iam_member.assets": "local.asset_readers",
+        "google_storage_bucket_iam_member.assets": "local.asset_roles",
         "google_service_account_iam_member.signs_own_urls": "local.url_signers",
         "google_secret_manager_secret_iam_member.function": "local.secret_readers",
         "google_cloudfunctions2_function.function": "local.functions",
@@ -676,7 +676,7 @@ def test_grants_are_derived_from_the_declaration_in_the_hcl() -> None:
         assert address in tf.resources
     # Each of those locals is built from the decoded declaration.
     assert "inlocal.pipeline.functions:" in _tree_text(tf.local_trees["functions"])
-    for local in ("publishers", "asset_readers", "url_signers", "secret_readers"):
+    for local in ("publishers", "asset_roles", "url_signers", "secret_readers"):
         assert "inlocal.functions:" in _tree_text(tf.local_trees[local]), local
 
 
