@@ -7,7 +7,9 @@ lists, for every resource, data source and nested block, each argument with its
 Terraform name and whether it is optional. This script checks that every argument and
 nested block used in the module exists there and that every required one is present.
 
-Each block is checked against the provider it uses: `provider = google-beta` picks the
+Every `<type>.<name>.<attribute>` the module reads (in resources, locals and outputs) must
+name an argument or a computed attribute of that type. Each block is checked against the
+provider it uses: `provider = google-beta` picks the
 beta schema, so a beta-only resource left on the default provider is an error too.
 Meta-arguments (count, for_each, depends_on, lifecycle, provider, ...) are Terraform's,
 not the provider's, and are not checked; a `dynamic "x"` block is checked as block `x`
@@ -36,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Terraform's local provider name -> the npm package of its generated types.
 PACKAGES = {"google": "@cdktf/provider-google", "google-beta": "@cdktf/provider-google-beta"}
 CACHE_NAME = ".panelflow-terraform-schema.json"
-CACHE_FORMAT = 2
+CACHE_FORMAT = 4
 
 # Terraform's own arguments and blocks, valid in any resource or data source.
 META_ARGUMENTS = frozenset(
@@ -67,6 +69,14 @@ class Schema:
     structs: dict[str, dict[str, Argument]] = field(default_factory=dict)
     # (provider, "resource" | "data" | "provider", terraform type) -> struct name
     types: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    # (provider, kind, terraform type) -> every attribute a reference may read
+    attributes: dict[tuple[str, str, str], frozenset[str]] = field(default_factory=dict)
+
+    def add(self, other: Schema) -> None:
+        """Take in another provider's schema (struct names are package-qualified)."""
+        self.structs.update(other.structs)
+        self.types.update(other.types)
+        self.attributes.update(other.attributes)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -75,6 +85,7 @@ class Schema:
                 for name, arguments in self.structs.items()
             },
             "types": [[*key, struct] for key, struct in self.types.items()],
+            "attributes": [[*key, sorted(names)] for key, names in self.attributes.items()],
         }
 
     @classmethod
@@ -86,6 +97,10 @@ class Schema:
             },
             types={
                 (provider, kind, name): struct for provider, kind, name, struct in data["types"]
+            },
+            attributes={
+                (provider, kind, name): frozenset(names)
+                for provider, kind, name, names in data["attributes"]
             },
         )
 
@@ -151,6 +166,16 @@ def schema_from_jsii(assembly: Mapping[str, Any], provider: str) -> Schema:
         else:
             continue
         schema.types[(provider, kind, name)] = config
+        # The class's getters are what a reference can read: arguments and computed
+        # attributes alike (the "...Input" getters mirror arguments for the CDK only).
+        getters = {
+            snake_case(prop["name"])
+            for prop in t.get("properties", [])
+            if not prop.get("static") and not prop["name"].endswith("Input")
+        }
+        schema.attributes[(provider, kind, name)] = frozenset(
+            getters | set(schema.structs.get(config, {}))
+        )
     return schema
 
 
@@ -174,9 +199,7 @@ def load_schema(tools: Path) -> Schema:
             return Schema.from_json(cached["schema"])
     merged = Schema()
     for provider, path in paths.items():
-        part = schema_from_jsii(json.loads(path.read_text()), provider)
-        merged.structs.update(part.structs)
-        merged.types.update(part.types)
+        merged.add(schema_from_jsii(json.loads(path.read_text()), provider))
     cache.write_text(json.dumps({"key": key, "schema": merged.to_json()}))
     return merged
 
@@ -279,11 +302,72 @@ class Report:
     problems: list[str] = field(default_factory=list)
     checked: list[Block] = field(default_factory=list)
     unchecked: list[Block] = field(default_factory=list)
+    references: int = 0
+
+
+# google_x.name.attribute, google_x.name[key].attribute, data.google_x.name.attribute
+_REFERENCE = re.compile(
+    r"(?<![\w.])(data\.)?(google_[a-z0-9_]+)\.([a-z0-9_-]+)(?:\[[^\]]*\])?\.([a-z0-9_]+)"
+)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def module_expressions(module: Path) -> Iterator[tuple[str, Any]]:
+    """(where, body) of every locals and output block: they read attributes too."""
+    import hcl2
+
+    for path in sorted(module.glob("*.tf")):
+        with path.open() as handle:
+            parsed = hcl2.load(handle)
+        for entry in parsed.get("locals", []):
+            yield f"{path.name}: locals", entry
+        for entry in parsed.get("output", []):
+            for name, body in entry.items():
+                yield f"{path.name}: output {_unquote(name)}", body
+
+
+def check_references(
+    blocks: list[Block], expressions: list[tuple[str, Any]], schema: Schema, report: Report
+) -> None:
+    """Every `<type>.<name>.<attribute>` read in the module names a real attribute."""
+    declared = {(b.kind, b.type, b.name): b for b in blocks if b.kind != "provider"}
+    sources = [(f"{b.file}: {b.kind} {b.type}.{b.name}", b.body) for b in blocks]
+    seen = set()
+    for where, body in [*sources, *expressions]:
+        for text in _strings(body):
+            for data, rtype, name, attribute in _REFERENCE.findall(text):
+                kind = "data" if data else "resource"
+                target = declared.get((kind, rtype, name))
+                key = (kind, rtype, name, attribute)
+                if target is None or key in seen:
+                    continue
+                seen.add(key)
+                names = schema.attributes.get((target.provider, kind, rtype))
+                if names is None:
+                    continue
+                report.references += 1
+                if attribute not in names:
+                    prefix = "data." if data else ""
+                    report.problems.append(
+                        f"{where}: {prefix}{rtype}.{name} has no attribute {attribute!r}"
+                    )
 
 
 def check_module(module: Path, schema: Schema) -> Report:
     report = Report()
-    for block in module_blocks(module):
+    blocks = list(module_blocks(module))
+    for block in blocks:
         if block.provider not in PACKAGES:
             report.unchecked.append(block)
             continue
@@ -300,6 +384,7 @@ def check_module(module: Path, schema: Schema) -> Report:
         where = f"{block.file}: {block.kind} {block.type}.{block.name}"
         ignored = PROVIDER_META_ARGUMENTS if block.kind == "provider" else META_ARGUMENTS
         report.problems.extend(check_body(block.body, struct, schema, where, ignored))
+    check_references(blocks, list(module_expressions(module)), schema, report)
     return report
 
 
@@ -319,7 +404,8 @@ def main(argv: list[str] | None = None) -> int:
     nested = sum(_count_blocks(block.body) for block in report.checked)
     unchecked = sorted({f"{block.kind} {block.type}" for block in report.unchecked})
     print(
-        f"terraform schema: {len(report.checked)} blocks and {nested} nested blocks checked "
+        f"terraform schema: {len(report.checked)} blocks, {nested} nested blocks and "
+        f"{report.references} attribute references checked "
         f"against {', '.join(PACKAGES.values())}; {len(report.problems)} problems"
         + (f"; not Google's, unchecked: {', '.join(unchecked)}" if unchecked else "")
     )

@@ -47,10 +47,14 @@ def _struct(properties: list[dict[str, Any]]) -> dict[str, Any]:
     return {"kind": "interface", "datatype": True, "properties": properties}
 
 
-def _class(package: str, provider: str, kind: str, tf_type: str, config: str) -> dict[str, Any]:
+def _class(
+    package: str, provider: str, kind: str, tf_type: str, config: str, getters: tuple[str, ...] = ()
+) -> dict[str, Any]:
     url = f"{DOCS.format(provider=provider)}/{kind}/{tf_type.removeprefix('google_')}"
     return {
         "kind": "class",
+        "properties": [{"name": name, "type": {"primitive": "string"}} for name in getters]
+        + [{"name": "tfResourceType", "static": True, "type": {"primitive": "string"}}],
         "docs": {"summary": f"Represents a {{@link {url} {tf_type}}}."},
         "initializer": {
             "parameters": [
@@ -70,7 +74,12 @@ def google_assembly() -> dict[str, Any]:
     return {
         "types": {
             f"{package}.sub.Sub": _class(
-                package, "google", "resources", "google_sub", "sub.SubConfig"
+                package,
+                "google",
+                "resources",
+                "google_sub",
+                "sub.SubConfig",
+                ("name", "nameInput", "pushEndpointUri"),
             ),
             f"{package}.sub.SubConfig": _struct(
                 [
@@ -123,9 +132,7 @@ def beta_assembly() -> dict[str, Any]:
 def schema() -> Any:
     merged = checker.Schema()
     for provider, assembly in (("google", google_assembly()), ("google-beta", beta_assembly())):
-        part = checker.schema_from_jsii(assembly, provider)
-        merged.structs.update(part.structs)
-        merged.types.update(part.types)
+        merged.add(checker.schema_from_jsii(assembly, provider))
     return merged
 
 
@@ -270,6 +277,7 @@ def test_the_schema_cache_round_trips(schema: Any) -> None:
     again = checker.Schema.from_json(json.loads(json.dumps(schema.to_json())))
     assert again.structs == schema.structs
     assert again.types == schema.types
+    assert again.attributes == schema.attributes
 
 
 def test_missing_packages_exit_with_status_2(tmp_path: Path) -> None:
@@ -290,3 +298,24 @@ def test_the_tools_folder_pins_the_provider_types() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert "scripts/check_terraform_schema.py" in makefile
     assert "infra/tools/package-lock.json" in makefile
+
+
+def test_attribute_references_name_real_attributes(tmp_path: Path, schema: Any) -> None:
+    text = GOOD + (
+        'resource "google_app" "reader" {\n'
+        "  provider     = google-beta\n"
+        '  display_name = "${google_sub.ok["a"].push_endpoint_uri} ${google_sub.dynamic.topic}"\n'
+        "}\n"
+        'output "x" {\n  value = data.google_thing.ok.id\n}\n'
+    )
+    report = check(tmp_path, schema, text)
+    assert report.problems == []
+    assert report.references == 3
+    report = check(tmp_path, schema, text.replace("push_endpoint_uri", "push_uri"))
+    assert report.problems == [
+        "main.tf: resource google_app.reader: google_sub.ok has no attribute 'push_uri'"
+    ]
+    report = check(
+        tmp_path, schema, text.replace("data.google_thing.ok.id", "data.google_thing.ok.url")
+    )
+    assert report.problems == ["main.tf: output x: data.google_thing.ok has no attribute 'url'"]
