@@ -12,9 +12,10 @@ The site is staged in build/hosting/ and uploaded with `firebase deploy --only h
     python3 scripts/deploy_web.py --terraform-dir infra/terraform
     python3 scripts/deploy_web.py --outputs outputs.json --dry-run    # stage only
 
-Needs `npm ci` in web/ first (scripts/bootstrap.sh does it) and the Firebase CLI
-(`firebase` on PATH, otherwise `npx firebase-tools`), signed in with `firebase login` or
-application default credentials that may deploy to the project.
+Needs `npm ci` in web/ first and the Firebase CLI: the one pinned in emulators/ (both are
+installed by scripts/bootstrap.sh), else `firebase` on PATH, else `npx firebase-tools` at
+the pinned version; signed in with `firebase login` or application default credentials
+that may deploy to the project.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "web"
 HOSTING_CONFIG = ROOT / "infra" / "hosting" / "firebase.json"
 STAGE = ROOT / "build" / "hosting"
-FIREBASE_TOOLS = "firebase-tools@15.34.2"
+# The Firebase CLI the local stack already pins for its Auth emulator (scripts/bootstrap.sh
+# installs it), so deploys use the same version.
+EMULATORS = ROOT / "emulators"
 
 _IMPORT_MAP = re.compile(r'<script type="importmap">\s*(\{.*?\})\s*</script>', re.DOTALL)
 # `from './x.js'`, `import './x.js'` and `import('./x.js')`: files a module loads beside it.
@@ -99,14 +102,19 @@ def stage_site(
     return sorted(path for path in public.rglob("*") if path.is_file())
 
 
-def firebase_command(explicit: str | None) -> list[str]:
+def firebase_command(explicit: str | None, emulators: Path = EMULATORS) -> list[str]:
+    """--firebase, else the pinned CLI in emulators/node_modules, else firebase on PATH."""
     if explicit:
         return shlex.split(explicit)
+    pinned = emulators / "node_modules" / ".bin" / "firebase"
+    if pinned.is_file():
+        return [str(pinned)]
     if shutil.which("firebase"):
         return ["firebase"]
+    version = json.loads((emulators / "package.json").read_text())["devDependencies"]
     if shutil.which("npx"):
-        return ["npx", "--yes", FIREBASE_TOOLS]
-    raise DeployError("no Firebase CLI: install firebase-tools (npm) or pass --firebase")
+        return ["npx", "--yes", f"firebase-tools@{version['firebase-tools']}"]
+    raise DeployError("no Firebase CLI: run 'npm ci' in emulators/ or pass --firebase")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -248,3 +248,14 @@ def test_the_hosting_config_keeps_config_json_fresh() -> None:
     ]
     assert any("json" in rule["source"] for rule in fresh)
     assert not (ROOT / "firebase.json").exists(), "the emulators' firebase.json is in emulators/"
+
+
+def test_deploys_use_the_firebase_cli_the_emulators_pin(tmp_path: Path) -> None:
+    assert deploy_web.firebase_command("npx firebase-tools") == ["npx", "firebase-tools"]
+    emulators = tmp_path / "emulators"
+    (emulators / "node_modules" / ".bin").mkdir(parents=True)
+    pinned = emulators / "node_modules" / ".bin" / "firebase"
+    pinned.write_text("")
+    assert deploy_web.firebase_command(None, emulators) == [str(pinned)]
+    real = json.loads((ROOT / "emulators" / "package.json").read_text())
+    assert "firebase-tools" in real["devDependencies"]
