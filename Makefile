@@ -21,9 +21,17 @@ test: $(STAMP)
 ## check: fast feedback — lint, types, unit tests, Terraform format and checkov
 check: lint types unit infra-check
 
-## infra-check: terraform fmt and checkov (in a venv of its own: it ships a fork of hcl2)
-infra-check:
+# The Google providers' generated types (npm, pinned in infra/tools), for the offline schema check.
+TOOLS_STAMP := infra/tools/node_modules/.installed-$(shell cksum < infra/tools/package-lock.json | cut -d' ' -f1)
+
+$(TOOLS_STAMP): infra/tools/package-lock.json
+	cd infra/tools && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts
+	@rm -f infra/tools/node_modules/.installed-* && touch $@
+
+## infra-check: terraform fmt, every argument checked against the provider schema, checkov (in a venv of its own: it ships a fork of hcl2)
+infra-check: $(STAMP) $(TOOLS_STAMP)
 	terraform fmt -check -recursive infra/terraform
+	$(BIN)/python scripts/check_terraform_schema.py
 	test -x .venv-checkov/bin/checkov || ($(PYTHON) -m venv .venv-checkov && .venv-checkov/bin/pip install --quiet checkov==3.3.30)
 	.venv-checkov/bin/checkov -d infra/terraform --quiet --compact --skip-download
 

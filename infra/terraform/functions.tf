@@ -1,6 +1,6 @@
-# The Cloud Functions (2nd gen). Entry points are the decorated functions in
-# functions/orchestrator/main.py and functions/panel_worker/main.py; sources are the
-# bundles of storage.tf.
+# The Cloud Functions (2nd gen), one per function of functions/pipeline.yaml (pipeline.tf):
+# its bundle, entry point, description and trigger come from the declaration, its sizes
+# from the <function>_* variables. Sources are the bundles of storage.tf.
 #
 #   function      entry point    bundle        called by
 #   api           api            orchestrator  clients (HTTPS)
@@ -26,11 +26,12 @@ locals {
     PANELFLOW_LEASE_SECONDS = tostring(var.worker_timeout_seconds + 60)
   }
 
-  # Only the plan handler and the worker call models. settings.py checks the Gemini
-  # credentials whenever a port is "google", so the API, the dead-letter handler and the
-  # sweeper keep the default (offline) providers, which they never use, and need no key.
-  function_environment = merge(local.base_environment, var.extra_environment)
-  model_environment = merge(
+  # Only the functions that declare models (the plan handler and the worker) call them.
+  # settings.py checks the Gemini credentials whenever a port is "google", so the API, the
+  # dead-letter handler and the sweeper keep the default (offline) providers, which they
+  # never use, and need no key.
+  function_environment = tomap(merge(local.base_environment, var.extra_environment))
+  model_environment = tomap(merge(
     local.base_environment,
     { PANELFLOW_PROVIDERS = var.panelflow_providers },
     var.use_vertex_ai ? tomap({
@@ -38,15 +39,11 @@ locals {
       GOOGLE_CLOUD_LOCATION     = var.vertex_location
     }) : tomap({}),
     var.extra_environment,
-  )
-
-  # functions-framework serves one request per thread (THREADS, default 4 per CPU), so each
-  # function below sets THREADS to its request concurrency.
+  ))
 
   # Gemini through an API key; Vertex AI uses the service account instead (settings.py
   # refuses both at once).
   attach_gemini_key = var.attach_gemini_key && !var.use_vertex_ai
-  gemini_key        = local.attach_gemini_key ? [google_secret_manager_secret.gemini_api_key.secret_id] : []
 }
 
 # Function images. Every deploy adds one; the cleanup policy keeps the newest few.
@@ -80,97 +77,58 @@ resource "google_artifact_registry_repository" "functions" {
   depends_on = [google_project_service.apis]
 }
 
-resource "google_cloudfunctions2_function" "api" {
-  # checkov:skip=CKV_GCP_124:The public API must be reachable from browsers; every /jobs route checks a Firebase ID token in the function.
+resource "google_cloudfunctions2_function" "function" {
+  # checkov:skip=CKV_GCP_124:Only the public API (trigger http: public) allows all ingress: browsers call it and every /jobs route checks a Firebase ID token; the others take var.internal_ingress.
+  for_each = local.functions
+
   project     = var.project_id
   location    = var.region
-  name        = "${var.name_prefix}-api"
-  description = "POST /jobs, GET /jobs, GET /jobs/{id}, GET /healthz."
+  name        = "${var.name_prefix}-${each.value.name}"
+  description = each.value.description
   labels      = local.labels
 
   build_config {
     runtime           = var.python_runtime
-    entry_point       = "api"
+    entry_point       = each.value.entry_point
     service_account   = google_service_account.function["build"].id
     docker_repository = google_artifact_registry_repository.functions.id
 
     source {
       storage_source {
         bucket = google_storage_bucket.sources.name
-        object = google_storage_bucket_object.bundle["orchestrator"].name
+        object = google_storage_bucket_object.bundle[each.value.bundle].name
       }
     }
   }
 
   service_config {
-    available_memory                 = var.api_memory
-    available_cpu                    = var.api_cpu
-    timeout_seconds                  = var.api_timeout_seconds
-    min_instance_count               = var.api_min_instances
-    max_instance_count               = var.api_max_instances
-    max_instance_request_concurrency = var.api_concurrency
-    ingress_settings                 = "ALLOW_ALL"
-    all_traffic_on_latest_revision   = true
-    service_account_email            = google_service_account.function["api"].email
-    environment_variables = merge(
-      {
-        THREADS = tostring(var.api_concurrency)
-        # Browsers on these origins may call the API (the same list the bucket's CORS uses).
-        PANELFLOW_CORS_ORIGINS = join(",", var.web_origins)
-      },
-      local.function_environment,
-    )
-  }
-
-  depends_on = [
-    google_project_service.apis,
-    google_project_iam_member.function,
-    google_project_iam_member.build_reads_function_sources,
-    google_artifact_registry_repository_iam_member.build_writer,
-    google_storage_bucket_iam_member.sources_build_reader,
-  ]
-}
-
-resource "google_cloudfunctions2_function" "plan" {
-  project     = var.project_id
-  location    = var.region
-  name        = "${var.name_prefix}-plan"
-  description = "Plans one job per message of the plan topic, then fans out one message per panel."
-  labels      = local.labels
-
-  build_config {
-    runtime           = var.python_runtime
-    entry_point       = "plan"
-    service_account   = google_service_account.function["build"].id
-    docker_repository = google_artifact_registry_repository.functions.id
-
-    source {
-      storage_source {
-        bucket = google_storage_bucket.sources.name
-        object = google_storage_bucket_object.bundle["orchestrator"].name
-      }
-    }
-  }
-
-  service_config {
-    available_memory                 = var.plan_memory
-    available_cpu                    = var.plan_cpu
-    timeout_seconds                  = var.plan_timeout_seconds
-    min_instance_count               = var.plan_min_instances
-    max_instance_count               = var.plan_max_instances
-    max_instance_request_concurrency = var.plan_concurrency
-    # Only Pub/Sub push from this project reaches it, and only with the pusher's token.
-    ingress_settings               = var.internal_ingress
+    available_memory                 = local.function_sizes[each.key].memory
+    available_cpu                    = local.function_sizes[each.key].cpu
+    timeout_seconds                  = local.function_sizes[each.key].timeout_seconds
+    min_instance_count               = local.function_sizes[each.key].min_instances
+    max_instance_count               = local.function_sizes[each.key].max_instances
+    max_instance_request_concurrency = local.function_sizes[each.key].concurrency
+    # Browsers call the public API; only Pub/Sub push and Cloud Scheduler from this project
+    # reach the others, and only with the invoker's token.
+    ingress_settings               = each.value.public ? "ALLOW_ALL" : var.internal_ingress
     all_traffic_on_latest_revision = true
-    service_account_email          = google_service_account.function["plan"].email
-    environment_variables          = merge({ THREADS = tostring(var.plan_concurrency) }, local.model_environment)
+    service_account_email          = google_service_account.function[each.key].email
+    environment_variables = merge(
+      # functions-framework serves one request per thread (default 4 per CPU).
+      { THREADS = tostring(local.function_sizes[each.key].concurrency) },
+      # Browsers on these origins may call a public function (the list the bucket's CORS uses).
+      each.value.public ? tomap({ PANELFLOW_CORS_ORIGINS = join(",", local.web_origins) }) : tomap({}),
+      each.value.models ? local.model_environment : local.function_environment,
+    )
 
+    # The declared secrets this deployment attaches (the Gemini key, unless Vertex AI or
+    # attach_gemini_key = false).
     dynamic "secret_environment_variables" {
-      for_each = local.gemini_key
+      for_each = [for secret in each.value.secrets : local.secrets[secret] if local.secrets[secret].attached]
       content {
-        key        = "GEMINI_API_KEY"
+        key        = secret_environment_variables.value.environment_variable
         project_id = var.project_id
-        secret     = secret_environment_variables.value
+        secret     = secret_environment_variables.value.secret_id
         version    = "latest"
       }
     }
@@ -182,150 +140,6 @@ resource "google_cloudfunctions2_function" "plan" {
     google_project_iam_member.build_reads_function_sources,
     google_artifact_registry_repository_iam_member.build_writer,
     google_storage_bucket_iam_member.sources_build_reader,
-    google_secret_manager_secret_iam_member.gemini_key_readers,
-  ]
-}
-
-resource "google_cloudfunctions2_function" "worker" {
-  project     = var.project_id
-  location    = var.region
-  name        = "${var.name_prefix}-worker"
-  description = "Renders one panel (image and narration) per message of the panels topic."
-  labels      = local.labels
-
-  build_config {
-    runtime           = var.python_runtime
-    entry_point       = "render_panel"
-    service_account   = google_service_account.function["build"].id
-    docker_repository = google_artifact_registry_repository.functions.id
-
-    source {
-      storage_source {
-        bucket = google_storage_bucket.sources.name
-        object = google_storage_bucket_object.bundle["panel_worker"].name
-      }
-    }
-  }
-
-  service_config {
-    available_memory                 = var.worker_memory
-    available_cpu                    = var.worker_cpu
-    timeout_seconds                  = var.worker_timeout_seconds
-    min_instance_count               = var.worker_min_instances
-    max_instance_count               = var.worker_max_instances
-    max_instance_request_concurrency = var.worker_concurrency
-    ingress_settings                 = var.internal_ingress
-    all_traffic_on_latest_revision   = true
-    service_account_email            = google_service_account.function["worker"].email
-    environment_variables            = merge({ THREADS = tostring(var.worker_concurrency) }, local.model_environment)
-
-    dynamic "secret_environment_variables" {
-      for_each = local.gemini_key
-      content {
-        key        = "GEMINI_API_KEY"
-        project_id = var.project_id
-        secret     = secret_environment_variables.value
-        version    = "latest"
-      }
-    }
-  }
-
-  depends_on = [
-    google_project_service.apis,
-    google_project_iam_member.function,
-    google_project_iam_member.build_reads_function_sources,
-    google_artifact_registry_repository_iam_member.build_writer,
-    google_storage_bucket_iam_member.sources_build_reader,
-    google_secret_manager_secret_iam_member.gemini_key_readers,
-  ]
-}
-
-resource "google_cloudfunctions2_function" "dead_letter" {
-  project     = var.project_id
-  location    = var.region
-  name        = "${var.name_prefix}-dead-letter"
-  description = "Fails the panel (or job) of every message that exhausted its deliveries."
-  labels      = local.labels
-
-  build_config {
-    runtime           = var.python_runtime
-    entry_point       = "dead_letter"
-    service_account   = google_service_account.function["build"].id
-    docker_repository = google_artifact_registry_repository.functions.id
-
-    source {
-      storage_source {
-        bucket = google_storage_bucket.sources.name
-        object = google_storage_bucket_object.bundle["panel_worker"].name
-      }
-    }
-  }
-
-  service_config {
-    available_memory                 = var.dead_letter_memory
-    available_cpu                    = var.dead_letter_cpu
-    timeout_seconds                  = var.dead_letter_timeout_seconds
-    min_instance_count               = var.dead_letter_min_instances
-    max_instance_count               = var.dead_letter_max_instances
-    max_instance_request_concurrency = var.dead_letter_concurrency
-    ingress_settings                 = var.internal_ingress
-    all_traffic_on_latest_revision   = true
-    service_account_email            = google_service_account.function["dead_letter"].email
-    environment_variables            = merge({ THREADS = tostring(var.dead_letter_concurrency) }, local.function_environment)
-  }
-
-  depends_on = [
-    google_project_service.apis,
-    google_project_iam_member.function,
-    google_project_iam_member.build_reads_function_sources,
-    google_artifact_registry_repository_iam_member.build_writer,
-    google_storage_bucket_iam_member.sources_build_reader,
-  ]
-}
-
-# The sweeper finds panels whose lease expired and jobs stuck in a state, and re-queues or
-# finishes them (panelflow.services.sweeper).
-resource "google_cloudfunctions2_function" "sweeper" {
-  count = var.enable_sweeper ? 1 : 0
-
-  project     = var.project_id
-  location    = var.region
-  name        = "${var.name_prefix}-sweeper"
-  description = "Re-queues panels whose lease expired and finishes stuck jobs; called by Cloud Scheduler."
-  labels      = local.labels
-
-  build_config {
-    runtime           = var.python_runtime
-    entry_point       = "sweep"
-    service_account   = google_service_account.function["build"].id
-    docker_repository = google_artifact_registry_repository.functions.id
-
-    source {
-      storage_source {
-        bucket = google_storage_bucket.sources.name
-        object = google_storage_bucket_object.bundle["panel_worker"].name
-      }
-    }
-  }
-
-  service_config {
-    available_memory                 = var.sweeper_memory
-    available_cpu                    = var.sweeper_cpu
-    timeout_seconds                  = var.sweeper_timeout_seconds
-    min_instance_count               = 0
-    max_instance_count               = var.sweeper_max_instances
-    max_instance_request_concurrency = 1
-    ingress_settings                 = var.internal_ingress
-    all_traffic_on_latest_revision   = true
-    service_account_email            = google_service_account.function["sweeper"].email
-    environment_variables            = local.function_environment
-  }
-
-  depends_on = [
-    google_project_service.apis,
-    google_project_iam_member.function,
-    google_project_iam_member.build_reads_function_sources,
-    google_artifact_registry_repository_iam_member.build_writer,
-    google_storage_bucket_iam_member.sources_build_reader,
+    google_secret_manager_secret_iam_member.function,
   ]
 }

@@ -1,59 +1,39 @@
-# Identities and roles. One service account per function, each holding only what its code
-# does: roles on the one topic, bucket or secret it uses, never a primitive role
-# (roles/owner, roles/editor, roles/viewer).
+# Identities and roles. One service account per function, each holding only what
+# functions/pipeline.yaml declares for it (pipeline.tf turns the declaration into the lists
+# below): roles on the topics it publishes to, the assets bucket at its storage level, its
+# secrets, Firestore, never a primitive role (roles/owner, roles/editor, roles/viewer).
 #
-#   function      Firestore  publishes to        assets bucket  Gemini key
-#   api           yes        plan topic          read (links)   no
-#   plan          yes        panels topic        read/write     yes
-#   worker        yes        -                   read/write     yes
-#   dead_letter   yes        -                   -              no
-#   sweeper       yes        plan, panels        -              no
+#   function      Firestore  publishes to        assets bucket  signs URLs  Gemini key
+#   api           yes        plan, panels        read           yes         no
+#   plan          yes        panels              read/write     no          yes
+#   worker        yes        -                   read/write     no          yes
+#   dead_letter   yes        -                   -              no          no
+#   sweeper       yes        plan, panels        -              no          no
 #
 # Two more identities call functions: "pusher" signs Pub/Sub's push requests, "scheduler"
 # signs Cloud Scheduler's; "build" is the Cloud Build identity that builds the functions.
 
 locals {
-  service_accounts = {
-    for key, account in {
-      api         = { id = "api", title = "Panelflow orchestrator API", enabled = true }
-      plan        = { id = "plan", title = "Panelflow plan handler", enabled = true }
-      worker      = { id = "worker", title = "Panelflow panel worker", enabled = true }
-      dead_letter = { id = "dead-letter", title = "Panelflow dead-letter handler", enabled = true }
-      sweeper     = { id = "sweeper", title = "Panelflow sweeper", enabled = var.enable_sweeper }
-      pusher      = { id = "pusher", title = "Panelflow Pub/Sub push invoker", enabled = true }
-      scheduler   = { id = "scheduler", title = "Panelflow Cloud Scheduler invoker", enabled = var.enable_sweeper }
-      build       = { id = "build", title = "Panelflow function builds", enabled = true }
-    } : key => account if account.enabled
-  }
-
-  # Functions that read and write Firestore with server credentials.
-  firestore_users = [for key in ["api", "plan", "worker", "dead_letter", "sweeper"] : key if contains(keys(local.service_accounts), key)]
+  service_accounts = merge(
+    {
+      for key, function in local.functions : key => {
+        id    = function.name
+        title = "Panelflow ${function.name} function"
+      }
+    },
+    {
+      pusher = { id = "pusher", title = "Panelflow Pub/Sub push invoker" }
+      build  = { id = "build", title = "Panelflow function builds" }
+    },
+    length(local.scheduled_functions) > 0 ? tomap({
+      scheduler = { id = "scheduler", title = "Panelflow Cloud Scheduler invoker" }
+    }) : tomap({}),
+  )
 
   project_roles = concat(
-    [for key in local.firestore_users : { account = key, role = "roles/datastore.user" }],
+    local.function_project_roles,
     [{ account = "build", role = "roles/logging.logWriter" }],
-    var.use_vertex_ai ? [
-      { account = "plan", role = "roles/aiplatform.user" },
-      { account = "worker", role = "roles/aiplatform.user" },
-    ] : [],
   )
-
-  publishers = concat(
-    [
-      { account = "api", topic = "plan" },
-      { account = "plan", topic = "panels" },
-    ],
-    var.enable_sweeper ? [
-      { account = "sweeper", topic = "plan" },
-      { account = "sweeper", topic = "panels" },
-    ] : [],
-  )
-
-  topics_by_key = {
-    plan        = google_pubsub_topic.plan
-    panels      = google_pubsub_topic.panels
-    dead_letter = google_pubsub_topic.dead_letter
-  }
 }
 
 resource "google_service_account" "function" {
@@ -96,7 +76,7 @@ resource "google_pubsub_topic_iam_member" "publisher" {
   for_each = { for grant in local.publishers : "${grant.account}:${grant.topic}" => grant }
 
   project = var.project_id
-  topic   = local.topics_by_key[each.value.topic].name
+  topic   = local.topics[each.value.topic].name
   role    = "roles/pubsub.publisher"
   member  = google_service_account.function[each.value.account].member
 }
@@ -104,8 +84,10 @@ resource "google_pubsub_topic_iam_member" "publisher" {
 # Dead-lettering: the Pub/Sub service agent publishes exhausted messages to the dead-letter
 # topic and acknowledges them on the subscription they came from.
 resource "google_pubsub_topic_iam_member" "pubsub_agent_publishes_dead_letters" {
+  for_each = local.dead_letter_topics
+
   project = var.project_id
-  topic   = google_pubsub_topic.dead_letter.name
+  topic   = local.topics[each.value].name
   role    = "roles/pubsub.publisher"
   member  = local.pubsub_service_agent
 
@@ -113,13 +95,10 @@ resource "google_pubsub_topic_iam_member" "pubsub_agent_publishes_dead_letters" 
 }
 
 resource "google_pubsub_subscription_iam_member" "pubsub_agent_acks_dead_letters" {
-  for_each = {
-    plan   = google_pubsub_subscription.plan.name
-    panels = google_pubsub_subscription.panels.name
-  }
+  for_each = { for key, function in local.push_functions : key => function if function.dead_letter != null }
 
   project      = var.project_id
-  subscription = each.value
+  subscription = google_pubsub_subscription.push[each.key].name
   role         = "roles/pubsub.subscriber"
   member       = local.pubsub_service_agent
 
@@ -137,26 +116,23 @@ resource "google_service_account_iam_member" "pubsub_agent_signs_as_pusher" {
 
 # ---- Storage ---------------------------------------------------------------------------------
 
-resource "google_storage_bucket_iam_member" "assets_writers" {
-  for_each = toset(["plan", "worker"])
+# Object viewer (storage: read) or object admin (storage: read-write) on the assets bucket.
+resource "google_storage_bucket_iam_member" "assets" {
+  for_each = local.asset_roles
 
   bucket = google_storage_bucket.assets.name
-  role   = "roles/storage.objectAdmin"
+  role   = each.value
   member = google_service_account.function[each.key].member
 }
 
-# The API reads objects to hand out signed links to a job's owner...
-resource "google_storage_bucket_iam_member" "assets_api_reader" {
-  bucket = google_storage_bucket.assets.name
-  role   = "roles/storage.objectViewer"
-  member = google_service_account.function["api"].member
-}
+# signs_urls: the function signs asset links with its own account through the IAM signBlob
+# API (no key file exists).
+resource "google_service_account_iam_member" "signs_own_urls" {
+  for_each = local.url_signers
 
-# ...and signs them with its own key through the IAM signBlob API (no key file exists).
-resource "google_service_account_iam_member" "api_signs_blobs" {
-  service_account_id = google_service_account.function["api"].name
+  service_account_id = google_service_account.function[each.key].name
   role               = "roles/iam.serviceAccountTokenCreator"
-  member             = google_service_account.function["api"].member
+  member             = google_service_account.function[each.key].member
 }
 
 resource "google_storage_bucket_iam_member" "sources_build_reader" {
@@ -175,47 +151,49 @@ resource "google_artifact_registry_repository_iam_member" "build_writer" {
 
 # ---- Secret Manager --------------------------------------------------------------------------
 
-resource "google_secret_manager_secret_iam_member" "gemini_key_readers" {
-  for_each = local.attach_gemini_key ? toset(["plan", "worker"]) : toset([])
+resource "google_secret_manager_secret_iam_member" "function" {
+  for_each = { for grant in local.secret_readers : "${grant.account}:${grant.secret}" => grant }
 
   project   = var.project_id
-  secret_id = google_secret_manager_secret.gemini_api_key.secret_id
+  secret_id = local.secrets[each.value.secret].secret_id
   role      = "roles/secretmanager.secretAccessor"
-  member    = google_service_account.function[each.key].member
+  member    = google_service_account.function[each.value.account].member
 }
 
 # ---- who may call each function (Cloud Run invoker on the function's service) --------------
 
+# Public HTTP functions (the API): var.api_invokers, allUsers by default, as browsers need.
 resource "google_cloud_run_v2_service_iam_member" "api_invokers" {
-  for_each = toset(var.api_invokers)
-
-  project  = var.project_id
-  location = google_cloudfunctions2_function.api.location
-  name     = google_cloudfunctions2_function.api.name
-  role     = "roles/run.invoker"
-  member   = each.value
-}
-
-resource "google_cloud_run_v2_service_iam_member" "pusher_invokes" {
   for_each = {
-    plan        = google_cloudfunctions2_function.plan
-    worker      = google_cloudfunctions2_function.worker
-    dead_letter = google_cloudfunctions2_function.dead_letter
+    for pair in setproduct([for key, function in local.functions : key if function.public], var.api_invokers) :
+    "${pair[0]}:${pair[1]}" => { function = pair[0], member = pair[1] }
   }
 
   project  = var.project_id
-  location = each.value.location
-  name     = each.value.name
+  location = google_cloudfunctions2_function.function[each.value.function].location
+  name     = google_cloudfunctions2_function.function[each.value.function].name
+  role     = "roles/run.invoker"
+  member   = each.value.member
+}
+
+# Topic-triggered functions: only the pusher, whose token signs Pub/Sub's push requests.
+resource "google_cloud_run_v2_service_iam_member" "pusher_invokes" {
+  for_each = local.push_functions
+
+  project  = var.project_id
+  location = google_cloudfunctions2_function.function[each.key].location
+  name     = google_cloudfunctions2_function.function[each.key].name
   role     = "roles/run.invoker"
   member   = google_service_account.function["pusher"].member
 }
 
+# Scheduled functions (the sweeper, with enable_sweeper): only the scheduler identity.
 resource "google_cloud_run_v2_service_iam_member" "scheduler_invokes_sweeper" {
-  count = var.enable_sweeper ? 1 : 0
+  for_each = local.scheduled_functions
 
   project  = var.project_id
-  location = google_cloudfunctions2_function.sweeper[0].location
-  name     = google_cloudfunctions2_function.sweeper[0].name
+  location = google_cloudfunctions2_function.function[each.key].location
+  name     = google_cloudfunctions2_function.function[each.key].name
   role     = "roles/run.invoker"
   member   = google_service_account.function["scheduler"].member
 }

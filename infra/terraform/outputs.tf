@@ -1,6 +1,6 @@
 output "api_url" {
   description = "Base URL of the HTTP API (POST /jobs, GET /jobs, GET /jobs/{id}, GET /healthz); use it as PANELFLOW_API_URL."
-  value       = google_cloudfunctions2_function.api.service_config[0].uri
+  value       = google_cloudfunctions2_function.function["api"].service_config[0].uri
 }
 
 output "assets_bucket" {
@@ -23,11 +23,10 @@ output "topics" {
 }
 
 output "subscriptions" {
-  description = "Push subscriptions, by topic."
+  description = "Push subscriptions, by topic (plan, panels, dead_letter)."
   value = {
-    plan        = google_pubsub_subscription.plan.name
-    panels      = google_pubsub_subscription.panels.name
-    dead_letter = google_pubsub_subscription.dead_letter.name
+    for key, subscription in google_pubsub_subscription.push :
+    replace(local.functions[key].topic, "-", "_") => subscription.name
   }
 }
 
@@ -38,15 +37,7 @@ output "service_accounts" {
 
 output "functions" {
   description = "Cloud Run service URI of each function."
-  value = merge(
-    {
-      api         = google_cloudfunctions2_function.api.service_config[0].uri
-      plan        = google_cloudfunctions2_function.plan.service_config[0].uri
-      worker      = google_cloudfunctions2_function.worker.service_config[0].uri
-      dead_letter = google_cloudfunctions2_function.dead_letter.service_config[0].uri
-    },
-    { for function in google_cloudfunctions2_function.sweeper : "sweeper" => function.service_config[0].uri },
-  )
+  value       = { for key, function in google_cloudfunctions2_function.function : key => function.service_config[0].uri }
 }
 
 output "gemini_secret" {
@@ -57,4 +48,37 @@ output "gemini_secret" {
 output "firestore_database" {
   description = "Firestore database name."
   value       = google_firestore_database.default.name
+}
+
+output "hosting_site" {
+  description = "Firebase Hosting site of the web client: its id (for firebase deploy) and URL; null without enable_web_client."
+  value = var.enable_web_client ? {
+    site_id = google_firebase_hosting_site.web[0].site_id
+    url     = google_firebase_hosting_site.web[0].default_url
+  } : null
+}
+
+output "web_origins" {
+  description = "Origins the API accepts cross-origin calls from (PANELFLOW_CORS_ORIGINS)."
+  value       = local.web_origins
+}
+
+# The web client's /config.json, the same keys cli/panelflow_cli/webserver.py serves locally.
+# scripts/web_config.py writes it from `terraform output -json`. Sensitive only so that the
+# provider's marking of api_key, if any, is respected: a Firebase web API key is public in
+# every page that uses it.
+output "web_config" {
+  description = "The web client's config.json (apiUrl, auth, firebase {apiKey, authDomain, projectId, appId}, firestoreEmulatorHost); null without enable_web_client."
+  sensitive   = true
+  value = var.enable_web_client ? {
+    apiUrl = google_cloudfunctions2_function.function["api"].service_config[0].uri
+    auth   = "firebase"
+    firebase = {
+      apiKey     = data.google_firebase_web_app_config.web[0].api_key
+      authDomain = data.google_firebase_web_app_config.web[0].auth_domain
+      projectId  = var.project_id
+      appId      = google_firebase_web_app.web[0].app_id
+    }
+    firestoreEmulatorHost = ""
+  } : null
 }

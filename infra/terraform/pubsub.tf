@@ -43,23 +43,33 @@ locals {
   push_invoker = google_service_account.function["pusher"].email
 }
 
-# One plan message per job -> orchestrator "plan".
-resource "google_pubsub_subscription" "plan" {
+# One push subscription per topic-triggered function of functions/pipeline.yaml:
+#   plan topic        -> plan         (dead letters after var.max_delivery_attempts)
+#   panels topic      -> worker       (dead letters after var.max_delivery_attempts)
+#   dead-letter topic -> dead_letter  (no dead-letter policy: a dead letter that keeps
+#                                      failing is retried with backoff until message
+#                                      retention ends, and stays visible)
+resource "google_pubsub_subscription" "push" {
+  for_each = local.push_functions
+
   project = var.project_id
-  name    = "${var.plan_topic}-push"
-  topic   = google_pubsub_topic.plan.id
+  name    = "${local.topics[each.value.topic].name}-push"
+  topic   = local.topics[each.value.topic].id
   labels  = local.labels
 
   # Pub/Sub waits this long for the function's answer before it counts a failed delivery.
-  ack_deadline_seconds       = min(600, var.plan_timeout_seconds)
-  message_retention_duration = var.message_retention_duration
+  # A redelivery while the first run is still working would pay for a panel twice: the
+  # deadline covers the function's whole timeout (600 s is Pub/Sub's maximum).
+  ack_deadline_seconds = min(600, local.function_sizes[each.key].timeout_seconds)
+  # Dead letters are kept longer, for whoever has to look at them.
+  message_retention_duration = contains(local.dead_letter_topics, each.value.topic) ? var.dead_letter_retention_duration : var.message_retention_duration
 
   push_config {
-    push_endpoint = "${google_cloudfunctions2_function.plan.service_config[0].uri}/projects/${var.project_id}/topics/${google_pubsub_topic.plan.name}"
+    push_endpoint = "${google_cloudfunctions2_function.function[each.key].service_config[0].uri}/projects/${var.project_id}/topics/${local.topics[each.value.topic].name}"
 
     oidc_token {
       service_account_email = local.push_invoker
-      audience              = google_cloudfunctions2_function.plan.service_config[0].uri
+      audience              = google_cloudfunctions2_function.function[each.key].service_config[0].uri
     }
   }
 
@@ -68,9 +78,13 @@ resource "google_pubsub_subscription" "plan" {
     maximum_backoff = var.retry_maximum_backoff
   }
 
-  dead_letter_policy {
-    dead_letter_topic     = google_pubsub_topic.dead_letter.id
-    max_delivery_attempts = var.max_delivery_attempts
+  # Where the declaration says the function's trigger dead-letters to.
+  dynamic "dead_letter_policy" {
+    for_each = each.value.dead_letter == null ? [] : [local.topics[each.value.dead_letter].id]
+    content {
+      dead_letter_topic     = dead_letter_policy.value
+      max_delivery_attempts = var.max_delivery_attempts
+    }
   }
 
   # Never expire for lack of traffic (the default is 31 days).
@@ -82,83 +96,5 @@ resource "google_pubsub_subscription" "plan" {
     google_cloud_run_v2_service_iam_member.pusher_invokes,
     google_service_account_iam_member.pubsub_agent_signs_as_pusher,
     google_pubsub_topic_iam_member.pubsub_agent_publishes_dead_letters,
-  ]
-}
-
-# One message per panel -> panel_worker "render_panel".
-resource "google_pubsub_subscription" "panels" {
-  project = var.project_id
-  name    = "${var.panels_topic}-push"
-  topic   = google_pubsub_topic.panels.id
-  labels  = local.labels
-
-  # A redelivery while the first run is still drawing would pay for the panel twice: the
-  # deadline covers the worker's whole timeout (600 s is Pub/Sub's maximum).
-  ack_deadline_seconds       = min(600, var.worker_timeout_seconds)
-  message_retention_duration = var.message_retention_duration
-
-  push_config {
-    push_endpoint = "${google_cloudfunctions2_function.worker.service_config[0].uri}/projects/${var.project_id}/topics/${google_pubsub_topic.panels.name}"
-
-    oidc_token {
-      service_account_email = local.push_invoker
-      audience              = google_cloudfunctions2_function.worker.service_config[0].uri
-    }
-  }
-
-  retry_policy {
-    minimum_backoff = var.retry_minimum_backoff
-    maximum_backoff = var.retry_maximum_backoff
-  }
-
-  dead_letter_policy {
-    dead_letter_topic     = google_pubsub_topic.dead_letter.id
-    max_delivery_attempts = var.max_delivery_attempts
-  }
-
-  expiration_policy {
-    ttl = ""
-  }
-
-  depends_on = [
-    google_cloud_run_v2_service_iam_member.pusher_invokes,
-    google_service_account_iam_member.pubsub_agent_signs_as_pusher,
-    google_pubsub_topic_iam_member.pubsub_agent_publishes_dead_letters,
-  ]
-}
-
-# Exhausted plan and panel messages -> panel_worker "dead_letter", which fails the panel
-# (or the job) with a readable reason. No dead-letter policy here: a dead letter that keeps
-# failing is retried with backoff until message retention ends, and stays visible.
-resource "google_pubsub_subscription" "dead_letter" {
-  project = var.project_id
-  name    = "${var.dead_letter_topic}-push"
-  topic   = google_pubsub_topic.dead_letter.id
-  labels  = local.labels
-
-  ack_deadline_seconds       = min(600, var.dead_letter_timeout_seconds)
-  message_retention_duration = var.dead_letter_retention_duration
-
-  push_config {
-    push_endpoint = "${google_cloudfunctions2_function.dead_letter.service_config[0].uri}/projects/${var.project_id}/topics/${google_pubsub_topic.dead_letter.name}"
-
-    oidc_token {
-      service_account_email = local.push_invoker
-      audience              = google_cloudfunctions2_function.dead_letter.service_config[0].uri
-    }
-  }
-
-  retry_policy {
-    minimum_backoff = var.retry_minimum_backoff
-    maximum_backoff = var.retry_maximum_backoff
-  }
-
-  expiration_policy {
-    ttl = ""
-  }
-
-  depends_on = [
-    google_cloud_run_v2_service_iam_member.pusher_invokes,
-    google_service_account_iam_member.pubsub_agent_signs_as_pusher,
   ]
 }

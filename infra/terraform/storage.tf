@@ -28,7 +28,7 @@ resource "google_storage_bucket" "assets" {
 
   # Browsers of the web client fetch images and audio through signed links.
   dynamic "cors" {
-    for_each = length(var.web_origins) > 0 ? [var.web_origins] : []
+    for_each = length(local.web_origins) > 0 ? [local.web_origins] : []
     content {
       origin          = cors.value
       method          = ["GET", "HEAD"]
@@ -63,8 +63,9 @@ resource "google_storage_bucket" "sources" {
 
 # build/<function>/ is the staged, self-contained directory that
 # `python3 scripts/stage_functions.py` writes: the function's folder plus the core package.
+# One bundle per bundle name functions/pipeline.yaml declares.
 locals {
-  bundles = toset(["orchestrator", "panel_worker"])
+  bundles = toset([for function in local.pipeline.functions : function.bundle])
 }
 
 data "archive_file" "bundle" {

@@ -100,6 +100,35 @@ variable "enable_firebase" {
   default     = true
 }
 
+variable "enable_web_client" {
+  description = "Create the web client's Firebase web app (its config is output web_config) and the Firebase Hosting site that serves web/; the site's origins join the API's CORS list and the authorized sign-in domains."
+  type        = bool
+  default     = true
+}
+
+variable "hosting_site_id" {
+  description = "Firebase Hosting site id of the web client (<id>.web.app); null means the project id, the project's default site."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.hosting_site_id == null || can(regex("^[a-z0-9][a-z0-9-]{2,61}[a-z0-9]$", var.hosting_site_id))
+    error_message = "hosting_site_id is lowercase letters, digits and hyphens, 4-63 characters."
+  }
+}
+
+variable "configure_auth" {
+  description = "Let Terraform own Firebase Auth's settings through Identity Platform: email + password and anonymous sign-in enabled, and the authorized domains. Identity Platform bills above its free tier (README)."
+  type        = bool
+  default     = true
+}
+
+variable "auth_authorized_domains" {
+  description = "Extra domains sign-in may happen on, besides the Hosting site, the project's firebaseapp.com domain and the hosts of web_origins (e.g. [\"localhost\"] while developing against this project)."
+  type        = list(string)
+  default     = []
+}
+
 # ---- topics and delivery -------------------------------------------------------------------
 
 variable "plan_topic" {
@@ -184,9 +213,9 @@ variable "enable_sweeper" {
 }
 
 variable "sweep_schedule" {
-  description = "Cron schedule of the sweeper, in UTC."
+  description = "Cron schedule of the sweeper, in UTC; null means the schedule functions/pipeline.yaml declares (every minute)."
   type        = string
-  default     = "*/5 * * * *"
+  default     = null
 }
 
 # ---- storage ---------------------------------------------------------------------------------
@@ -215,7 +244,7 @@ variable "asset_retention_days" {
 }
 
 variable "web_origins" {
-  description = "Origins allowed to fetch assets cross-origin (CORS), e.g. [\"https://comics.example.com\"]. Empty means no CORS rule."
+  description = "Extra origins of the web client, e.g. [\"https://comics.example.com\"]: they join the Hosting site's origins in the API's CORS list and the assets bucket's CORS rule, and their hosts are authorized sign-in domains."
   type        = list(string)
   default     = []
 

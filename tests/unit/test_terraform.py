@@ -6,6 +6,9 @@ pieces connect: entry points that exist, dead-letter and retry policies on the w
 subscriptions, the Pub/Sub service agent's roles, one source of truth for the Firestore
 rules and indexes, least-privilege roles, content-named bundles, a locked-down assets
 bucket and ack deadlines that cover a function's run.
+
+The functions, subscriptions and grants are derived from functions/pipeline.yaml;
+tests/unit/test_terraform_pipeline.py evaluates that derivation against the declaration.
 """
 
 from __future__ import annotations
@@ -21,18 +24,22 @@ from typing import Any
 
 import hcl2
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TF_DIR = ROOT / "infra" / "terraform"
 FUNCTIONS_DIR = ROOT / "functions"
 
-# resource name -> (entry point, staged bundle, functions-framework decorator)
+PIPELINE = yaml.safe_load((FUNCTIONS_DIR / "pipeline.yaml").read_text())
+# Terraform key (underscores) -> (entry point, staged bundle, functions-framework decorator)
+DECORATORS = {"http": "http", "cloudevent": "cloud_event"}
 FUNCTIONS = {
-    "api": ("api", "orchestrator", "http"),
-    "plan": ("plan", "orchestrator", "cloud_event"),
-    "worker": ("render_panel", "panel_worker", "cloud_event"),
-    "dead_letter": ("dead_letter", "panel_worker", "cloud_event"),
-    "sweeper": ("sweep", "panel_worker", "http"),
+    name.replace("-", "_"): (
+        function["entry_point"],
+        function["bundle"],
+        DECORATORS[function["signature"]],
+    )
+    for name, function in PIPELINE["functions"].items()
 }
 PRIMITIVE_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
 
@@ -160,16 +167,22 @@ def tf() -> Module:
     return Module(TF_DIR)
 
 
-def function(tf: Module, name: str) -> dict[str, Any]:
-    return tf.resource("google_cloudfunctions2_function", name)
+def functions_resource(tf: Module) -> dict[str, Any]:
+    """The one function resource: for_each over the declaration's functions."""
+    return tf.resource("google_cloudfunctions2_function", "function")
 
 
-def subscriptions_of(tf: Module, topic: str) -> dict[str, dict[str, Any]]:
-    reference = f"google_pubsub_topic.{topic}."
+def push_subscription(tf: Module) -> dict[str, Any]:
+    """The one push subscription resource: for_each over the topic-triggered functions."""
+    return tf.resource("google_pubsub_subscription", "push")
+
+
+def triggered_by(topic: str) -> dict[str, dict[str, Any]]:
+    """Declared functions a topic triggers, by Terraform key."""
     return {
-        name: body
-        for name, body in tf.resources.get("google_pubsub_subscription", {}).items()
-        if reference in str(body.get("topic", ""))
+        name.replace("-", "_"): function
+        for name, function in PIPELINE["functions"].items()
+        if function["trigger"].get("topic") == topic
     }
 
 
@@ -190,6 +203,8 @@ def test_the_module_is_split_by_concern(tf: Module) -> None:
         "firestore.tf",
         "storage.tf",
         "scheduler.tf",
+        "pipeline.tf",
+        "firebase.tf",
     }
     assert expected <= names, f"missing {sorted(expected - names)}"
     assert (TF_DIR / "README.md").is_file()
@@ -233,54 +248,55 @@ def test_required_apis_are_enabled(tf: Module) -> None:
 
 
 def test_exactly_the_five_functions_are_declared(tf: Module) -> None:
-    assert set(tf.resources["google_cloudfunctions2_function"]) == set(FUNCTIONS)
-    for name, (entry_point, bundle, _) in FUNCTIONS.items():
-        build = block(function(tf, name), "build_config")
-        assert build["entry_point"] == entry_point, name
-        source = block(block(build, "source"), "storage_source")
-        assert f'google_storage_bucket_object.bundle["{bundle}"].name' in source["object"], name
-        assert "google_storage_bucket.sources.name" in source["bucket"], name
+    assert set(FUNCTIONS) == {"api", "plan", "worker", "dead_letter", "sweeper"}
+    assert set(tf.resources["google_cloudfunctions2_function"]) == {"function"}
+    resource = functions_resource(tf)
+    assert resource["for_each"] == "${local.functions}"
+    build = block(resource, "build_config")
+    assert build["entry_point"] == "${each.value.entry_point}"
+    source = block(block(build, "source"), "storage_source")
+    assert "google_storage_bucket_object.bundle[each.value.bundle].name" in source["object"]
+    assert "google_storage_bucket.sources.name" in source["bucket"]
+    assert resource["name"] == "${var.name_prefix}-${each.value.name}"
+    staging_py = (ROOT / "cli" / "panelflow_cli" / "staging.py").read_text()
+    for name, (_, bundle, _) in FUNCTIONS.items():
+        assert f'"{bundle}"' in staging_py, f"{name}: stage_functions.py does not stage {bundle}"
 
 
-@pytest.mark.parametrize("name", [name for name in FUNCTIONS if name != "sweeper"])
-def test_entry_point_is_a_decorated_function_of_its_bundle(tf: Module, name: str) -> None:
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_entry_point_is_a_decorated_function_of_its_bundle(name: str) -> None:
     entry_point, bundle, decorator = FUNCTIONS[name]
     main_py = FUNCTIONS_DIR / bundle / "main.py"
     defined = decorated_functions(main_py)
     assert entry_point in defined, f"{main_py.relative_to(ROOT)} defines no {entry_point}"
-    # Push deliveries are CloudEvent conversions, the API is plain HTTP.
+    # Push deliveries are CloudEvent conversions; the API and the sweeper are plain HTTP.
     assert defined[entry_point] == decorator, f"{entry_point} is @{defined[entry_point]}"
 
 
-def test_the_sweeper_is_optional_until_its_entry_point_exists(tf: Module) -> None:
-    sweeper = function(tf, "sweeper")
-    guard = str(sweeper.get("count", sweeper.get("for_each", "")))
-    assert "var.enable_sweeper" in guard
+def test_the_sweeper_is_optional(tf: Module) -> None:
+    functions = str(tf.locals["functions"])
+    assert "!can(declared.trigger.schedule) || var.enable_sweeper" in functions
+    assert "trigger.schedule" in str(tf.locals["scheduled_functions"]) or (
+        "function.schedule" in str(tf.locals["scheduled_functions"])
+    )
     for rtype, name in (
         ("google_cloud_scheduler_job", "sweep"),
         ("google_cloud_run_v2_service_iam_member", "scheduler_invokes_sweeper"),
     ):
-        assert "var.enable_sweeper" in str(tf.resource(rtype, name).get("count")), name
-    defined = decorated_functions(FUNCTIONS_DIR / "panel_worker" / "main.py")
-    if "sweep" not in defined:
-        assert tf.default("enable_sweeper") is False, "sweep does not exist yet"
-    else:
-        # Cloud Scheduler sends a plain POST, not a CloudEvent.
-        assert defined["sweep"] == "http", (
-            f"sweep is @{defined['sweep']}, Cloud Scheduler needs @http"
-        )
+        assert tf.resource(rtype, name)["for_each"] == "${local.scheduled_functions}", name
+    assert tf.default("enable_sweeper") is True
+    # Cloud Scheduler sends a plain POST, not a CloudEvent.
+    scheduled = [n for n, f in PIPELINE["functions"].items() if "schedule" in f["trigger"]]
+    assert scheduled == ["sweeper"]
+    assert FUNCTIONS["sweeper"][2] == "http"
 
 
 def test_each_function_runs_as_its_own_service_account(tf: Module) -> None:
-    accounts = {}
-    for name in FUNCTIONS:
-        service = block(function(tf, name), "service_config")
-        match = re.search(
-            r'google_service_account\.function\["(\w+)"\]\.email', service["service_account_email"]
-        )
-        assert match, f"{name} does not run as one of the module's service accounts"
-        accounts[name] = match.group(1)
-    assert len(set(accounts.values())) == len(FUNCTIONS), accounts
+    service = block(functions_resource(tf), "service_config")
+    assert service["service_account_email"] == "${google_service_account.function[each.key].email}"
+    accounts = str(tf.locals["service_accounts"])
+    assert "for key, function in local.functions : key =>" in accounts
+    assert "id = function.name" in accounts.replace("  ", " ") or "function.name" in accounts
 
 
 def test_functions_get_the_settings_the_code_reads(tf: Module) -> None:
@@ -306,25 +322,22 @@ def test_functions_get_the_settings_the_code_reads(tf: Module) -> None:
     assert re.search(r"\bPANELFLOW_PROVIDERS\s*=\s*var\.panelflow_providers", model)
     assert '"PANELFLOW_PROVIDERS"' in settings_py
     assert tf.default("panelflow_providers") == "google"
-    for name in FUNCTIONS:
-        environment = str(block(function(tf, name), "service_config")["environment_variables"])
-        expected = (
-            "local.model_environment"
-            if name in ("plan", "worker")
-            else "local.function_environment"
-        )
-        assert expected in environment, name
+    environment = str(block(functions_resource(tf), "service_config")["environment_variables"])
+    assert "each.value.models ? local.model_environment : local.function_environment" in environment
     assert "local.base_environment" in str(tf.locals["function_environment"])
+    callers = {n for n, f in PIPELINE["functions"].items() if f["permissions"].get("models")}
+    assert callers == {"plan", "worker"}
 
 
 def test_only_the_model_callers_get_the_gemini_key(tf: Module) -> None:
-    for name in FUNCTIONS:
-        service = block(function(tf, name), "service_config")
-        secret = str(service.get("dynamic", ""))
-        if name in ("plan", "worker"):
-            assert "secret_environment_variables" in secret and "GEMINI_API_KEY" in secret, name
-        else:
-            assert "secret_environment_variables" not in secret, name
+    service = block(functions_resource(tf), "service_config")
+    secret = str(service.get("dynamic", ""))
+    assert "secret_environment_variables" in secret and "each.value.secrets" in secret
+    assert "GEMINI_API_KEY" in str(tf.locals["secrets"])
+    readers = {n for n, f in PIPELINE["functions"].items() if f["permissions"].get("secrets")}
+    assert readers == {"plan", "worker"}
+    for name in readers:
+        assert PIPELINE["functions"][name]["permissions"]["secrets"] == ["gemini-api-key"]
     assert "google_secret_manager_secret_version" not in tf.resources, (
         "the key's value stays out of state"
     )
@@ -338,13 +351,27 @@ def test_worker_sizes_default_as_documented(tf: Module) -> None:
     assert tf.default("worker_max_instances") == 50
     assert tf.default("api_memory") == "512Mi"
     assert tf.default("api_concurrency") == 80
+    # Every deployed function has its sizes, each read from its own variables.
+    sizes = tf.locals["function_sizes"]
+    assert set(sizes) == set(FUNCTIONS)
+    for name, size in sizes.items():
+        for setting in ("memory", "cpu", "timeout_seconds", "max_instances"):
+            assert size[setting] == f"${{var.{name}_{setting}}}", (name, setting)
+    service = block(functions_resource(tf), "service_config")
+    assert service["timeout_seconds"] == "${local.function_sizes[each.key].timeout_seconds}"
+    assert (
+        service["max_instance_request_concurrency"]
+        == "${local.function_sizes[each.key].concurrency}"
+    )
 
 
 def test_only_the_api_accepts_traffic_from_outside(tf: Module) -> None:
     assert tf.default("internal_ingress") == "ALLOW_INTERNAL_ONLY"
-    for name in FUNCTIONS:
-        ingress = block(function(tf, name), "service_config")["ingress_settings"]
-        assert ingress == ("ALLOW_ALL" if name == "api" else "${var.internal_ingress}"), name
+    ingress = block(functions_resource(tf), "service_config")["ingress_settings"]
+    assert ingress == '${each.value.public ? "ALLOW_ALL" : var.internal_ingress}'
+    public = [n for n, f in PIPELINE["functions"].items() if f["trigger"].get("http") == "public"]
+    assert public == ["api"]
+    assert 'try(declared.trigger.http, "") == "public"' in str(tf.locals["functions"])
 
 
 # ---- bundles --------------------------------------------------------------------------------------
@@ -359,9 +386,9 @@ def test_function_sources_are_named_by_content(tf: Module) -> None:
     archive = tf.data["archive_file"]["bundle"]
     assert "local.build_dir" in archive["source_dir"]
     assert tf.default("build_dir") == "../../build"
-    staged = re.findall(r'"(\w+)"', str(tf.locals["bundles"]))
+    assert "local.pipeline.functions" in str(tf.locals["bundles"])
     staging_py = (ROOT / "cli" / "panelflow_cli" / "staging.py").read_text()
-    for bundle in staged:
+    for bundle in {function["bundle"] for function in PIPELINE["functions"].values()}:
         assert f'"{bundle}"' in staging_py, f"stage_functions.py does not stage {bundle}"
 
 
@@ -378,52 +405,71 @@ def test_topics_default_to_the_names_the_code_uses(tf: Module) -> None:
         ("dead_letter", "dead_letter_topic"),
     ):
         assert tf.resource("google_pubsub_topic", name)["name"] == f"${{var.{variable}}}"
+        key = name.replace("_", "-")
+        assert PIPELINE["topics"][key]["name"] == tf.default(variable), key
+    assert set(tf.locals["topics"]) == set(PIPELINE["topics"])
 
 
 @pytest.mark.parametrize("topic", ["plan", "panels"])
 def test_work_subscriptions_dead_letter_and_retry(tf: Module, topic: str) -> None:
-    found = subscriptions_of(tf, topic)
-    assert found, f"no subscription on the {topic} topic"
-    for name, body in found.items():
-        policy = block(body, "dead_letter_policy")
-        assert "google_pubsub_topic.dead_letter." in policy["dead_letter_topic"], name
-        assert policy["max_delivery_attempts"] == "${var.max_delivery_attempts}", name
-        retry = block(body, "retry_policy")
-        assert retry["minimum_backoff"] == "${var.retry_minimum_backoff}", name
-        assert retry["maximum_backoff"] == "${var.retry_maximum_backoff}", name
-        assert "message_retention_duration" in body, name
-        assert block(body, "expiration_policy")["ttl"] == "", name
+    found = triggered_by(topic)
+    assert found, f"no function on the {topic} topic"
+    for name, function in found.items():
+        assert function["trigger"]["dead_letter"] == "dead-letter", name
+    body = push_subscription(tf)
+    assert body["for_each"] == "${local.push_functions}"
+    assert "function.topic != null" in str(tf.locals["push_functions"])
+    assert body["topic"] == "${local.topics[each.value.topic].id}"
+    (policy,) = [entry["dead_letter_policy"] for entry in body["dynamic"]]
+    assert "local.topics[each.value.dead_letter].id" in policy["for_each"]
+    content = block(policy, "content")
+    assert content["dead_letter_topic"] == "${dead_letter_policy.value}"
+    assert content["max_delivery_attempts"] == "${var.max_delivery_attempts}"
+    retry = block(body, "retry_policy")
+    assert retry["minimum_backoff"] == "${var.retry_minimum_backoff}"
+    assert retry["maximum_backoff"] == "${var.retry_maximum_backoff}"
+    assert "var.message_retention_duration" in body["message_retention_duration"]
+    assert block(body, "expiration_policy")["ttl"] == ""
     assert tf.default("max_delivery_attempts") == 5
     assert tf.default("retry_minimum_backoff") == "10s"
     assert tf.default("retry_maximum_backoff") == "600s"
 
 
-@pytest.mark.parametrize(
-    ("subscription", "target"),
-    [("plan", "plan"), ("panels", "worker"), ("dead_letter", "dead_letter")],
-)
-def test_subscriptions_push_to_their_function_with_oidc(
-    tf: Module, subscription: str, target: str
-) -> None:
-    push = block(tf.resource("google_pubsub_subscription", subscription), "push_config")
-    uri = f"google_cloudfunctions2_function.{target}.service_config[0].uri"
+def test_subscriptions_push_to_their_function_with_oidc(tf: Module) -> None:
+    push = block(push_subscription(tf), "push_config")
+    uri = "google_cloudfunctions2_function.function[each.key].service_config[0].uri"
     assert push["push_endpoint"].startswith(f"${{{uri}}}"), push["push_endpoint"]
     # functions-framework reads the topic (CloudEvent source) from the request path.
-    assert "/projects/${var.project_id}/topics/${google_pubsub_topic." in push["push_endpoint"]
+    assert (
+        "/projects/${var.project_id}/topics/${local.topics[each.value.topic].name}"
+        in push["push_endpoint"]
+    )
     token = block(push, "oidc_token")
     assert token["service_account_email"] == "${local.push_invoker}"
     assert token["audience"] == f"${{{uri}}}"
     assert 'google_service_account.function["pusher"].email' in tf.locals["push_invoker"]
     invokers = tf.resource("google_cloud_run_v2_service_iam_member", "pusher_invokes")
-    assert f"google_cloudfunctions2_function.{target}" in str(invokers["for_each"])
+    assert invokers["for_each"] == "${local.push_functions}"
+    assert "google_cloudfunctions2_function.function[each.key]" in invokers["name"]
     assert invokers["role"] == "roles/run.invoker"
+    assert {n for n, f in FUNCTIONS.items() if f[2] == "cloud_event"} == {
+        "plan",
+        "worker",
+        "dead_letter",
+    }
 
 
 def test_dead_letter_topic_has_a_subscription(tf: Module) -> None:
-    found = subscriptions_of(tf, "dead_letter")
+    found = triggered_by("dead-letter")
     assert found, "nothing reads the dead-letter topic"
-    for name, body in found.items():
-        assert "dead_letter_policy" not in body, f"{name} would dead-letter its own dead letters"
+    for name, function in found.items():
+        assert "dead_letter" not in function["trigger"], (
+            f"{name} would dead-letter its own dead letters"
+        )
+    # Dead letters are kept for the longer retention.
+    retention = push_subscription(tf)["message_retention_duration"]
+    assert "contains(local.dead_letter_topics, each.value.topic)" in retention
+    assert "var.dead_letter_retention_duration" in retention
 
 
 def test_pubsub_service_agent_can_dead_letter(tf: Module) -> None:
@@ -431,44 +477,43 @@ def test_pubsub_service_agent_can_dead_letter(tf: Module) -> None:
     assert agent == (
         "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
     )
-    publishers = [
-        body
-        for body in tf.resources["google_pubsub_topic_iam_member"].values()
-        if "google_pubsub_topic.dead_letter." in str(body["topic"])
-        and body["role"] == "roles/pubsub.publisher"
-        and body["member"] == "${local.pubsub_service_agent}"
-    ]
-    assert publishers, "the Pub/Sub service agent cannot publish to the dead-letter topic"
+    publisher = tf.resource("google_pubsub_topic_iam_member", "pubsub_agent_publishes_dead_letters")
+    assert publisher["for_each"] == "${local.dead_letter_topics}"
+    assert publisher["topic"] == "${local.topics[each.value].name}"
+    assert publisher["role"] == "roles/pubsub.publisher"
+    assert publisher["member"] == "${local.pubsub_service_agent}"
+    assert "function.dead_letter" in str(tf.locals["dead_letter_topics"])
     subscribers = tf.resource(
         "google_pubsub_subscription_iam_member", "pubsub_agent_acks_dead_letters"
     )
     assert subscribers["role"] == "roles/pubsub.subscriber"
     assert subscribers["member"] == "${local.pubsub_service_agent}"
-    for topic in ("plan", "panels"):
-        for name in subscriptions_of(tf, topic):
-            assert f"google_pubsub_subscription.{name}.name" in str(subscribers["for_each"]), name
+    assert "local.push_functions" in subscribers["for_each"]
+    assert "function.dead_letter != null" in subscribers["for_each"]
+    assert subscribers["subscription"] == "${google_pubsub_subscription.push[each.key].name}"
     signer = tf.resource("google_service_account_iam_member", "pubsub_agent_signs_as_pusher")
     assert signer["role"] == "roles/iam.serviceAccountTokenCreator"
     assert signer["member"] == "${local.pubsub_service_agent}"
 
 
 @pytest.mark.parametrize(
-    ("subscription", "timeout"),
+    ("function", "timeout"),
     [
-        ("panels", "worker_timeout_seconds"),
+        ("worker", "worker_timeout_seconds"),
         ("plan", "plan_timeout_seconds"),
         ("dead_letter", "dead_letter_timeout_seconds"),
     ],
 )
-def test_ack_deadline_covers_the_function_timeout(
-    tf: Module, subscription: str, timeout: str
-) -> None:
-    body = tf.resource("google_pubsub_subscription", subscription)
-    ack = evaluate(body["ack_deadline_seconds"], tf)
+def test_ack_deadline_covers_the_function_timeout(tf: Module, function: str, timeout: str) -> None:
+    body = push_subscription(tf)
+    assert body["ack_deadline_seconds"] == (
+        "${min(600, local.function_sizes[each.key].timeout_seconds)}"
+    )
+    # And it follows the function's own timeout variable, not just its default.
+    assert tf.locals["function_sizes"][function]["timeout_seconds"] == f"${{var.{timeout}}}"
+    ack = evaluate(f"min(600, var.{timeout})", tf)
     assert 10 <= ack <= 600
-    assert ack >= tf.default(timeout) or ack == 600, f"{subscription}: ack {ack}s"
-    # And it follows the variable, not just its default.
-    assert f"var.{timeout}" in str(body["ack_deadline_seconds"])
+    assert ack >= tf.default(timeout) or ack == 600, f"{function}: ack {ack}s"
 
 
 # ---- Firestore ----------------------------------------------------------------------------------
@@ -523,10 +568,13 @@ def test_no_primitive_role_is_granted_anywhere(tf: Module) -> None:
 
 
 def test_gemini_key_is_readable_by_the_model_callers_only(tf: Module) -> None:
-    readers = tf.resource("google_secret_manager_secret_iam_member", "gemini_key_readers")
+    readers = tf.resource("google_secret_manager_secret_iam_member", "function")
     assert readers["role"] == "roles/secretmanager.secretAccessor"
-    assert sorted(re.findall(r'"(\w+)"', str(readers["for_each"]))) == ["plan", "worker"]
-    assert "local.attach_gemini_key" in str(readers["for_each"])
+    assert "local.secret_readers" in readers["for_each"]
+    assert "local.secrets[secret].attached" in str(tf.locals["secret_readers"])
+    assert "local.attach_gemini_key" in str(tf.locals["secrets"])
+    declared = {n for n, f in PIPELINE["functions"].items() if f["permissions"].get("secrets")}
+    assert declared == {"plan", "worker"}
 
 
 def test_assets_bucket_is_private_and_expires_objects(tf: Module) -> None:
@@ -538,7 +586,8 @@ def test_assets_bucket_is_private_and_expires_objects(tf: Module) -> None:
     assert block(rule, "condition")["age"] == "${var.asset_retention_days}"
     assert block(rule, "action")["type"] == "Delete"
     assert tf.default("asset_retention_days") == 30
-    assert "var.web_origins" in str(assets["dynamic"])
+    assert "local.web_origins" in str(assets["dynamic"])
+    assert "var.web_origins" in str(tf.locals["web_origins"])
     assert tf.default("web_origins") == []
     sources = tf.resource("google_storage_bucket", "sources")
     assert sources["uniform_bucket_level_access"] is True

@@ -1,0 +1,147 @@
+# The pipeline as functions/pipeline.yaml declares it: every function, what triggers it and
+# everything it may touch. The functions, their push subscriptions and every role a function's
+# service account holds are derived from it here, so a permission is changed in the YAML
+# and nowhere else (tests/unit/test_terraform_pipeline.py holds this module to it).
+#
+# Terraform keys use underscores ("dead-letter" in the YAML is "dead_letter" here), because
+# they also name resource instances and outputs; the YAML key stays the function's name.
+
+locals {
+  pipeline = yamldecode(file("${path.module}/../../functions/pipeline.yaml"))
+
+  # One normalised record per deployed function. Scheduled functions (the sweeper) are
+  # deployed only with var.enable_sweeper.
+  functions = {
+    for name, declared in local.pipeline.functions : replace(name, "-", "_") => {
+      name        = name
+      bundle      = declared.bundle
+      entry_point = declared.entry_point
+      description = declared.description
+      public      = try(declared.trigger.http, "") == "public"
+      topic       = try(declared.trigger.topic, null)
+      dead_letter = try(declared.trigger.dead_letter, null)
+      schedule    = try(declared.trigger.schedule, null)
+      firestore   = try(declared.permissions.firestore, "none")
+      publishes   = try(declared.permissions.publishes, [])
+      storage     = try(declared.permissions.storage, "none")
+      signs_urls  = try(declared.permissions.signs_urls, false)
+      secrets     = try(declared.permissions.secrets, [])
+      models      = try(declared.permissions.models, false)
+    }
+    if !can(declared.trigger.schedule) || var.enable_sweeper
+  }
+
+  # Functions a push subscription delivers to: one per topic-triggered function.
+  push_functions = { for key, function in local.functions : key => function if function.topic != null }
+  # Functions Cloud Scheduler calls.
+  scheduled_functions = { for key, function in local.functions : key => function if function.schedule != null }
+
+  # The declaration's topics, by their YAML key. Names stay variables (Terraform may prefix
+  # them); their defaults are the declaration's names.
+  topics = {
+    plan          = google_pubsub_topic.plan
+    panels        = google_pubsub_topic.panels
+    "dead-letter" = google_pubsub_topic.dead_letter
+  }
+
+  # The declaration's secrets: the Secret Manager secret behind each, the variable a function
+  # reads it from, and whether it is attached in this deployment.
+  secrets = {
+    "gemini-api-key" = {
+      secret_id            = google_secret_manager_secret.gemini_api_key.secret_id
+      environment_variable = "GEMINI_API_KEY"
+      attached             = local.attach_gemini_key
+    }
+  }
+
+  # ---- grants, one list per kind of role ---------------------------------------------------
+  storage_roles = {
+    read         = "roles/storage.objectViewer"
+    "read-write" = "roles/storage.objectAdmin"
+  }
+  # Firestore IAM has no per-collection scope: these roles are project-wide.
+  firestore_roles = {
+    read         = "roles/datastore.viewer"
+    "read-write" = "roles/datastore.user"
+  }
+
+  function_project_roles = concat(
+    [
+      for key, function in local.functions : { account = key, role = local.firestore_roles[function.firestore] }
+      if function.firestore != "none"
+    ],
+    # Models are reached through Vertex AI with the function's own identity, or with an API key.
+    [
+      for key, function in local.functions : { account = key, role = "roles/aiplatform.user" }
+      if function.models && var.use_vertex_ai
+    ],
+  )
+
+  publishers = flatten([
+    for key, function in local.functions : [
+      for topic in function.publishes : { account = key, topic = topic }
+    ]
+  ])
+
+  asset_roles = {
+    for key, function in local.functions : key => local.storage_roles[function.storage]
+    if function.storage != "none"
+  }
+
+  url_signers = toset([for key, function in local.functions : key if function.signs_urls])
+
+  secret_readers = flatten([
+    for key, function in local.functions : [
+      for secret in function.secrets : { account = key, secret = secret }
+      if local.secrets[secret].attached
+    ]
+  ])
+
+  # Topics the declaration dead-letters to: the Pub/Sub service agent publishes there.
+  dead_letter_topics = toset([for function in local.push_functions : function.dead_letter if function.dead_letter != null])
+
+  # Per-function sizes. Each stays a variable of its own (with its own validation); the
+  # sweeper handles one sweep at a time and keeps no warm instance.
+  function_sizes = {
+    api = {
+      memory          = var.api_memory
+      cpu             = var.api_cpu
+      timeout_seconds = var.api_timeout_seconds
+      concurrency     = var.api_concurrency
+      min_instances   = var.api_min_instances
+      max_instances   = var.api_max_instances
+    }
+    plan = {
+      memory          = var.plan_memory
+      cpu             = var.plan_cpu
+      timeout_seconds = var.plan_timeout_seconds
+      concurrency     = var.plan_concurrency
+      min_instances   = var.plan_min_instances
+      max_instances   = var.plan_max_instances
+    }
+    worker = {
+      memory          = var.worker_memory
+      cpu             = var.worker_cpu
+      timeout_seconds = var.worker_timeout_seconds
+      concurrency     = var.worker_concurrency
+      min_instances   = var.worker_min_instances
+      max_instances   = var.worker_max_instances
+    }
+    dead_letter = {
+      memory          = var.dead_letter_memory
+      cpu             = var.dead_letter_cpu
+      timeout_seconds = var.dead_letter_timeout_seconds
+      concurrency     = var.dead_letter_concurrency
+      min_instances   = var.dead_letter_min_instances
+      max_instances   = var.dead_letter_max_instances
+    }
+    sweeper = {
+      memory          = var.sweeper_memory
+      cpu             = var.sweeper_cpu
+      timeout_seconds = var.sweeper_timeout_seconds
+      concurrency     = 1
+      min_instances   = 0
+      max_instances   = var.sweeper_max_instances
+    }
+  }
+}
