@@ -49,6 +49,8 @@ class Function:
     secrets: tuple[str, ...] = ()
     models: bool = False
     signs_urls: bool = False
+    # Firebase Auth users: "none", "read" (look a token's user up) or "read-write".
+    users: str = "none"
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ def _function(key: str, raw: Mapping[str, Any], topics: Mapping[str, Topic]) -> 
         secrets=tuple(permissions.get("secrets") or ()),
         models=bool(permissions.get("models", False)),
         signs_urls=bool(permissions.get("signs_urls", False)),
+        users=str(permissions.get("users", "none")),
     )
     unknown = [
         topic
@@ -118,6 +121,8 @@ def _function(key: str, raw: Mapping[str, Any], topics: Mapping[str, Topic]) -> 
     ]
     if unknown:
         raise DeclarationError(f"{key}: unknown topics {', '.join(unknown)}")
+    if function.users not in STORAGE_LEVELS:
+        raise DeclarationError(f"{key}: users must be one of {', '.join(STORAGE_LEVELS)}")
     if function.storage not in STORAGE_LEVELS:
         raise DeclarationError(f"{key}: storage must be one of {', '.join(STORAGE_LEVELS)}")
     if function.signature not in SIGNATURES:

@@ -27,6 +27,7 @@ locals {
       signs_urls  = try(declared.permissions.signs_urls, false)
       secrets     = try(declared.permissions.secrets, [])
       models      = try(declared.permissions.models, false)
+      users       = try(declared.permissions.users, "none")
     }
     if !can(declared.trigger.schedule) || var.enable_sweeper
   }
@@ -65,10 +66,20 @@ locals {
     "read-write" = "roles/datastore.user"
   }
 
+  # Firebase Auth users: "read" looks a token's user up (revoked, disabled or deleted).
+  users_roles = {
+    read         = "roles/firebaseauth.viewer"
+    "read-write" = "roles/firebaseauth.admin"
+  }
+
   function_project_roles = concat(
     [
       for key, function in local.functions : { account = key, role = local.firestore_roles[function.firestore] }
       if function.firestore != "none"
+    ],
+    [
+      for key, function in local.functions : { account = key, role = local.users_roles[function.users] }
+      if function.users != "none"
     ],
     # Models are reached through Vertex AI with the function's own identity, or with an API key.
     [

@@ -492,6 +492,10 @@ def declared_grants(declared: Mapping[str, Any], options: Options) -> set[Grant]
         if firestore != "none":
             role = {"read": "roles/datastore.viewer", "read-write": "roles/datastore.user"}
             grants.add((key, role[firestore], "project"))
+        users = permissions.get("users", "none")
+        if users != "none":
+            role = {"read": "roles/firebaseauth.viewer", "read-write": "roles/firebaseauth.admin"}
+            grants.add((key, role[users], "project"))
         for topic in permissions.get("publishes", []):
             grants.add((key, "roles/pubsub.publisher", f"topic:{topic}"))
         storage = permissions.get("storage", "none")
