@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import json
 import os
 import secrets
@@ -89,13 +90,25 @@ class CredentialStore:
         self.path = self.directory / FILE_NAME
 
     def get(self, target: Target) -> Session | None:
-        """The login for ``target``; for an unnamed project, the only login for its API URL."""
+        """The login for ``target`` (see ``find``)."""
+        found = self.find(target)
+        return found[1] if found else None
+
+    def find(self, target: Target) -> tuple[Target, Session] | None:
+        """The login for ``target`` and the target it was stored for.
+
+        For a target whose project is not named, the only login for its API URL, with that
+        login's project filled in (so a renewal is stored back in the same place).
+        """
         logins = self._read()
         entry = logins.get(target.key)
         if entry is None and not target.project:
             same_api = [value for value in logins.values() if value.get("apiUrl") == target.api_url]
             entry = same_api[0] if len(same_api) == 1 else None
-        return self._session(entry) if entry is not None else None
+        if entry is None:
+            return None
+        project = str(entry.get("project") or target.project)
+        return dataclasses.replace(target, project=project), self._session(entry)
 
     def put(self, target: Target, session: Session) -> None:
         """Stores ``session`` for ``target``; a corrupt file is replaced, not repaired.
@@ -124,9 +137,11 @@ class CredentialStore:
 
     def remove(self, target: Target) -> bool:
         """Forgets the login for ``target``; deletes the file when none is left."""
-        logins = self._read()
-        if logins.pop(target.key, None) is None:
+        found = self.find(target)
+        if found is None:
             return False
+        logins = self._read()
+        del logins[found[0].key]
         if logins:
             self._write(logins)
         else:

@@ -128,13 +128,16 @@ def _signed_in(args: argparse.Namespace, target: Target, *, guest: bool = True) 
         identity = target.identity()
         return SignedIn(target, identity.session_for(uid), identity=identity)
     store = CredentialStore()
-    session = store.get(target)
-    if session is None:
+    found = store.find(target)
+    if found is None:
         if not guest:
             return None
         if not target.local:
             raise CliError(f"not logged in to {target.describe()}: run 'panelflow login'")
         session = _new_guest(store, target)
+    else:
+        # The stored login names the project when the command line did not.
+        target, session = found
     signed = SignedIn(target, session, store)
     try:
         signed()
@@ -153,7 +156,7 @@ def _connect(args: argparse.Namespace) -> tuple[Target, ApiClient]:
     signed = _signed_in(args, target)
     if signed is None:  # only when guest=False; kept for the type checker
         raise CliError(f"not logged in to {target.describe()}: run 'panelflow login'")
-    return target, ApiClient(target.api_url, token=signed)
+    return signed.target, ApiClient(signed.target.api_url, token=signed)
 
 
 def _client(args: argparse.Namespace) -> ApiClient:
@@ -214,6 +217,9 @@ def cmd_login(args: argparse.Namespace) -> int:
     store.put(target, session)
     who = session.email or "a guest"
     _err(f"logged in as {who} (uid {session.uid}) on {target.describe()}")
+    chosen = getattr(args, "uid", None) or os.environ.get("PANELFLOW_UID")
+    if chosen and target.local:
+        _err(f"note: --uid/PANELFLOW_UID is set, so commands act as {chosen} until it is unset")
     return 0
 
 
@@ -242,7 +248,7 @@ def cmd_whoami(args: argparse.Namespace) -> int:
         hint = "a guest is signed in on first use" if target.local else "run 'panelflow login'"
         _err(f"not logged in to {target.describe()}: {hint}")
         return 1
-    session = signed.session
+    session, target = signed.session, signed.target
     who = {
         "uid": session.uid,
         "user": "guest" if session.anonymous else session.email,
@@ -360,7 +366,8 @@ def cmd_generate(args: argparse.Namespace, emit: Callable[[str], None] = _print)
         )
     except ApiError as error:
         for item in error.body.get("error", {}).get("errors", []) or [error.body.get("error", {})]:
-            _err(f"rejected: {item.get('field', '')}: {item.get('reason') or item.get('message')}")
+            field = f"{item['field']}: " if item.get("field") else ""
+            _err(f"rejected: {field}{item.get('reason') or item.get('message')}")
         if args.json:
             emit(json.dumps({"error": error.body.get("error"), "status": error.status}))
         return 2

@@ -192,3 +192,19 @@ def test_a_fresh_token_is_used_as_is(store: CredentialStore) -> None:
     signed = SignedIn(LOCAL, session(expires_in=120.0), store, identity)
     assert signed() == "id-ada"
     assert identity.refreshed == [] and not store.path.exists()
+
+
+def test_a_login_found_by_api_url_alone_is_renewed_in_its_own_place(
+    store: CredentialStore,
+) -> None:
+    store.put(DEPLOYED, session("prod-user", expires_in=10.0))
+    found = store.find(Target(DEPLOYED.api_url, "", api_key="web-key"))
+    assert found is not None
+    target, login = found
+    assert target.key == DEPLOYED.key
+    identity: Any = FakeIdentity()
+    assert SignedIn(target, login, store, identity)() == "renewed-1"
+    logins = json.loads(store.path.read_text())["logins"]
+    assert list(logins) == [DEPLOYED.key]
+    assert store.remove(Target(DEPLOYED.api_url, "", api_key="web-key")) is True
+    assert not store.path.exists()
