@@ -148,14 +148,18 @@ class Identity:
 
     def token_for(self, uid: str) -> str:
         """An ID token for ``uid``, creating the user first (Auth emulator only)."""
+        return self.session_for(uid).id_token
+
+    def session_for(self, uid: str) -> Session:
+        """A session for ``uid``, creating the user first (Auth emulator only)."""
         email, password = f"{uid.lower()}@users.panelflow.test", f"pw-{uid}-local"
         try:
-            return self.sign_in(email, password).id_token
+            return self.sign_in(email, password)
         except IdentityError as error:
             if error.code not in ("EMAIL_NOT_FOUND", "INVALID_LOGIN_CREDENTIALS"):
                 raise
         self.create_user(uid, email, password)
-        return self.sign_in(email, password).id_token
+        return self.sign_in(email, password)
 
     # ---- plumbing -----------------------------------------------------------------------
 
@@ -187,8 +191,13 @@ class Identity:
                 timeout=TIMEOUT_S,
             )
         except requests.RequestException as error:
+            where = self.emulator_host or url.split("/")[2]
+            hint = (
+                ": is the local stack running? ('panelflow status')" if self.emulator_host else ""
+            )
             raise IdentityError(
-                "UNAVAILABLE", f"could not reach Firebase Auth ({type(error).__name__})"
+                "UNAVAILABLE",
+                f"could not reach Firebase Auth at {where} ({type(error).__name__}){hint}",
             ) from error
         try:
             reply = response.json()

@@ -1,21 +1,40 @@
-"""The ``panelflow`` command: up, down, status, generate, watch, jobs, demo, stage."""
+"""The ``panelflow`` command: up, down, status, login, logout, whoami, generate, watch, show,
+jobs, demo, stage."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import getpass
 import json
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from panelflow_cli import staging
-from panelflow_cli.client import DEFAULT_UID, ApiClient, ApiError, load_stack_env, state_dir
-from panelflow_cli.follow import TERMINAL, ProgressBar, follow_job
-from panelflow_cli.identity import Identity
+from panelflow_cli.client import (
+    ApiClient,
+    ApiError,
+    ApiUnreachable,
+    TargetError,
+    resolve_target,
+    state_dir,
+)
+from panelflow_cli.credentials import (
+    CredentialsError,
+    CredentialStore,
+    SignedIn,
+    Target,
+    is_stale_login,
+    project_of,
+)
+from panelflow_cli.follow import TERMINAL, Progress, ProgressBar, follow_job
+from panelflow_cli.identity import IdentityError, Session
 from panelflow_cli.reader import write_reader
 from panelflow_cli.stack import LocalStack, StackError, StackOptions, read_state, stop_recorded
 
@@ -60,14 +79,191 @@ def cmd_status(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _client(args: argparse.Namespace) -> ApiClient:
-    env = load_stack_env()
-    base = os.environ.get("PANELFLOW_API_URL") or env["PANELFLOW_API_URL"]
-    identity = Identity(
-        emulator_host=env["FIREBASE_AUTH_EMULATOR_HOST"], project_id=env["GOOGLE_CLOUD_PROJECT"]
+class CliError(RuntimeError):
+    """A command cannot go on; the message says why and what to do."""
+
+
+# What a command may fail with that is the user's to fix: one readable line, exit 1.
+READABLE_ERRORS = (
+    CliError,
+    CredentialsError,
+    IdentityError,
+    ApiUnreachable,
+    TargetError,
+    FileNotFoundError,
+)
+
+
+def _target(args: argparse.Namespace) -> Target:
+    """The API and project to use: options, then environment, then the running local stack."""
+    return resolve_target(
+        api_url=getattr(args, "api_url", None) or os.environ.get("PANELFLOW_API_URL"),
+        api_key=getattr(args, "api_key", None) or os.environ.get("PANELFLOW_WEB_API_KEY"),
+        project=getattr(args, "project", None) or os.environ.get("GOOGLE_CLOUD_PROJECT"),
     )
-    token = identity.token_for(args.uid)
-    return ApiClient(base, token=lambda: token)
+
+
+def _chosen_uid(args: argparse.Namespace, target: Target) -> str | None:
+    uid = getattr(args, "uid", None) or os.environ.get("PANELFLOW_UID")
+    if uid and not target.local:
+        raise CliError("--uid and PANELFLOW_UID work on the local stack only: 'panelflow login'")
+    return uid or None
+
+
+def _new_guest(store: CredentialStore, target: Target) -> Session:
+    session = target.identity().sign_up_anonymously()
+    store.put(target, session)
+    _err(f"signed in as a new guest (uid {session.uid}); 'panelflow login' to use an account")
+    return session
+
+
+def _signed_in(args: argparse.Namespace, target: Target, *, guest: bool = True) -> SignedIn | None:
+    """Who the commands act as: ``--uid`` on the local stack, else the stored login.
+
+    With nobody logged in, the local stack signs a guest in (and stores it), so a demo needs
+    nothing typed; a deployed API needs 'panelflow login'. ``guest=False`` returns None then.
+    """
+    uid = _chosen_uid(args, target)
+    if uid:
+        identity = target.identity()
+        return SignedIn(target, identity.session_for(uid), identity=identity)
+    store = CredentialStore()
+    found = store.find(target)
+    if found is None:
+        if not guest:
+            return None
+        if not target.local:
+            raise CliError(f"not logged in to {target.describe()}: run 'panelflow login'")
+        session = _new_guest(store, target)
+    else:
+        # The stored login names the project when the command line did not.
+        target, session = found
+    signed = SignedIn(target, session, store)
+    try:
+        signed()
+    except IdentityError as error:
+        if not is_stale_login(error):
+            raise
+        if not (target.local and session.anonymous and guest):
+            raise CliError(f"{error}: run 'panelflow login'") from error
+        # A guest of an earlier local stack on the same port: the emulator has forgotten it.
+        signed = SignedIn(target, _new_guest(store, target), store)
+    return signed
+
+
+def _connect(args: argparse.Namespace) -> tuple[Target, ApiClient]:
+    target = _target(args)
+    signed = _signed_in(args, target)
+    if signed is None:  # only when guest=False; kept for the type checker
+        raise CliError(f"not logged in to {target.describe()}: run 'panelflow login'")
+    return signed.target, ApiClient(signed.target.api_url, token=signed)
+
+
+def _client(args: argparse.Namespace) -> ApiClient:
+    return _connect(args)[1]
+
+
+def _ask_email(args: argparse.Namespace) -> str:
+    if args.email:
+        return str(args.email)
+    if args.password_stdin or not sys.stdin.isatty():
+        raise CliError("give the account's email with --email")
+    sys.stderr.write("Email: ")
+    sys.stderr.flush()
+    return sys.stdin.readline().strip()
+
+
+def _ask_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise CliError("no terminal to ask for the password on: pipe it to --password-stdin")
+    return getpass.getpass("Password: ")
+
+
+def _stored_guest(store: CredentialStore, target: Target) -> SignedIn | None:
+    """The guest signed in on ``target``, if any and still valid: sign-up upgrades it."""
+    try:
+        session = store.get(target)
+        if session is None or not session.anonymous:
+            return None
+        signed = SignedIn(target, session, store)
+        signed()
+        return signed
+    except (CredentialsError, IdentityError):
+        return None
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    target = _target(args)
+    identity = target.identity()
+    store = CredentialStore()
+    if args.guest:
+        if args.email or args.sign_up or args.password_stdin:
+            raise CliError("--guest takes no email, password or --sign-up")
+        session = identity.sign_up_anonymously()
+    else:
+        email, password = _ask_email(args), _ask_password(args)
+        guest = _stored_guest(store, target) if args.sign_up else None
+        if guest is not None:
+            # The guest becomes the account: same uid, so its comics stay with it.
+            session = identity.link_email(guest.session, email, password)
+        elif args.sign_up:
+            session = identity.sign_up(email, password)
+        else:
+            session = identity.sign_in(email, password)
+    if not target.project:
+        target = dataclasses.replace(target, project=project_of(session.id_token))
+    store.put(target, session)
+    who = session.email or "a guest"
+    _err(f"logged in as {who} (uid {session.uid}) on {target.describe()}")
+    chosen = getattr(args, "uid", None) or os.environ.get("PANELFLOW_UID")
+    if chosen and target.local:
+        _err(f"note: --uid/PANELFLOW_UID is set, so commands act as {chosen} until it is unset")
+    return 0
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    store = CredentialStore()
+    if args.all:
+        removed = store.remove_all()
+        _err(f"deleted {store.path}" if removed else "nobody was logged in")
+        return 0
+    target = _target(args)
+    try:
+        removed = store.remove(target)
+    except CredentialsError:
+        # A damaged file cannot be edited: deleting it is the way out.
+        store.remove_all()
+        _err(f"deleted the damaged {store.path}")
+        return 0
+    _err(f"logged out of {target.describe()}" if removed else "nobody was logged in there")
+    return 0
+
+
+def cmd_whoami(args: argparse.Namespace) -> int:
+    target = _target(args)
+    signed = _signed_in(args, target, guest=False)
+    if signed is None:
+        hint = "a guest is signed in on first use" if target.local else "run 'panelflow login'"
+        _err(f"not logged in to {target.describe()}: {hint}")
+        return 1
+    session, target = signed.session, signed.target
+    who = {
+        "uid": session.uid,
+        "user": "guest" if session.anonymous else session.email,
+        "api": target.api_url,
+        "project": target.project,
+        "localStack": target.local,
+    }
+    if args.json:
+        print(json.dumps(who))
+    else:
+        print(f"uid:     {who['uid']}")
+        print(f"user:    {who['user']}")
+        print(f"api:     {target.api_url}{' (local stack)' if target.local else ''}")
+        print(f"project: {target.project}")
+    return 0
 
 
 def _read_story(args: argparse.Namespace) -> str:
@@ -96,13 +292,39 @@ def _print(line: str) -> None:
     print(line, flush=True)
 
 
+def _poll_job(
+    client: ApiClient,
+    job_id: str,
+    on_change: Callable[[Progress], None],
+    timeout: float,
+    interval: float = 2.0,
+) -> Progress:
+    """Progress by reading the job every ``interval`` seconds: for a deployed API, where the
+    CLI has no Firestore listener of its own."""
+    progress = Progress()
+    deadline = time.monotonic() + timeout
+    while True:
+        progress.job = client.get_job(job_id)
+        progress.panels = {int(panel["index"]): panel for panel in progress.job.get("panels", [])}
+        on_change(progress)
+        if progress.status in TERMINAL or time.monotonic() >= deadline:
+            return progress
+        time.sleep(interval)
+
+
 def _finish(
-    client: ApiClient, job_id: str, args: argparse.Namespace, emit: Callable[[str], None] = _print
+    client: ApiClient,
+    target: Target,
+    job_id: str,
+    args: argparse.Namespace,
+    emit: Callable[[str], None] = _print,
 ) -> int:
     """Follows a job to its end, writes the reader, prints the summary; exit 0 if completed."""
-    project = os.environ.get("GOOGLE_CLOUD_PROJECT", "demo-panelflow")
     bar = ProgressBar() if not args.quiet else (lambda _progress: None)
-    progress = follow_job(project, job_id, bar, timeout=args.timeout)
+    if target.local:
+        progress = follow_job(target.project, job_id, bar, timeout=args.timeout)
+    else:
+        progress = _poll_job(client, job_id, bar, timeout=args.timeout)
     if progress.status not in TERMINAL:
         _err(
             f"job {job_id} is still {progress.status} after {args.timeout:.0f} s; "
@@ -130,18 +352,22 @@ def _finish(
 
 
 def cmd_generate(args: argparse.Namespace, emit: Callable[[str], None] = _print) -> int:
+    target, client = _connect(args)
+    story = _read_story(args)
+    # One key per invocation: the client's retry of this create reuses it.
+    idempotency_key = str(uuid.uuid4())
     try:
-        client = _client(args)
-        story = _read_story(args)
         created = client.start_job(
-            story, panels=args.panels, style=args.style, language=args.language
+            story,
+            idempotency_key=idempotency_key,
+            panels=args.panels,
+            style=args.style,
+            language=args.language,
         )
-    except FileNotFoundError as error:
-        _err(str(error))
-        return 1
     except ApiError as error:
         for item in error.body.get("error", {}).get("errors", []) or [error.body.get("error", {})]:
-            _err(f"rejected: {item.get('field', '')}: {item.get('reason') or item.get('message')}")
+            field = f"{item['field']}: " if item.get("field") else ""
+            _err(f"rejected: {field}{item.get('reason') or item.get('message')}")
         if args.json:
             emit(json.dumps({"error": error.body.get("error"), "status": error.status}))
         return 2
@@ -164,23 +390,39 @@ def cmd_generate(args: argparse.Namespace, emit: Callable[[str], None] = _print)
         else:
             emit(job_id)
         return 0
-    return _finish(client, job_id, args, emit)
+    return _finish(client, target, job_id, args, emit)
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
+    target, client = _connect(args)
     try:
-        client = _client(args)
         client.get_job(args.job_id)
-    except (FileNotFoundError, ApiError) as error:
+    except ApiError as error:
         _err(str(error))
         return 1
-    return _finish(client, args.job_id, args)
+    return _finish(client, target, args.job_id, args)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """The job exactly as ``GET /jobs/{jobId}`` returns it, as JSON."""
+    client = _client(args)
+    try:
+        job = client.get_job(args.job_id)
+    except ApiError as error:
+        _err(str(error))
+        return 1
+    if args.compact:
+        print(json.dumps(job, separators=(",", ":"), ensure_ascii=False))
+    else:
+        print(json.dumps(job, indent=2, ensure_ascii=False))
+    return 0
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
+    client = _client(args)
     try:
-        jobs = _client(args).list_jobs(args.limit)
-    except (FileNotFoundError, ApiError) as error:
+        jobs = client.list_jobs(args.limit)
+    except ApiError as error:
         _err(str(error))
         return 1
     if args.json:
@@ -208,16 +450,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         story = resources.files("panelflow_cli").joinpath("samples/lighthouse.txt").read_text()
         generate = argparse.Namespace(
-            uid=args.uid,
-            text=story,
-            file=None,
-            panels=args.panels,
-            style=args.style,
-            language="en",
-            follow=True,
-            json=True,
-            quiet=False,
-            timeout=args.timeout,
+            **{
+                **vars(args),
+                "text": story,
+                "file": None,
+                "language": "en",
+                "follow": True,
+                "json": True,
+                "quiet": False,
+            }
         )
         # The summary line is held back so that it is printed last, after the stack stops.
         code = cmd_generate(generate, emit=held.append)
@@ -235,13 +476,43 @@ def cmd_stage(args: argparse.Namespace) -> int:
     return staging.main(["--out", args.out] if args.out else [])
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="panelflow", description="Story in, narrated comic out.")
-    parser.add_argument(
-        "--uid",
-        default=os.environ.get("PANELFLOW_UID", DEFAULT_UID),
-        help="user id for local tokens (default: %(default)s)",
+def _connection_options(*, inherited: bool) -> argparse.ArgumentParser:
+    """--api-url, --api-key, --project, --uid: accepted before or after the command name."""
+    options = argparse.ArgumentParser(add_help=False)
+    # After the command name they override the ones before it only when given.
+    default = argparse.SUPPRESS if inherited else None
+    options.add_argument(
+        "--api-url",
+        default=default,
+        help="the API to use (env PANELFLOW_API_URL; default: the running local stack)",
     )
+    options.add_argument(
+        "--api-key",
+        default=default,
+        help="the web app's Firebase API key, for a deployed API (env PANELFLOW_WEB_API_KEY)",
+    )
+    options.add_argument(
+        "--project",
+        default=default,
+        help="the deployed API's Firebase project (env GOOGLE_CLOUD_PROJECT; default: the "
+        "one the sign-in names)",
+    )
+    options.add_argument(
+        "--uid",
+        default=default,
+        help="local stack only: act as this Auth emulator user, created if needed, instead "
+        "of the logged-in one (env PANELFLOW_UID)",
+    )
+    return options
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="panelflow",
+        description="Story in, narrated comic out.",
+        parents=[_connection_options(inherited=False)],
+    )
+    connection = _connection_options(inherited=True)
     sub = parser.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="start the local stack and write .panelflow/local.env")
@@ -250,12 +521,33 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("down", help="stop the local stack").set_defaults(run=cmd_down)
     sub.add_parser("status", help="show the running local stack").set_defaults(run=cmd_status)
 
+    login = sub.add_parser("login", parents=[connection], help="sign in and remember it")
+    login.add_argument("--email", help="the account's email (asked when not given)")
+    login.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    login.add_argument(
+        "--sign-up",
+        action="store_true",
+        help="create the account (a signed-in guest becomes it and keeps its comics)",
+    )
+    login.add_argument("--guest", action="store_true", help="sign in as a new guest")
+    login.set_defaults(run=cmd_login)
+
+    logout = sub.add_parser("logout", parents=[connection], help="forget the stored sign-in")
+    logout.add_argument("--all", action="store_true", help="forget every stored sign-in")
+    logout.set_defaults(run=cmd_logout)
+
+    whoami = sub.add_parser("whoami", parents=[connection], help="who the commands act as, where")
+    whoami.add_argument("--json", action="store_true", help="one JSON line")
+    whoami.set_defaults(run=cmd_whoami)
+
     def job_options(command: argparse.ArgumentParser) -> None:
         command.add_argument("--json", action="store_true", help="end with one JSON line")
         command.add_argument("--quiet", action="store_true", help="no progress bar")
         command.add_argument("--timeout", type=float, default=600.0, help="seconds to follow")
 
-    generate = sub.add_parser("generate", help="start a comic from a story")
+    generate = sub.add_parser("generate", parents=[connection], help="start a comic from a story")
     generate.add_argument("text", nargs="?", help="the story ('-' or nothing: standard input)")
     generate.add_argument("--file", "-f", help="read the story from a file")
     generate.add_argument("--panels", "-n", type=int, default=None, help="number of panels")
@@ -267,12 +559,19 @@ def build_parser() -> argparse.ArgumentParser:
     job_options(generate)
     generate.set_defaults(run=cmd_generate)
 
-    watch = sub.add_parser("watch", help="follow a job (from any device) until it ends")
+    watch = sub.add_parser(
+        "watch", parents=[connection], help="follow a job (from any device) until it ends"
+    )
     watch.add_argument("job_id")
     job_options(watch)
     watch.set_defaults(run=cmd_watch)
 
-    jobs = sub.add_parser("jobs", help="list your jobs, newest first")
+    show = sub.add_parser("show", parents=[connection], help="print a job as the API returns it")
+    show.add_argument("job_id")
+    show.add_argument("--compact", action="store_true", help="one line instead of indented")
+    show.set_defaults(run=cmd_show)
+
+    jobs = sub.add_parser("jobs", parents=[connection], help="list your jobs, newest first")
     jobs.add_argument("--limit", type=int, default=20)
     jobs.add_argument("--json", action="store_true")
     jobs.set_defaults(run=cmd_jobs)
@@ -292,7 +591,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.run(args))
+    try:
+        return int(args.run(args))
+    except READABLE_ERRORS as error:
+        _err(f"panelflow {args.command}: {error}")
+        return 1
+    except BrokenPipeError:
+        # The reader went away (`panelflow show ID | head`): not an error worth a trace.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
