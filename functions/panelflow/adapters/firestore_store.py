@@ -13,6 +13,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from panelflow.adapters.google_errors import TRANSIENT_API_ERRORS
 from panelflow.domain.errors import (
     Conflict,
     IdempotencyConflict,
@@ -41,15 +42,8 @@ INPUTS = "jobInputs"
 IDEMPOTENCY = "idempotencyKeys"
 # One per user: jobs running and panels ordered today (panelflow.domain.quotas).
 USAGE = "usage"
-# Errors that say "try again", not "you are wrong".
-_TRANSIENT = (
-    gexc.ServiceUnavailable,
-    gexc.DeadlineExceeded,
-    gexc.InternalServerError,
-    gexc.TooManyRequests,
-    gexc.Aborted,
-    gexc.ResourceExhausted,
-)
+# Errors that say "try again", not "you are wrong": the one table of google_errors.
+_TRANSIENT = TRANSIENT_API_ERRORS
 
 
 _PLANNABLE = (JobStatus.QUEUED.value, JobStatus.PLANNING.value)
