@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from panelflow.domain import plan_limits, provider_models
+from panelflow.domain import voices as voice_catalogue
 from panelflow.domain.errors import ConfigurationError
 
 STYLES = ("storybook", "manga", "noir", "watercolor", "pop-art")
@@ -23,11 +25,30 @@ EMULATOR_VARIABLES = (
     "STORAGE_EMULATOR_HOST",
     "FIREBASE_AUTH_EMULATOR_HOST",
 )
-DEFAULT_PLANNER_MODEL = "gemini-2.5-flash"
-DEFAULT_IMAGE_MODEL = "gemini-2.5-flash-image"
+DEFAULT_PLANNER_MODEL = provider_models.DEFAULT_PLANNER_MODEL
+DEFAULT_IMAGE_MODEL = provider_models.DEFAULT_IMAGE_MODEL
 # The Gemini API version that documents structured output and image generation; Vertex AI
 # keeps the SDK's own default.
 DEFAULT_GEMINI_API_VERSION = "v1beta"
+GEMINI_API_VERSIONS = ("v1", "v1beta", "v1alpha")
+# Estimated prices in USD for the cost ledger (panelflow.domain.costs): per million tokens
+# (inputTokens, outputTokens) or characters, and per image. Sources, read November 2026:
+# ai.google.dev/gemini-api/docs/pricing (paid tier, images at 1K resolution) and
+# cloud.google.com/text-to-speech/pricing (beyond the free tier). Estimates only: the bill
+# is the truth. PANELFLOW_PRICES (a JSON object of the same shape) overrides entries.
+PRICES_AS_OF = "2026-11"
+DEFAULT_PRICES: dict[str, dict[str, float]] = {
+    "gemini-3.5-flash": {"inputTokens": 0.50, "outputTokens": 3.00},
+    "gemini-3.1-flash-lite": {"inputTokens": 0.25, "outputTokens": 1.50},
+    "gemini-3.1-pro-preview": {"inputTokens": 2.00, "outputTokens": 12.00},
+    "gemini-3.1-flash-image": {"inputTokens": 0.50, "images": 0.067},
+    "gemini-3-pro-image": {"inputTokens": 2.00, "images": 0.134},
+    "standard": {"characters": 4.00},
+    "wavenet": {"characters": 16.00},
+    "neural2": {"characters": 16.00},
+    "chirp3-hd": {"characters": 30.00},
+    "studio": {"characters": 160.00},
+}
 # A Cloud Text-to-Speech voice name starts with its language code, e.g. en-US-Neural2-F.
 VOICE_NAME_PATTERN = re.compile(r"[a-z]{2,3}-[A-Z]{2}-\S+")
 # A V4 signed URL lives at most seven days.
@@ -88,9 +109,19 @@ class Settings:
     gemini_api_version: str = ""
     planner_model: str = DEFAULT_PLANNER_MODEL
     image_model: str = DEFAULT_IMAGE_MODEL
-    # Per HTTP request; the SDK retries 408, 429 and 5xx within ``gemini_attempts``.
+    # Per HTTP request; 408, 429 and 5xx are retried within ``gemini_attempts`` and
+    # ``gemini_retry_budget_s`` seconds of waiting (timed-out image requests are not re-sent).
     gemini_timeout_s: float = 60.0
     gemini_attempts: int = 3
+    gemini_retry_budget_s: float = 60.0
+    # Caps the planner's reply (and what it costs); thinking tokens count too.
+    planner_max_output_tokens: int = 16_384
+    # Models missing from panelflow.domain.provider_models are refused unless allowed.
+    allow_unlisted_models: bool = False
+    # Estimated prices for the cost ledger; see DEFAULT_PRICES.
+    prices: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: DEFAULT_PRICES)
+    # Narration and dialogue of one panel, in UTF-8 bytes (see domain.plan_limits).
+    max_spoken_bytes: int = plan_limits.SPOKEN_BYTES_PER_PANEL
     # Exponential backoff between in-call retries, for Gemini and Text-to-Speech alike.
     retry_initial_s: float = 1.0
     retry_max_s: float = 10.0
@@ -99,6 +130,8 @@ class Settings:
     tts_endpoint: str = ""
     tts_insecure: bool = False
     tts_voices: Mapping[str, str] = field(default_factory=dict)
+    # Default voice family: wavenet, or chirp3-hd (high definition, priced higher).
+    tts_tier: str = voice_catalogue.DEFAULT_TIER
     tts_timeout_s: float = 30.0
     # Total time one synthesis request may spend retrying transient errors.
     tts_retry_budget_s: float = 60.0
@@ -222,7 +255,19 @@ def _google_settings(
         "retry_max_s": _float(env, "PANELFLOW_RETRY_MAX_S", 10.0, 0.0),
         "tts_timeout_s": _float(env, "PANELFLOW_TTS_TIMEOUT_S", 30.0, 0.1),
         "tts_retry_budget_s": _float(env, "PANELFLOW_TTS_RETRY_BUDGET_S", 60.0, 0.0),
+        "gemini_retry_budget_s": _float(env, "PANELFLOW_GEMINI_RETRY_BUDGET_S", 60.0, 0.0),
+        "planner_max_output_tokens": _int(env, "PANELFLOW_PLANNER_MAX_OUTPUT_TOKENS", 16_384, 256),
+        "allow_unlisted_models": _bool(env, "PANELFLOW_ALLOW_UNLISTED_MODELS", False),
+        "prices": _prices(env.get("PANELFLOW_PRICES", "")),
+        "max_spoken_bytes": _int(
+            env, "PANELFLOW_MAX_SPOKEN_BYTES", plan_limits.SPOKEN_BYTES_PER_PANEL, 1, 5_000
+        ),
     }
+    for variable, kind, key in (
+        ("PANELFLOW_PLANNER_MODEL", "text", "planner_model"),
+        ("PANELFLOW_IMAGE_MODEL", "image", "image_model"),
+    ):
+        _check_model(variable, values[key], kind, allow_unlisted=values["allow_unlisted_models"])
     if "google" in (providers["planner"], providers["images"]):
         values.update(_gemini_settings(env, production=production))
     if providers["voice"] == "google":
@@ -258,6 +303,12 @@ def _gemini_settings(env: Mapping[str, str], *, production: bool) -> dict[str, A
     if base_url:
         _check_base_url(base_variable, base_url, production=production)
     version = env.get("GOOGLE_GENAI_API_VERSION", "").strip()
+    if version and version not in GEMINI_API_VERSIONS:
+        raise ConfigurationError(
+            f"GOOGLE_GENAI_API_VERSION must be one of {', '.join(GEMINI_API_VERSIONS)}, "
+            f"not {version!r}",
+            field="GOOGLE_GENAI_API_VERSION",
+        )
     return {
         "gemini_api_key": api_key,
         "gemini_vertex": vertex,
@@ -294,7 +345,63 @@ def _tts_settings(env: Mapping[str, str], *, production: bool) -> dict[str, Any]
         "tts_endpoint": endpoint,
         "tts_insecure": insecure,
         "tts_voices": _voices(env.get("PANELFLOW_TTS_VOICES", "")),
+        "tts_tier": _tier(
+            env.get("PANELFLOW_TTS_TIER", "").strip() or voice_catalogue.DEFAULT_TIER
+        ),
     }
+
+
+def _tier(tier: str) -> str:
+    if tier not in voice_catalogue.TIERS:
+        raise ConfigurationError(
+            f"PANELFLOW_TTS_TIER must be one of {', '.join(voice_catalogue.TIERS)}, not {tier!r}",
+            field="PANELFLOW_TTS_TIER",
+        )
+    return tier
+
+
+def _check_model(variable: str, model: str, kind: str, *, allow_unlisted: bool) -> None:
+    """Refuses retired models always, unknown ones unless PANELFLOW_ALLOW_UNLISTED_MODELS."""
+    problem = provider_models.problem_with(model, kind)
+    if problem and (model in provider_models.RETIRED or not allow_unlisted):
+        raise ConfigurationError(
+            f"{variable}: {problem}. Set {variable} to a current model, or "
+            "PANELFLOW_ALLOW_UNLISTED_MODELS=true for one released since this list",
+            field=variable,
+        )
+
+
+def _prices(raw: str) -> dict[str, dict[str, float]]:
+    """DEFAULT_PRICES with the entries of PANELFLOW_PRICES (same shape) replacing theirs."""
+    variable = "PANELFLOW_PRICES"
+    prices = {model: dict(rates) for model, rates in DEFAULT_PRICES.items()}
+    if not raw.strip():
+        return prices
+    example = '{"gemini-3.5-flash": {"inputTokens": 0.5, "outputTokens": 3.0}}'
+    try:
+        given = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ConfigurationError(
+            f"{variable} must be a JSON object such as {example}: {error.msg}", field=variable
+        ) from None
+    units = ("inputTokens", "outputTokens", "images", "characters")
+    if not isinstance(given, dict) or not all(
+        isinstance(rates, dict)
+        and all(
+            unit in units and isinstance(rate, int | float) and rate >= 0
+            for unit, rate in rates.items()
+        )
+        for rates in given.values()
+    ):
+        raise ConfigurationError(
+            f"{variable} must map a model or voice tier to non-negative prices per unit "
+            f"({', '.join(units)}), such as {example}",
+            field=variable,
+        )
+    prices.update(
+        {str(model): {u: float(r) for u, r in rates.items()} for model, rates in given.items()}
+    )
+    return prices
 
 
 def _check_base_url(variable: str, url: str, *, production: bool) -> None:
@@ -368,6 +475,12 @@ def _voices(raw: str) -> dict[str, str]:
             raise ConfigurationError(
                 f"{variable}: the voice for {name!r} must be a Cloud Text-to-Speech voice name "
                 f"that starts with its language code, such as en-US-Neural2-F, not {voice!r}",
+                field=variable,
+            )
+        if not voice_catalogue.tier_of(voice):
+            raise ConfigurationError(
+                f"{variable}: {voice!r} (for {name!r}) names no Cloud Text-to-Speech voice "
+                f"family; known families: {', '.join(sorted(voice_catalogue.FAMILIES))}",
                 field=variable,
             )
     return {str(name): voice for name, voice in voices.items()}
