@@ -29,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 _PATH = re.compile(r"^/(?P<version>v1[a-z0-9]*)/models/(?P<model>[^/:]+):generateContent$")
+RAW = "__raw_body__"
 _MODEL_PATH = re.compile(r"^/(?P<version>v1[a-z0-9]*)/models/(?P<model>[^/:]+)$")
 _STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
@@ -241,6 +242,11 @@ def error_reply(status: int, message: str = "", delay: float = 0.0) -> Reply:
     )
 
 
+def raw_reply(text: str, status: int = 200) -> Reply:
+    """A body that is not JSON (a proxy's error page, a cut-off reply)."""
+    return Reply(status=status, body={RAW: text})
+
+
 def slow(reply: Reply, delay: float) -> Reply:
     return Reply(status=reply.status, body=reply.body, delay=delay)
 
@@ -392,15 +398,22 @@ class FakeGemini:
             prompt_tokens = len(json.dumps(request.body)) // 4
             return Reply(body={**reply.body, "usageMetadata": usage(prompt_tokens, 1290)})
         if request.config.get("responseSchema") or request.config.get("responseJsonSchema"):
-            return plan_reply(self.plan or {"title": "", "characters": [], "panels": []})
+            text = json.dumps(self.plan or {"title": "", "characters": [], "panels": []})
+            # Like the service: a reply longer than maxOutputTokens is cut off there.
+            limit = int(request.config.get("maxOutputTokens") or 0)
+            if limit and len(text) // 4 > limit:
+                return text_reply(text[: limit * 4], "MAX_TOKENS", tokens=limit)
+            return plan_reply(text)
         return text_reply("ok")
 
     @staticmethod
     def _send(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
-        data = json.dumps(reply.body).encode()
+        raw = RAW in reply.body
+        data = str(reply.body[RAW]).encode() if raw else json.dumps(reply.body).encode()
         try:
             handler.send_response(reply.status)
-            handler.send_header("Content-Type", "application/json; charset=UTF-8")
+            kind = "text/html" if raw else "application/json"
+            handler.send_header("Content-Type", f"{kind}; charset=UTF-8")
             handler.send_header("Content-Length", str(len(data)))
             handler.end_headers()
             handler.wfile.write(data)

@@ -152,6 +152,12 @@ class FakeTextToSpeech:
         with self._lock:
             self._failures.extend((code, message or f"fake {code.name}") for code in codes)
 
+    def exhaust_quota_next(self, quota_id: str, quota_value: str, times: int = 1) -> None:
+        """The next calls fail with RESOURCE_EXHAUSTED carrying a google.rpc.QuotaFailure,
+        as a rich gRPC status (the details trailer the client libraries decode)."""
+        with self._lock:
+            self._failures.extend([("quota", quota_id, quota_value)] * times)  # type: ignore[list-item]
+
     def delay_next(self, *seconds: float) -> None:
         with self._lock:
             self._delays.extend(seconds)
@@ -206,6 +212,8 @@ class FakeTextToSpeech:
             delay = self._delays.popleft() if self._delays else 0.0
         if delay:
             time.sleep(delay)
+        if failure is not None and failure[0] == "quota":
+            _abort_with_quota(context, *failure[1:])  # type: ignore[misc]
         if failure is not None:
             context.abort(*failure)
         text = request.input.text or request.input.ssml
@@ -270,3 +278,21 @@ class FakeTextToSpeech:
 
 def pcm_only(voice: str) -> bool:
     return "-Chirp3-HD-" in voice or "-Journey-" in voice
+
+
+def _abort_with_quota(context: grpc.ServicerContext, quota_id: str, quota_value: str) -> None:
+    from google.protobuf import any_pb2
+    from google.rpc import code_pb2, error_details_pb2, status_pb2
+    from grpc_status import rpc_status
+
+    violation = error_details_pb2.QuotaFailure.Violation(
+        quota_metric="texttospeech.googleapis.com/all_requests",
+        quota_id=quota_id,
+        quota_value=int(quota_value),
+    )
+    detail = any_pb2.Any()
+    detail.Pack(error_details_pb2.QuotaFailure(violations=[violation]))
+    status = status_pb2.Status(
+        code=code_pb2.RESOURCE_EXHAUSTED, message="Quota exceeded.", details=[detail]
+    )
+    context.abort_with_status(rpc_status.to_status(status))

@@ -94,7 +94,13 @@ _DAILY = (
 
 
 def _hopeless_violation(violation: Any) -> str:
-    value = str(_get(violation, "quotaValue", "quota_value") or "").strip()
+    if isinstance(violation, dict):
+        value = str(violation.get("quotaValue", "")).strip()
+    else:
+        # A protobuf int64 has no presence: 0 means "limit 0" only in a violation that names
+        # its quota (newer services); older ones fill subject and description only.
+        named = _get(violation, "quota_id") or _get(violation, "quota_metric")
+        value = str(_get(violation, "quota_value")) if named else ""
     if value == "0":
         return _NO_QUOTA
     names = " ".join(

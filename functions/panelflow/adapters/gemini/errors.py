@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from google.auth import exceptions as auth_errors
 from google.genai import errors as genai_errors
 
@@ -40,10 +42,12 @@ _TRANSPORT = _transport_errors()
 TIMEOUTS = _TRANSPORT["timeout"]
 _TRANSIENT_TRANSPORT = _TRANSPORT["transient"]
 # google.auth errors arise with Vertex AI, when Application Default Credentials are fetched;
-# UnknownApiResponseError when a reply is not JSON (a proxy's error page, a cut-off body).
+# UnknownApiResponseError when a reply is not JSON (a proxy's error page, a cut-off body);
+# generate_content lets the bare JSONDecodeError through for the same thing.
+NOT_JSON: tuple[type[Exception], ...] = (genai_errors.UnknownApiResponseError, json.JSONDecodeError)
 TRANSLATED: tuple[type[Exception], ...] = (
     genai_errors.APIError,
-    genai_errors.UnknownApiResponseError,
+    *NOT_JSON,
     auth_errors.GoogleAuthError,
     *_TRANSPORT["any"],
 )
@@ -59,7 +63,7 @@ def translate_error(
     """
     if isinstance(error, genai_errors.APIError):
         return _api_error(error, action, model=model, model_variable=model_variable)
-    if isinstance(error, genai_errors.UnknownApiResponseError):
+    if isinstance(error, NOT_JSON):
         return TransientError(
             f"{action}: the Gemini API answered with something that is not JSON; try again later"
         )
