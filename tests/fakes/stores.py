@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from panelflow.domain.costs import PaidCall
 from panelflow.domain.errors import Conflict, IdempotencyConflict, LeaseHeld, NotFound
 from panelflow.domain.models import (
     Asset,
@@ -33,6 +34,8 @@ class InMemoryJobStore:
         self.final_transitions: list[tuple[str, JobStatus]] = []
         self.keys: dict[str, dict[str, Any]] = {}
         self.usage: dict[str, Usage] = {}
+        # job id -> call id -> paid call (the cost ledger).
+        self.costs: dict[str, dict[str, PaidCall]] = {}
         self._lock = threading.RLock()
         self._clock = clock
 
@@ -278,6 +281,16 @@ class InMemoryJobStore:
             job.finished_at = self._clock()
             self.final_transitions.append((job_id, job.status))
             return job.status
+
+    def record_costs(self, job_id: str, calls: Sequence[PaidCall]) -> None:
+        with self._lock:
+            ledger = self.costs.setdefault(job_id, {})
+            for call in calls:
+                ledger.setdefault(call.call_id, call)
+
+    def list_costs(self, job_id: str) -> list[PaidCall]:
+        with self._lock:
+            return sorted(self.costs.get(job_id, {}).values(), key=lambda call: call.at)
 
 
 class RecordingQueue:

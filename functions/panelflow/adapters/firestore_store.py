@@ -14,6 +14,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from panelflow.adapters.google_errors import TRANSIENT_API_ERRORS
+from panelflow.domain.costs import PaidCall
 from panelflow.domain.errors import (
     Conflict,
     IdempotencyConflict,
@@ -42,6 +43,8 @@ INPUTS = "jobInputs"
 IDEMPOTENCY = "idempotencyKeys"
 # One per user: jobs running and panels ordered today (panelflow.domain.quotas).
 USAGE = "usage"
+# Under each job: one document per paid call (panelflow.domain.costs).
+COSTS = "costs"
 # Errors that say "try again", not "you are wrong": the one table of google_errors.
 _TRANSIENT = TRANSIENT_API_ERRORS
 
@@ -555,6 +558,22 @@ class FirestoreJobStore:
         )
         docs = _translate(query.get)
         return float(docs[0].get("finishedAt")) if docs else None
+
+    # ---- cost ledger: jobs/{jobId}/costs/{callId}, one document per paid call ----------
+
+    def record_costs(self, job_id: str, calls: Sequence[PaidCall]) -> None:
+        if not calls:
+            return
+        batch = self._client.batch()
+        for call in calls:
+            batch.set(
+                self._job_ref(job_id).collection(COSTS).document(call.call_id), call.to_dict()
+            )
+        _translate(batch.commit)
+
+    def list_costs(self, job_id: str) -> list[PaidCall]:
+        query = self._job_ref(job_id).collection(COSTS).order_by("at")
+        return [PaidCall.from_dict(doc.to_dict()) for doc in _translate(query.get)]
 
 
 class _Contended(Exception):

@@ -8,8 +8,11 @@ import time
 
 from panelflow import logs
 from panelflow.bootstrap import Services
+from panelflow.domain import plan_limits
 from panelflow.domain.errors import JobCancelled, PanelflowError
 from panelflow.domain.models import Character, JobStatus, PanelStatus
+from panelflow.services import references
+from panelflow.services.metering import metered
 from panelflow.services.rendering import ensure_active
 
 
@@ -37,12 +40,13 @@ def plan_job(services: Services, job_id: str) -> None:
     started = time.monotonic()
     try:
         story = store.get_story(job_id)
-        plan = services.planner.plan(
-            story, panels=job.panels_requested, style=job.style, language=job.language
-        )
-        characters = [
-            _with_reference(services, job_id, character, job.style) for character in plan.characters
-        ]
+        with metered(services, job_id, kind="plan", provider=services.settings.planner, units={}):
+            plan = services.planner.plan(
+                story, panels=job.panels_requested, style=job.style, language=job.language
+            )
+        # Every planner's plan passes the same limits before it is saved (cost caps).
+        plan = plan_limits.clamp(plan, spoken_bytes=services.settings.max_spoken_bytes)
+        characters = references.with_references(services, job, plan, _with_reference)
     except JobCancelled:
         logs.info("planning stopped: the job was cancelled", jobId=job_id)
         return
@@ -87,8 +91,17 @@ def _with_reference(services: Services, job_id: str, character: Character, style
     slug = re.sub(r"[^a-z0-9]+", "-", character.name.lower()).strip("-") or "character"
     path = f"jobs/{job_id}/characters/{slug}-{key}.png"
     if services.blobs.exists(path) is None:
+        if not references.charge_sheet(services, job_id):
+            return character
         ensure_active(services, job_id)
-        sheet = services.images.character_sheet(character, style=style)
+        with metered(
+            services,
+            job_id,
+            kind="reference",
+            provider=services.settings.images,
+            units={"images": 1},
+        ):
+            sheet = services.images.character_sheet(character, style=style)
         services.blobs.put(
             path, sheet.data, sheet.content_type, width=sheet.width, height=sheet.height
         )

@@ -21,6 +21,7 @@ from panelflow.domain.models import (
     PanelPlan,
     SpeechLine,
 )
+from panelflow.services.metering import metered
 
 
 def render_panel(services: Services, job_id: str, index: int) -> None:
@@ -137,13 +138,21 @@ def _image(services: Services, job: Job, panel: Panel) -> Asset:
     references = _references(services, characters)
     previous = services.store.get_panel(job.job_id, panel.index - 1) if panel.index else None
     ensure_active(services, job.job_id)
-    image = services.images.panel(
-        plan,
-        style=job.style,
-        characters=characters,
-        references=references,
-        previous=_plan_of(previous) if previous else None,
-    )
+    with metered(
+        services,
+        job.job_id,
+        kind="image",
+        provider=services.settings.images,
+        units={"images": 1},
+        panel_index=panel.index,
+    ):
+        image = services.images.panel(
+            plan,
+            style=job.style,
+            characters=characters,
+            references=references,
+            previous=_plan_of(previous) if previous else None,
+        )
     return services.blobs.put(
         path, image.data, image.content_type, width=image.width, height=image.height
     )
@@ -174,7 +183,15 @@ def _audio(services: Services, job: Job, panel: Panel) -> Asset | None:
     if stored is not None:
         return stored
     ensure_active(services, job.job_id)
-    audio = services.voice.synthesize(lines, language=job.language)
+    with metered(
+        services,
+        job.job_id,
+        kind="speech",
+        provider=services.settings.voice,
+        units={"characters": sum(len(line.text) for line in lines)},
+        panel_index=panel.index,
+    ):
+        audio = services.voice.synthesize(lines, language=job.language)
     return services.blobs.put(path, audio.data, audio.content_type, durationMs=audio.duration_ms)
 
 
