@@ -261,6 +261,8 @@ class FakeGemini:
         self.plan: dict[str, Any] | None = None
         # The models this fake serves; any other id answers 404 like a retired one.
         self.models: set[str] = set(MODELS) if models is None else set(models)
+        # When set, only these API keys are accepted (others: 400 API_KEY_INVALID, as sent).
+        self.api_keys: set[str] | None = None
         self._script: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -356,6 +358,9 @@ class FakeGemini:
 
     def _refusal(self, request: RecordedRequest) -> Reply | None:
         """What the service refuses before generating anything."""
+        refused = self._key_refused(request.headers)
+        if refused is not None:
+            return refused
         if request.model not in self.models:
             return error_reply(
                 404,
@@ -370,7 +375,17 @@ class FakeGemini:
                 )
         return None
 
+    def _key_refused(self, headers: dict[str, str]) -> Reply | None:
+        if self.api_keys is None or headers.get("x-goog-api-key") in self.api_keys:
+            return None
+        return error_reply(400, "API key not valid. Please pass a valid API key.")
+
     def _get_model(self, handler: BaseHTTPRequestHandler) -> None:
+        headers = {key.lower(): value for key, value in handler.headers.items()}
+        refused = self._key_refused(headers)
+        if refused is not None:
+            self._send(handler, refused)
+            return
         match = _MODEL_PATH.match(handler.path.split("?", 1)[0])
         if not match or match["model"] not in self.models:
             name = match["model"] if match else handler.path

@@ -111,7 +111,7 @@ def _api_error(
         named = f"the Gemini model {model}" if model else "the Gemini model"
         return ModelUnavailable(
             f"{action}: {named} was not found ({detail}); it may be retired. Set {variables} "
-            "to a current model (panelflow doctor lists what the API offers)",
+            "to a current model (panelflow doctor checks the configured ones)",
             field=model_variable or None,
         )
     message = " ".join(str(error.message or "").split())[:300]
