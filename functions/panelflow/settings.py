@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from panelflow.domain import plan_limits, provider_models
 from panelflow.domain import voices as voice_catalogue
 from panelflow.domain.errors import ConfigurationError
+from panelflow.provider_settings import DEFAULT_PRICES, check_model, prices_from, tier_from
 
 STYLES = ("storybook", "manga", "noir", "watercolor", "pop-art")
 LANGUAGES = ("en", "de", "es", "fr", "it", "pt", "nl", "ja")
@@ -31,24 +32,6 @@ DEFAULT_IMAGE_MODEL = provider_models.DEFAULT_IMAGE_MODEL
 # keeps the SDK's own default.
 DEFAULT_GEMINI_API_VERSION = "v1beta"
 GEMINI_API_VERSIONS = ("v1", "v1beta", "v1alpha")
-# Estimated prices in USD for the cost ledger (panelflow.domain.costs): per million tokens
-# (inputTokens, outputTokens) or characters, and per image. Sources, read November 2026:
-# ai.google.dev/gemini-api/docs/pricing (paid tier, images at 1K resolution) and
-# cloud.google.com/text-to-speech/pricing (beyond the free tier). Estimates only: the bill
-# is the truth. PANELFLOW_PRICES (a JSON object of the same shape) overrides entries.
-PRICES_AS_OF = "2026-11"
-DEFAULT_PRICES: dict[str, dict[str, float]] = {
-    "gemini-3.5-flash": {"inputTokens": 0.50, "outputTokens": 3.00},
-    "gemini-3.1-flash-lite": {"inputTokens": 0.25, "outputTokens": 1.50},
-    "gemini-3.1-pro-preview": {"inputTokens": 2.00, "outputTokens": 12.00},
-    "gemini-3.1-flash-image": {"inputTokens": 0.50, "images": 0.067},
-    "gemini-3-pro-image": {"inputTokens": 2.00, "images": 0.134},
-    "standard": {"characters": 4.00},
-    "wavenet": {"characters": 16.00},
-    "neural2": {"characters": 16.00},
-    "chirp3-hd": {"characters": 30.00},
-    "studio": {"characters": 160.00},
-}
 # A Cloud Text-to-Speech voice name starts with its language code, e.g. en-US-Neural2-F.
 VOICE_NAME_PATTERN = re.compile(r"[a-z]{2,3}-[A-Z]{2}-\S+")
 # A V4 signed URL lives at most seven days.
@@ -258,7 +241,7 @@ def _google_settings(
         "gemini_retry_budget_s": _float(env, "PANELFLOW_GEMINI_RETRY_BUDGET_S", 60.0, 0.0),
         "planner_max_output_tokens": _int(env, "PANELFLOW_PLANNER_MAX_OUTPUT_TOKENS", 16_384, 256),
         "allow_unlisted_models": _bool(env, "PANELFLOW_ALLOW_UNLISTED_MODELS", False),
-        "prices": _prices(env.get("PANELFLOW_PRICES", "")),
+        "prices": prices_from(env.get("PANELFLOW_PRICES", "")),
         "max_spoken_bytes": _int(
             env, "PANELFLOW_MAX_SPOKEN_BYTES", plan_limits.SPOKEN_BYTES_PER_PANEL, 1, 5_000
         ),
@@ -267,7 +250,7 @@ def _google_settings(
         ("PANELFLOW_PLANNER_MODEL", "text", "planner_model"),
         ("PANELFLOW_IMAGE_MODEL", "image", "image_model"),
     ):
-        _check_model(variable, values[key], kind, allow_unlisted=values["allow_unlisted_models"])
+        check_model(variable, values[key], kind, allow_unlisted=values["allow_unlisted_models"])
     if "google" in (providers["planner"], providers["images"]):
         values.update(_gemini_settings(env, production=production))
     if providers["voice"] == "google":
@@ -345,63 +328,10 @@ def _tts_settings(env: Mapping[str, str], *, production: bool) -> dict[str, Any]
         "tts_endpoint": endpoint,
         "tts_insecure": insecure,
         "tts_voices": _voices(env.get("PANELFLOW_TTS_VOICES", "")),
-        "tts_tier": _tier(
+        "tts_tier": tier_from(
             env.get("PANELFLOW_TTS_TIER", "").strip() or voice_catalogue.DEFAULT_TIER
         ),
     }
-
-
-def _tier(tier: str) -> str:
-    if tier not in voice_catalogue.TIERS:
-        raise ConfigurationError(
-            f"PANELFLOW_TTS_TIER must be one of {', '.join(voice_catalogue.TIERS)}, not {tier!r}",
-            field="PANELFLOW_TTS_TIER",
-        )
-    return tier
-
-
-def _check_model(variable: str, model: str, kind: str, *, allow_unlisted: bool) -> None:
-    """Refuses retired models always, unknown ones unless PANELFLOW_ALLOW_UNLISTED_MODELS."""
-    problem = provider_models.problem_with(model, kind)
-    if problem and (model in provider_models.RETIRED or not allow_unlisted):
-        raise ConfigurationError(
-            f"{variable}: {problem}. Set {variable} to a current model, or "
-            "PANELFLOW_ALLOW_UNLISTED_MODELS=true for one released since this list",
-            field=variable,
-        )
-
-
-def _prices(raw: str) -> dict[str, dict[str, float]]:
-    """DEFAULT_PRICES with the entries of PANELFLOW_PRICES (same shape) replacing theirs."""
-    variable = "PANELFLOW_PRICES"
-    prices = {model: dict(rates) for model, rates in DEFAULT_PRICES.items()}
-    if not raw.strip():
-        return prices
-    example = '{"gemini-3.5-flash": {"inputTokens": 0.5, "outputTokens": 3.0}}'
-    try:
-        given = json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise ConfigurationError(
-            f"{variable} must be a JSON object such as {example}: {error.msg}", field=variable
-        ) from None
-    units = ("inputTokens", "outputTokens", "images", "characters")
-    if not isinstance(given, dict) or not all(
-        isinstance(rates, dict)
-        and all(
-            unit in units and isinstance(rate, int | float) and rate >= 0
-            for unit, rate in rates.items()
-        )
-        for rates in given.values()
-    ):
-        raise ConfigurationError(
-            f"{variable} must map a model or voice tier to non-negative prices per unit "
-            f"({', '.join(units)}), such as {example}",
-            field=variable,
-        )
-    prices.update(
-        {str(model): {u: float(r) for u, r in rates.items()} for model, rates in given.items()}
-    )
-    return prices
 
 
 def _check_base_url(variable: str, url: str, *, production: bool) -> None:
