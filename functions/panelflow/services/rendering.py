@@ -66,7 +66,12 @@ def render_panel(services: Services, job_id: str, index: int) -> None:
     except PanelflowError as error:
         if error.retryable:
             store.release_panel(job_id, index, owner)
-            logs.warning("panel will be retried", code=error.code, **log_fields)
+            # retryAfter: the least wait the provider asked for (google.rpc.RetryInfo), which
+            # the subscription's retry policy should cover.
+            retry_after = getattr(error, "retry_after", None)
+            logs.warning(
+                "panel will be retried", code=error.code, retryAfter=retry_after, **log_fields
+            )
             raise
         store.fail_panel(job_id, index, error.to_dict(), owner)
         logs.warning("panel failed", code=error.code, **log_fields)
