@@ -159,6 +159,15 @@ def test_the_registry_knows_reference_limits_and_thinking() -> None:
     assert "3:2" in provider_models.MODELS["gemini-3.1-flash-image"].aspect_ratios
 
 
+def test_an_aspect_ratio_the_model_does_not_draw_is_refused_at_start_up() -> None:
+    from panelflow.adapters.gemini import GeminiImageGenerator
+
+    assert GeminiImageGenerator(None, model="gemini-3.1-flash-image", aspect_ratio="8:1")
+    with pytest.raises(ConfigurationError) as caught:
+        GeminiImageGenerator(None, model="gemini-3-pro-image", aspect_ratio="8:1")
+    assert caught.value.field == "PANELFLOW_IMAGE_MODEL"
+
+
 @pytest.mark.parametrize("version", ["v1", "v1beta", "v1alpha"])
 def test_api_version_accepts_the_published_ones(version: str) -> None:
     env = {**GOOGLE, "GOOGLE_GENAI_API_VERSION": version}

@@ -13,7 +13,7 @@ from panelflow.adapters import prompts
 from panelflow.adapters.gemini.client import Call, RetryPolicy, generate, token_units
 from panelflow.adapters.gemini.replies import FINISH_REASONS, refusal
 from panelflow.domain import costs
-from panelflow.domain.errors import ContentBlocked, ProviderError
+from panelflow.domain.errors import ConfigurationError, ContentBlocked, ProviderError
 from panelflow.domain.models import Character, PanelPlan, RenderedImage
 from panelflow.domain.provider_models import DEFAULT_IMAGE_MODEL, image_model
 
@@ -53,11 +53,18 @@ class GeminiImageGenerator:
         max_references: int | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
+        known = image_model(model)
+        if aspect_ratio not in known.aspect_ratios:
+            raise ConfigurationError(
+                f"{model} does not draw {aspect_ratio} pictures "
+                f"(it draws {', '.join(known.aspect_ratios)})",
+                field=MODEL_VARIABLE,
+            )
         self._client = client
         self._model = model
         self._aspect_ratio = aspect_ratio
         self._max_references = (
-            max_references if max_references is not None else image_model(model).max_references
+            max_references if max_references is not None else known.max_references
         )
         self._retry = retry or RetryPolicy(retry_timeouts=False)
 
