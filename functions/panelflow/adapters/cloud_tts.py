@@ -52,8 +52,6 @@ SAMPLE_RATE = 24_000
 CONTENT_TYPE = "audio/mpeg"
 # Bit rate of MP3 encoded here from LINEAR16 (speech, mono, 24 kHz).
 ENCODED_KBPS = 48
-# Kept for callers that imported the table; the one classification is google_errors'.
-TRANSIENT_ERRORS = google_errors.TRANSIENT_API_ERRORS
 # Western sentence ends need following whitespace; CJK full stops (U+3002, U+FF01, U+FF1F)
 # end a sentence at once. Closing quotes and brackets stay with their sentence.
 _SENTENCE_END = re.compile(
