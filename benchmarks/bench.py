@@ -231,7 +231,13 @@ def count_writes(env: dict[str, str], panels: int) -> dict[str, float]:
 
     def record(reference: Any) -> None:
         path = reference.path
-        kind = "panel" if "/panels/" in path else ("job" if path.startswith("jobs/") else "other")
+        parts = path.split("/")
+        if "panels" in parts:
+            kind = "panel"
+        elif "costs" in parts:
+            kind = "cost"  # the cost ledger: one document per paid call, never the job's
+        else:
+            kind = "job" if parts[0] == "jobs" and len(parts) == 2 else "other"
         writes[kind] += 1
 
     class CountingBatch(firestore.WriteBatch):

@@ -476,6 +476,12 @@ def cmd_stage(args: argparse.Namespace) -> int:
     return staging.main(["--out", args.out] if args.out else [])
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from panelflow_cli import doctor
+
+    return doctor.main(as_json=args.json)
+
+
 def _connection_options(*, inherited: bool) -> argparse.ArgumentParser:
     """--api-url, --api-key, --project, --uid: accepted before or after the command name."""
     options = argparse.ArgumentParser(add_help=False)
@@ -582,6 +588,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--concurrency", type=int, default=16)
     demo.add_argument("--timeout", type=float, default=150.0)
     demo.set_defaults(run=cmd_demo)
+
+    doctor = sub.add_parser("doctor", help="check Google credentials, models and voices")
+    doctor.add_argument("--json", action="store_true", help="one JSON object")
+    doctor.set_defaults(run=cmd_doctor)
 
     stage = sub.add_parser("stage", help="stage build/<fn>/ deploy directories")
     stage.add_argument("--out", default=None)

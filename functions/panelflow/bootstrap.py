@@ -107,9 +107,14 @@ class Services:
     def planner(self) -> StoryPlanner:
         provider = self.settings.planner
         if provider == "google":
-            from panelflow.adapters.gemini import GeminiStoryPlanner
+            from panelflow.adapters.gemini import GeminiStoryPlanner, policy_from
 
-            return GeminiStoryPlanner(self.genai_client, model=self.settings.planner_model)
+            return GeminiStoryPlanner(
+                self.genai_client,
+                model=self.settings.planner_model,
+                max_output_tokens=self.settings.planner_max_output_tokens,
+                retry=policy_from(self.settings, images=False),
+            )
         if provider == "simulated":
             from panelflow.adapters.simulated import SimulatedStoryPlanner
 
@@ -122,9 +127,13 @@ class Services:
     def images(self) -> ImageGenerator:
         provider = self.settings.images
         if provider == "google":
-            from panelflow.adapters.gemini import GeminiImageGenerator
+            from panelflow.adapters.gemini import GeminiImageGenerator, policy_from
 
-            return GeminiImageGenerator(self.genai_client, model=self.settings.image_model)
+            return GeminiImageGenerator(
+                self.genai_client,
+                model=self.settings.image_model,
+                retry=policy_from(self.settings, images=True),
+            )
         if provider == "simulated":
             from panelflow.adapters.simulated import SimulatedImageGenerator
 
@@ -143,6 +152,7 @@ class Services:
             return cloud_tts.CloudTextToSpeechSynthesizer(
                 cloud_tts.make_client(s),
                 voices=s.tts_voices,
+                tier=s.tts_tier,
                 timeout=s.tts_timeout_s,
                 retry=cloud_tts.make_retry(
                     initial=s.retry_initial_s, maximum=s.retry_max_s, budget=s.tts_retry_budget_s

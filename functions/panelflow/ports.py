@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from panelflow.domain.costs import PaidCall
 from panelflow.domain.leases import Claim
 from panelflow.domain.models import (
     Asset,
@@ -206,6 +207,13 @@ class JobStore(Protocol):
         Returns:
             (done, failed) when all ``panel_count`` panels are finished, else None.
         """
+
+    def record_costs(self, job_id: str, calls: Sequence[PaidCall]) -> None:
+        """Adds paid calls to the job's cost ledger (beside the job, not on its document, so
+        recording never contends with panel or job updates); a call id is stored once."""
+
+    def list_costs(self, job_id: str) -> list[PaidCall]:
+        """Returns every paid call recorded for the job, oldest first."""
 
     def finalize_job(self, job_id: str, done: int, failed: int) -> JobStatus | None:
         """Moves a rendering job whose panels are all finished to its final state, once.

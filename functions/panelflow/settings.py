@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from panelflow.domain import plan_limits, provider_models
+from panelflow.domain import voices as voice_catalogue
 from panelflow.domain.errors import ConfigurationError
+from panelflow.provider_settings import DEFAULT_PRICES, check_model, prices_from, tier_from
 
 STYLES = ("storybook", "manga", "noir", "watercolor", "pop-art")
 LANGUAGES = ("en", "de", "es", "fr", "it", "pt", "nl", "ja")
@@ -23,11 +26,12 @@ EMULATOR_VARIABLES = (
     "STORAGE_EMULATOR_HOST",
     "FIREBASE_AUTH_EMULATOR_HOST",
 )
-DEFAULT_PLANNER_MODEL = "gemini-2.5-flash"
-DEFAULT_IMAGE_MODEL = "gemini-2.5-flash-image"
+DEFAULT_PLANNER_MODEL = provider_models.DEFAULT_PLANNER_MODEL
+DEFAULT_IMAGE_MODEL = provider_models.DEFAULT_IMAGE_MODEL
 # The Gemini API version that documents structured output and image generation; Vertex AI
 # keeps the SDK's own default.
 DEFAULT_GEMINI_API_VERSION = "v1beta"
+GEMINI_API_VERSIONS = ("v1", "v1beta", "v1alpha")
 # A Cloud Text-to-Speech voice name starts with its language code, e.g. en-US-Neural2-F.
 VOICE_NAME_PATTERN = re.compile(r"[a-z]{2,3}-[A-Z]{2}-\S+")
 # A V4 signed URL lives at most seven days.
@@ -88,9 +92,19 @@ class Settings:
     gemini_api_version: str = ""
     planner_model: str = DEFAULT_PLANNER_MODEL
     image_model: str = DEFAULT_IMAGE_MODEL
-    # Per HTTP request; the SDK retries 408, 429 and 5xx within ``gemini_attempts``.
+    # Per HTTP request; 408, 429 and 5xx are retried within ``gemini_attempts`` and
+    # ``gemini_retry_budget_s`` seconds of waiting (timed-out image requests are not re-sent).
     gemini_timeout_s: float = 60.0
     gemini_attempts: int = 3
+    gemini_retry_budget_s: float = 60.0
+    # Caps the planner's reply (and what it costs); thinking tokens count too.
+    planner_max_output_tokens: int = 16_384
+    # Models missing from panelflow.domain.provider_models are refused unless allowed.
+    allow_unlisted_models: bool = False
+    # Estimated prices for the cost ledger; see DEFAULT_PRICES.
+    prices: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: DEFAULT_PRICES)
+    # Narration and dialogue of one panel, in UTF-8 bytes (see domain.plan_limits).
+    max_spoken_bytes: int = plan_limits.SPOKEN_BYTES_PER_PANEL
     # Exponential backoff between in-call retries, for Gemini and Text-to-Speech alike.
     retry_initial_s: float = 1.0
     retry_max_s: float = 10.0
@@ -99,6 +113,8 @@ class Settings:
     tts_endpoint: str = ""
     tts_insecure: bool = False
     tts_voices: Mapping[str, str] = field(default_factory=dict)
+    # Default voice family: wavenet, or chirp3-hd (high definition, priced higher).
+    tts_tier: str = voice_catalogue.DEFAULT_TIER
     tts_timeout_s: float = 30.0
     # Total time one synthesis request may spend retrying transient errors.
     tts_retry_budget_s: float = 60.0
@@ -222,7 +238,19 @@ def _google_settings(
         "retry_max_s": _float(env, "PANELFLOW_RETRY_MAX_S", 10.0, 0.0),
         "tts_timeout_s": _float(env, "PANELFLOW_TTS_TIMEOUT_S", 30.0, 0.1),
         "tts_retry_budget_s": _float(env, "PANELFLOW_TTS_RETRY_BUDGET_S", 60.0, 0.0),
+        "gemini_retry_budget_s": _float(env, "PANELFLOW_GEMINI_RETRY_BUDGET_S", 60.0, 0.0),
+        "planner_max_output_tokens": _int(env, "PANELFLOW_PLANNER_MAX_OUTPUT_TOKENS", 16_384, 256),
+        "allow_unlisted_models": _bool(env, "PANELFLOW_ALLOW_UNLISTED_MODELS", False),
+        "prices": prices_from(env.get("PANELFLOW_PRICES", "")),
+        "max_spoken_bytes": _int(
+            env, "PANELFLOW_MAX_SPOKEN_BYTES", plan_limits.SPOKEN_BYTES_PER_PANEL, 1, 5_000
+        ),
     }
+    for variable, kind, key in (
+        ("PANELFLOW_PLANNER_MODEL", "text", "planner_model"),
+        ("PANELFLOW_IMAGE_MODEL", "image", "image_model"),
+    ):
+        check_model(variable, values[key], kind, allow_unlisted=values["allow_unlisted_models"])
     if "google" in (providers["planner"], providers["images"]):
         values.update(_gemini_settings(env, production=production))
     if providers["voice"] == "google":
@@ -258,6 +286,12 @@ def _gemini_settings(env: Mapping[str, str], *, production: bool) -> dict[str, A
     if base_url:
         _check_base_url(base_variable, base_url, production=production)
     version = env.get("GOOGLE_GENAI_API_VERSION", "").strip()
+    if version and version not in GEMINI_API_VERSIONS:
+        raise ConfigurationError(
+            f"GOOGLE_GENAI_API_VERSION must be one of {', '.join(GEMINI_API_VERSIONS)}, "
+            f"not {version!r}",
+            field="GOOGLE_GENAI_API_VERSION",
+        )
     return {
         "gemini_api_key": api_key,
         "gemini_vertex": vertex,
@@ -294,6 +328,9 @@ def _tts_settings(env: Mapping[str, str], *, production: bool) -> dict[str, Any]
         "tts_endpoint": endpoint,
         "tts_insecure": insecure,
         "tts_voices": _voices(env.get("PANELFLOW_TTS_VOICES", "")),
+        "tts_tier": tier_from(
+            env.get("PANELFLOW_TTS_TIER", "").strip() or voice_catalogue.DEFAULT_TIER
+        ),
     }
 
 
@@ -368,6 +405,12 @@ def _voices(raw: str) -> dict[str, str]:
             raise ConfigurationError(
                 f"{variable}: the voice for {name!r} must be a Cloud Text-to-Speech voice name "
                 f"that starts with its language code, such as en-US-Neural2-F, not {voice!r}",
+                field=variable,
+            )
+        if not voice_catalogue.tier_of(voice):
+            raise ConfigurationError(
+                f"{variable}: {voice!r} (for {name!r}) names no Cloud Text-to-Speech voice "
+                f"family; known families: {', '.join(sorted(voice_catalogue.FAMILIES))}",
                 field=variable,
             )
     return {str(name): voice for name, voice in voices.items()}

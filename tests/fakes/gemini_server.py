@@ -1,9 +1,17 @@
-"""A local fake of the Gemini REST API (``POST /{version}/models/{model}:generateContent``).
+"""A local fake of the Gemini REST API: ``POST /{version}/models/{model}:generateContent``
+and ``GET /{version}/models/{model}`` (models.get).
 
 It runs on 127.0.0.1 in a background thread, records every request body, and answers from a
 script of replies (in order) or, with the script empty, with a default: a PNG for requests
 that ask for images, ``plan`` (JSON text) for structured-output requests, else plain text.
+Defaults carry ``usageMetadata`` (token counts) like the service's replies.
 The real google-genai client talks to it through ``HttpOptions(base_url=fake.base_url)``.
+
+Like the service, it answers 404 NOT_FOUND for a model it does not serve (``models``: the
+current ones of ``panelflow.domain.provider_models``; retired ids are not served) and 400
+INVALID_ARGUMENT for a turn with an empty text part or no parts. Helpers build the
+service's other known replies: empty STOP replies, thinking image replies with ``thought``
+drafts, and 429 RESOURCE_EXHAUSTED with ``google.rpc.QuotaFailure`` / ``RetryInfo``.
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 _PATH = re.compile(r"^/(?P<version>v1[a-z0-9]*)/models/(?P<model>[^/:]+):generateContent$")
+RAW = "__raw_body__"
+_MODEL_PATH = re.compile(r"^/(?P<version>v1[a-z0-9]*)/models/(?P<model>[^/:]+)$")
 _STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
@@ -99,7 +109,16 @@ def make_png(width: int = 768, height: int = 512, seed: str = "") -> bytes:
     return buffer.getvalue()
 
 
-def text_reply(text: str, finish_reason: str = "STOP") -> Reply:
+def usage(prompt_tokens: int, output_tokens: int, thoughts: int = 0) -> dict[str, int]:
+    return {
+        "promptTokenCount": prompt_tokens,
+        "candidatesTokenCount": output_tokens,
+        "thoughtsTokenCount": thoughts,
+        "totalTokenCount": prompt_tokens + output_tokens + thoughts,
+    }
+
+
+def text_reply(text: str, finish_reason: str = "STOP", tokens: int | None = None) -> Reply:
     return Reply(
         body={
             "candidates": [
@@ -109,7 +128,20 @@ def text_reply(text: str, finish_reason: str = "STOP") -> Reply:
                     "index": 0,
                 }
             ],
+            "usageMetadata": usage(100, len(text) // 4 if tokens is None else tokens, 50),
             "modelVersion": "fake",
+        }
+    )
+
+
+def empty_reply(finish_reason: str = "STOP") -> Reply:
+    """What the service sometimes sends: a finished candidate with no text at all."""
+    return Reply(
+        body={
+            "candidates": [
+                {"content": {"role": "model"}, "finishReason": finish_reason, "index": 0}
+            ],
+            "usageMetadata": usage(100, 0, 30),
         }
     )
 
@@ -136,6 +168,59 @@ def image_reply(data: bytes, mime_type: str = "image/png") -> Reply:
     )
 
 
+def thinking_image_reply(drafts: list[bytes], final: bytes) -> Reply:
+    """A thinking image model's reply: draft images marked ``thought`` before the final one."""
+
+    def part(data: bytes, thought: bool) -> dict[str, Any]:
+        encoded = base64.b64encode(data).decode()
+        inline = {"inlineData": {"mimeType": "image/png", "data": encoded}}
+        return {**inline, "thought": True} if thought else inline
+
+    parts = [{"text": "Sketching the layout first.", "thought": True}]
+    parts += [part(draft, True) for draft in drafts] + [part(final, False)]
+    return Reply(
+        body={
+            "candidates": [
+                {"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}
+            ],
+            "usageMetadata": usage(300, 1290, 200),
+        }
+    )
+
+
+def quota_reply(
+    quota_id: str = "GenerateRequestsPerMinutePerProjectPerModel",
+    quota_value: str | None = "10",
+    retry_delay: str | None = None,
+) -> Reply:
+    """429 RESOURCE_EXHAUSTED with a google.rpc.QuotaFailure (and RetryInfo if a delay)."""
+    violation: dict[str, Any] = {
+        "quotaMetric": "generativelanguage.googleapis.com/generate_content_requests",
+        "quotaId": quota_id,
+        "quotaDimensions": {"location": "global", "model": "fake"},
+    }
+    if quota_value is not None:
+        violation["quotaValue"] = quota_value
+    details: list[dict[str, Any]] = [
+        {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [violation]}
+    ]
+    if retry_delay is not None:
+        details.append(
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry_delay}
+        )
+    return Reply(
+        status=429,
+        body={
+            "error": {
+                "code": 429,
+                "message": "You exceeded your current quota, please check your plan and billing.",
+                "status": "RESOURCE_EXHAUSTED",
+                "details": details,
+            }
+        },
+    )
+
+
 def finish_reply(finish_reason: str, text: str = "") -> Reply:
     """A candidate with no image (e.g. IMAGE_SAFETY, NO_IMAGE); ``text`` if the model talked."""
     candidate: dict[str, Any] = {"finishReason": finish_reason, "index": 0}
@@ -157,6 +242,11 @@ def error_reply(status: int, message: str = "", delay: float = 0.0) -> Reply:
     )
 
 
+def raw_reply(text: str, status: int = 200) -> Reply:
+    """A body that is not JSON (a proxy's error page, a cut-off reply)."""
+    return Reply(status=status, body={RAW: text})
+
+
 def slow(reply: Reply, delay: float) -> Reply:
     return Reply(status=reply.status, body=reply.body, delay=delay)
 
@@ -164,9 +254,15 @@ def slow(reply: Reply, delay: float) -> Reply:
 class FakeGemini:
     """The fake server; use as a context manager or call start() and stop()."""
 
-    def __init__(self) -> None:
+    def __init__(self, models: set[str] | None = None) -> None:
+        from panelflow.domain.provider_models import MODELS
+
         self.requests: list[RecordedRequest] = []
         self.plan: dict[str, Any] | None = None
+        # The models this fake serves; any other id answers 404 like a retired one.
+        self.models: set[str] = set(MODELS) if models is None else set(models)
+        # When set, only these API keys are accepted (others: 400 API_KEY_INVALID, as sent).
+        self.api_keys: set[str] | None = None
         self._script: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -202,6 +298,9 @@ class FakeGemini:
 
             def do_POST(self) -> None:
                 fake._handle(self)
+
+            def do_GET(self) -> None:
+                fake._get_model(self)
 
             def log_message(self, *_args: object) -> None:
                 pass
@@ -248,26 +347,88 @@ class FakeGemini:
         )
         with self._lock:
             self.requests.append(recorded)
-            reply = self._script.popleft() if self._script else self._default(recorded)
+            reply = self._refusal(recorded) or (
+                self._script.popleft() if self._script else self._default(recorded)
+            )
             recorded.status = reply.status
             recorded.image = _served_image(reply)
         if reply.delay:
             time.sleep(reply.delay)
         self._send(handler, reply)
 
+    def _refusal(self, request: RecordedRequest) -> Reply | None:
+        """What the service refuses before generating anything."""
+        refused = self._key_refused(request.headers)
+        if refused is not None:
+            return refused
+        if request.model not in self.models:
+            return error_reply(
+                404,
+                f"models/{request.model} is not found for API version {request.version}, or "
+                "is not supported for generateContent.",
+            )
+        for content in request.body.get("contents", []):
+            parts = content.get("parts") or []
+            if not parts or any(part.get("text") == "" for part in parts if "text" in part):
+                return error_reply(
+                    400, "Unable to submit request because it has an empty text parameter."
+                )
+        return None
+
+    def _key_refused(self, headers: dict[str, str]) -> Reply | None:
+        if self.api_keys is None or headers.get("x-goog-api-key") in self.api_keys:
+            return None
+        return error_reply(400, "API key not valid. Please pass a valid API key.")
+
+    def _get_model(self, handler: BaseHTTPRequestHandler) -> None:
+        headers = {key.lower(): value for key, value in handler.headers.items()}
+        refused = self._key_refused(headers)
+        if refused is not None:
+            self._send(handler, refused)
+            return
+        match = _MODEL_PATH.match(handler.path.split("?", 1)[0])
+        if not match or match["model"] not in self.models:
+            name = match["model"] if match else handler.path
+            self._send(handler, error_reply(404, f"models/{name} is not found"))
+            return
+        model = match["model"]
+        image = "image" in model
+        self._send(
+            handler,
+            Reply(
+                body={
+                    "name": f"models/{model}",
+                    "displayName": model,
+                    "inputTokenLimit": 65_536 if image else 1_048_576,
+                    "outputTokenLimit": 32_768 if image else 65_536,
+                    "supportedGenerationMethods": ["generateContent", "countTokens"],
+                    "thinking": True,
+                }
+            ),
+        )
+
     def _default(self, request: RecordedRequest) -> Reply:
         if request.wants_image:
-            return image_reply(make_png(seed=request.prompt))
+            reply = image_reply(make_png(seed=request.prompt))
+            prompt_tokens = len(json.dumps(request.body)) // 4
+            return Reply(body={**reply.body, "usageMetadata": usage(prompt_tokens, 1290)})
         if request.config.get("responseSchema") or request.config.get("responseJsonSchema"):
-            return plan_reply(self.plan or {"title": "", "characters": [], "panels": []})
+            text = json.dumps(self.plan or {"title": "", "characters": [], "panels": []})
+            # Like the service: a reply longer than maxOutputTokens is cut off there.
+            limit = int(request.config.get("maxOutputTokens") or 0)
+            if limit and len(text) // 4 > limit:
+                return text_reply(text[: limit * 4], "MAX_TOKENS", tokens=limit)
+            return plan_reply(text)
         return text_reply("ok")
 
     @staticmethod
     def _send(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
-        data = json.dumps(reply.body).encode()
+        raw = RAW in reply.body
+        data = str(reply.body[RAW]).encode() if raw else json.dumps(reply.body).encode()
         try:
             handler.send_response(reply.status)
-            handler.send_header("Content-Type", "application/json; charset=UTF-8")
+            kind = "text/html" if raw else "application/json"
+            handler.send_header("Content-Type", f"{kind}; charset=UTF-8")
             handler.send_header("Content-Length", str(len(data)))
             handler.end_headers()
             handler.wfile.write(data)
@@ -276,8 +437,10 @@ class FakeGemini:
 
 
 def _served_image(reply: Reply) -> bytes | None:
+    """The final image of a reply (drafts marked ``thought`` are not the answer)."""
+    final = None
     for candidate in reply.body.get("candidates") or []:
         for part in (candidate.get("content") or {}).get("parts") or []:
-            if "inlineData" in part:
-                return base64.b64decode(part["inlineData"]["data"])
-    return None
+            if "inlineData" in part and not part.get("thought"):
+                final = base64.b64decode(part["inlineData"]["data"])
+    return final

@@ -90,3 +90,34 @@ class CountingVoice(_Counting):
         return SynthesizedAudio(
             data=text.encode(), content_type="audio/mpeg", duration_ms=len(text) * 60
         )
+
+
+class InflatingPlanner(_Counting):
+    """A planner that ignores every limit, like a story written to inflate its plan: too many
+    characters, panels and dialogue lines, and far too much text everywhere."""
+
+    def plan(self, story: str, *, panels: int, style: str, language: str) -> StoryPlan:
+        self._record(story[:20])
+        long = "and then it went on " * 400  # 8,000 characters
+        characters = tuple(
+            Character(name=f"Person {n} {long[:200]}", description=long, voice="female")
+            for n in range(30)
+        )
+        return StoryPlan(
+            title=long,
+            characters=characters,
+            panels=tuple(
+                PanelPlan(
+                    index=index,
+                    scene=long,
+                    caption=long,
+                    narration=long,
+                    dialogue=tuple(
+                        DialogueLine(speaker=characters[n].name, text=long) for n in range(20)
+                    ),
+                    characters=tuple(c.name for c in characters),
+                    image_prompt=long,
+                )
+                for index in range(panels)
+            ),
+        )

@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from panelflow.domain import leases
+from panelflow.domain.costs import PaidCall
 from panelflow.domain.errors import Conflict, IdempotencyConflict, NotFound
 from panelflow.domain.finishing import final_move
 from panelflow.domain.models import (
@@ -38,6 +39,8 @@ class InMemoryJobStore:
         self.final_transitions: list[tuple[str, JobStatus]] = []
         self.keys: dict[str, dict[str, Any]] = {}
         self.usage: dict[str, Usage] = {}
+        # job id -> call id -> paid call (the cost ledger).
+        self.costs: dict[str, dict[str, PaidCall]] = {}
         self._lock = threading.RLock()
         self._clock = clock
 
@@ -278,6 +281,16 @@ class InMemoryJobStore:
             if panel.status == PanelStatus.DONE and (job_id, index) in self.finished_at
         ]
         return min(done, default=None)
+
+    def record_costs(self, job_id: str, calls: Sequence[PaidCall]) -> None:
+        with self._lock:
+            ledger = self.costs.setdefault(job_id, {})
+            for call in calls:
+                ledger.setdefault(call.call_id, call)
+
+    def list_costs(self, job_id: str) -> list[PaidCall]:
+        with self._lock:
+            return sorted(self.costs.get(job_id, {}).values(), key=lambda call: call.at)
 
 
 class RecordingQueue:

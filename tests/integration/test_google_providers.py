@@ -27,6 +27,7 @@ from fakes.gemini_server import (
 )
 from fakes.tts_server import FakeTextToSpeech
 from panelflow.adapters import cloud_tts, gemini, prompts
+from panelflow.domain import costs
 from panelflow.domain.errors import (
     ContentBlocked,
     PlanningFailed,
@@ -124,12 +125,21 @@ def _settings(fake: FakeGemini | None = None, **extra: str) -> Settings:
 
 def _planner(fake: FakeGemini, **extra: str) -> gemini.GeminiStoryPlanner:
     settings = _settings(fake, **extra)
-    return gemini.GeminiStoryPlanner(gemini.make_client(settings), model=settings.planner_model)
+    return gemini.GeminiStoryPlanner(
+        gemini.make_client(settings),
+        model=settings.planner_model,
+        max_output_tokens=settings.planner_max_output_tokens,
+        retry=gemini.policy_from(settings, images=False),
+    )
 
 
 def _images(fake: FakeGemini, **extra: str) -> gemini.GeminiImageGenerator:
     settings = _settings(fake, **extra)
-    return gemini.GeminiImageGenerator(gemini.make_client(settings), model=settings.image_model)
+    return gemini.GeminiImageGenerator(
+        gemini.make_client(settings),
+        model=settings.image_model,
+        retry=gemini.policy_from(settings, images=True),
+    )
 
 
 def _voice(tts: FakeTextToSpeech, budget: str = "2", **extra: str):
@@ -158,7 +168,7 @@ def test_plan_is_one_structured_output_call(fake: FakeGemini) -> None:
 
     assert len(fake.requests) == 1
     request = fake.requests[0]
-    assert request.path == "/v1beta/models/gemini-2.5-flash:generateContent"
+    assert request.path == "/v1beta/models/gemini-3.5-flash:generateContent"
     assert request.headers["x-goog-api-key"] == "test-key"
     assert request.config["responseMimeType"] == "application/json"
     schema = request.config["responseSchema"]
@@ -248,7 +258,7 @@ def test_panel_request_carries_one_reference_image_per_character(fake: FakeGemin
 
     assert len(fake.requests) == 1
     request = fake.requests[0]
-    assert request.path == "/v1beta/models/gemini-2.5-flash-image:generateContent"
+    assert request.path == "/v1beta/models/gemini-3.1-flash-image:generateContent"
     assert request.config["responseModalities"] == ["IMAGE"]
     assert request.config["imageConfig"] == {"aspectRatio": "3:2"}
     assert len(request.inline_images) == len(PANEL.characters) == 2
@@ -348,16 +358,29 @@ def test_refused_key_is_permanent_and_names_the_setting(fake: FakeGemini) -> Non
     assert "GEMINI_API_KEY" in caught.value.message
 
 
-def test_timeout_is_transient(fake: FakeGemini) -> None:
+def test_image_timeout_is_transient_and_not_resent(fake: FakeGemini) -> None:
+    # A slow generation may still be billed: re-sending it within the call would pay twice.
     fake.script(slow(text_reply("late"), 2.0), slow(text_reply("late"), 2.0))
     images = _images(fake, PANELFLOW_GEMINI_TIMEOUT_S="0.3", PANELFLOW_GEMINI_ATTEMPTS="2")
     started = time.monotonic()
-    with pytest.raises(TransientError) as caught:
+    with costs.recording() as calls, pytest.raises(TransientError) as caught:
         images.character_sheet(MIRA, style="noir")
     elapsed = time.monotonic() - started
-    assert len(fake.requests) == 2
+    assert len(fake.requests) == 1
     assert "did not answer in time" in caught.value.message
     assert elapsed < 1.5, elapsed
+    # Counted as a (possibly) paid call all the same.
+    assert [(c.kind, c.outcome, dict(c.units)) for c in calls] == [
+        ("reference", "timeout", {"images": 1})
+    ]
+
+
+def test_planner_timeout_is_retried_within_the_call(fake: FakeGemini) -> None:
+    fake.plan = PLAN
+    fake.script(slow(text_reply("late"), 2.0))
+    planner = _planner(fake, PANELFLOW_GEMINI_TIMEOUT_S="0.5", PANELFLOW_GEMINI_ATTEMPTS="2")
+    plan = planner.plan(STORY, panels=3, style="noir", language="fr")
+    assert len(fake.requests) == 2 and len(plan.panels) == 3
 
 
 def test_unreachable_server_is_transient() -> None:

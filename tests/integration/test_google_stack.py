@@ -141,6 +141,16 @@ def test_google_job_stores_exactly_what_the_providers_returned(
         per_panel.append((len(image_calls), len(texts)))
 
     assert len(tts.requests) == sum(tts_calls for _, tts_calls in per_panel)
+    # The cost ledger counts every one of those calls, on the job and per panel.
+    cost = job["cost"]
+    assert cost["calls"] == len(gemini.requests) + len(tts.requests)
+    assert cost["byKind"]["plan"]["calls"] == 1 and cost["byKind"]["reference"]["calls"] == 2
+    assert cost["byKind"]["speech"]["units"]["characters"] == sum(len(s.text) for s in tts.served)
+    assert [p["cost"]["calls"] for p in job["panels"]] == [i + s for i, s in per_panel]
+    assert cost["estimate"] == pytest.approx(
+        sum(c["estimate"] for c in cost["byKind"].values()), abs=1e-6
+    )
+    print(f"\ncost ledger of job {job_id}: {cost}")
     print(
         f"\nplan step: {len(plan_calls)} Gemini text call + {len(sheet_calls)} sheet calls; "
         + "; ".join(

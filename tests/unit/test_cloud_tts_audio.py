@@ -48,7 +48,7 @@ def test_a_sentence_too_long_alone_is_split_at_words_then_characters() -> None:
     assert " ".join(pieces) == words
     assert all(not piece.startswith(" ") and not piece.endswith(" ") for piece in pieces)
     solid = "é" * 3_000  # 6,000 bytes with no space at all
-    pieces = split_text(solid, 5_000)
+    pieces = split_text(solid, 5_000, max_sentence_bytes=5_000)
     assert [len(piece.encode()) for piece in pieces] == [5_000, 1_000]
     assert "".join(pieces) == solid
 

@@ -11,6 +11,7 @@ from google.genai import errors as genai_errors
 from panelflow.adapters import cloud_tts, gemini
 from panelflow.domain.errors import (
     ConfigurationError,
+    ModelUnavailable,
     PanelflowError,
     ProviderError,
     TransientError,
@@ -37,7 +38,7 @@ def _api_error(code: int, status: str) -> genai_errors.APIError:
         (_api_error(400, "INVALID_ARGUMENT"), ProviderError),
         (_api_error(401, "UNAUTHENTICATED"), ProviderError),
         (_api_error(403, "PERMISSION_DENIED"), ProviderError),
-        (_api_error(404, "NOT_FOUND"), ProviderError),
+        (_api_error(404, "NOT_FOUND"), ModelUnavailable),
         (httpx2.ReadTimeout("slow"), TransientError),
         (httpx2.ConnectError("refused"), TransientError),
         (httpx2.RemoteProtocolError("closed"), TransientError),
@@ -77,7 +78,7 @@ def test_gemini_bad_request_keeps_the_service_explanation() -> None:
         (api_exceptions.InvalidArgument("too long"), ProviderError),
         (api_exceptions.PermissionDenied("no"), ProviderError),
         (api_exceptions.Unauthenticated("no"), ProviderError),
-        (api_exceptions.NotFound("voice"), ProviderError),
+        (api_exceptions.NotFound("voice"), ConfigurationError),
         (auth_exceptions.DefaultCredentialsError("none"), ConfigurationError),
     ],
 )

@@ -55,8 +55,11 @@ def test_plan_publishes_one_message_per_panel_and_stores_reference_sheets(
     job = services.store.get_job(job_id)
     assert job.status == JobStatus.RENDERING and job.panel_count == 4
     assert services.queue.panels == [(job_id, i) for i in range(4)]
-    assert all(c.reference_path for c in job.characters)
-    assert all(services.blobs.exists(c.reference_path) for c in job.characters)
+    # Sheets are drawn (and paid) only for characters a panel shows.
+    shown = {name for panel in services.store.list_panels(job_id) for name in panel.characters}
+    assert shown
+    assert all(bool(c.reference_path) is (c.name in shown) for c in job.characters)
+    assert all(services.blobs.exists(c.reference_path) for c in job.characters if c.name in shown)
 
 
 def test_plan_redelivery_republishes_only_unfinished_panels(services: Services) -> None:
@@ -120,7 +123,8 @@ def test_retry_after_a_crash_reuses_stored_assets(services: Services) -> None:
     assert services.store.get_panel(job_id, 0).status == PanelStatus.PENDING
     services.voice._fail = None
     render_panel(services, job_id, 0)
-    assert len(services.images.calls) - 2 == 1  # two sheets, one panel image: not paid twice
+    sheets = [call for call in services.images.calls if call.startswith("sheet:")]
+    assert len(services.images.calls) - len(sheets) == 1  # one panel image: not paid twice
     assert services.store.get_job(job_id).status == JobStatus.COMPLETED
 
 

@@ -22,8 +22,8 @@ def test_offline_needs_no_google_configuration_and_ignores_it() -> None:
     settings = Settings.from_env({**BASE, "PANELFLOW_TTS_ENDPOINT": "not an endpoint"})
     assert (settings.planner, settings.images, settings.voice) == ("offline",) * 3
     assert not settings.uses_gemini
-    assert settings.planner_model == "gemini-2.5-flash"
-    assert settings.image_model == "gemini-2.5-flash-image"
+    assert settings.planner_model == "gemini-3.5-flash"
+    assert settings.image_model == "gemini-3.1-flash-image"
 
 
 def test_api_key_configuration_with_defaults() -> None:
@@ -42,8 +42,8 @@ def test_models_timeouts_and_budgets_are_configurable() -> None:
     settings = Settings.from_env(
         {
             **GOOGLE,
-            "PANELFLOW_PLANNER_MODEL": "gemini-2.5-pro",
-            "PANELFLOW_IMAGE_MODEL": "gemini-3-pro-image-preview",
+            "PANELFLOW_PLANNER_MODEL": "gemini-3.1-pro-preview",
+            "PANELFLOW_IMAGE_MODEL": "gemini-3-pro-image",
             "PANELFLOW_GEMINI_TIMEOUT_S": "12.5",
             "PANELFLOW_GEMINI_ATTEMPTS": "5",
             "PANELFLOW_RETRY_INITIAL_S": "0.25",
@@ -53,8 +53,8 @@ def test_models_timeouts_and_budgets_are_configurable() -> None:
             "GOOGLE_GENAI_API_VERSION": "v1",
         }
     )
-    assert settings.planner_model == "gemini-2.5-pro"
-    assert settings.image_model == "gemini-3-pro-image-preview"
+    assert settings.planner_model == "gemini-3.1-pro-preview"
+    assert settings.image_model == "gemini-3-pro-image"
     assert settings.gemini_timeout_s == 12.5 and settings.gemini_attempts == 5
     assert (settings.retry_initial_s, settings.retry_max_s) == (0.25, 4.0)
     assert (settings.tts_timeout_s, settings.tts_retry_budget_s) == (9.0, 0.0)
@@ -233,4 +233,4 @@ def test_services_wire_the_google_adapters_sharing_one_genai_client() -> None:
     assert isinstance(services.voice, CloudTextToSpeechSynthesizer)
     assert services.planner._client is services.images._client is services.genai_client
     # The model is part of asset names: another model never reuses a stored image.
-    assert services.image_engine == "google-gemini-2.5-flash-image-1"
+    assert services.image_engine == "google-gemini-3.1-flash-image-1"

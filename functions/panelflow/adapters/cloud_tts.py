@@ -4,86 +4,65 @@ Audio format: every request asks for MP3 at one sample rate (24 kHz) and the cli
 by concatenating their MPEG frames. A panel whose text fits one request therefore stores the
 service's bytes unchanged; several clips are joined without re-encoding (any ID3 tag and
 Xing/Info header frame is dropped from each, so players do not take the first clip's frame
-count for the whole file). The duration is counted from the MPEG frame headers.
+count for the whole file). The duration is counted from the MPEG frame headers. Voices of
+families that may not produce MP3 (Chirp 3 HD, see domain.voices.PCM_ONLY_TIERS) are asked
+for LINEAR16 at the same rate, which is encoded to MP3 here with lameenc.
 
-Input is limited to 5,000 bytes of UTF-8 per request: longer lines are split at sentence
-boundaries, a sentence that alone is too long at word boundaries, a word at characters.
+Input is limited to 5,000 bytes of UTF-8 per request, and the service also refuses a single
+sentence that is too long ("This request contains sentences that are too long") whatever the
+byte count: a sentence over ``max_sentence_bytes`` is cut at clause boundaries (commas,
+semicolons, colons, dashes, CJK commas), a clause still too long at words, a word at
+characters, and each piece is sent as a request of its own (so it is a sentence of its own).
+Shorter sentences are packed into requests of at most 5,000 bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from google.api_core import exceptions as api_exceptions
-from google.api_core.retry import Retry, if_exception_type
+from google.api_core.retry import Retry
 
+from panelflow.adapters import google_errors
+from panelflow.domain import costs
 from panelflow.domain.errors import (
     ConfigurationError,
     PanelflowError,
     ProviderError,
-    TransientError,
 )
 from panelflow.domain.models import SpeechLine, SynthesizedAudio
-from panelflow.domain.voices import gender_of
+from panelflow.domain.voices import (
+    DEFAULT_TIER,
+    PCM_ONLY_TIERS,
+    VoiceSet,
+    gender_of,
+    tier_of,
+    voice_set,
+)
 from panelflow.settings import VOICE_NAME_PATTERN, Settings
 
 MAX_INPUT_BYTES = 5_000
+# Well under what the service accepts as one sentence; long enough for any natural one.
+MAX_SENTENCE_BYTES = 300
 SAMPLE_RATE = 24_000
 CONTENT_TYPE = "audio/mpeg"
-# Errors worth another attempt within the call; the rest are permanent.
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    api_exceptions.ServiceUnavailable,
-    api_exceptions.TooManyRequests,  # includes ResourceExhausted (gRPC)
-    api_exceptions.DeadlineExceeded,
-    api_exceptions.InternalServerError,
-)
-
-
-@dataclass(frozen=True)
-class VoiceSet:
-    """Default voices for a job language: one narrator, pools picked from by a name's hash."""
-
-    narrator: str
-    female: tuple[str, ...]
-    male: tuple[str, ...]
-
-
-# WaveNet voices exist for every job language; PANELFLOW_TTS_VOICES picks others by name.
-DEFAULT_VOICES: dict[str, VoiceSet] = {
-    "en": VoiceSet(
-        "en-US-Wavenet-D",
-        ("en-US-Wavenet-C", "en-US-Wavenet-E", "en-US-Wavenet-F", "en-US-Wavenet-G"),
-        ("en-US-Wavenet-A", "en-US-Wavenet-B", "en-US-Wavenet-I", "en-US-Wavenet-J"),
-    ),
-    "de": VoiceSet(
-        "de-DE-Wavenet-B",
-        ("de-DE-Wavenet-A", "de-DE-Wavenet-C", "de-DE-Wavenet-F"),
-        ("de-DE-Wavenet-D", "de-DE-Wavenet-E"),
-    ),
-    "es": VoiceSet("es-ES-Wavenet-B", ("es-ES-Wavenet-C", "es-ES-Wavenet-D"), ("es-ES-Wavenet-B",)),
-    "fr": VoiceSet(
-        "fr-FR-Wavenet-B",
-        ("fr-FR-Wavenet-A", "fr-FR-Wavenet-C", "fr-FR-Wavenet-E"),
-        ("fr-FR-Wavenet-D",),
-    ),
-    "it": VoiceSet("it-IT-Wavenet-C", ("it-IT-Wavenet-A", "it-IT-Wavenet-B"), ("it-IT-Wavenet-D",)),
-    "pt": VoiceSet("pt-BR-Wavenet-B", ("pt-BR-Wavenet-A", "pt-BR-Wavenet-C"), ("pt-BR-Wavenet-B",)),
-    "nl": VoiceSet(
-        "nl-NL-Wavenet-B",
-        ("nl-NL-Wavenet-A", "nl-NL-Wavenet-D", "nl-NL-Wavenet-E"),
-        ("nl-NL-Wavenet-C",),
-    ),
-    "ja": VoiceSet("ja-JP-Wavenet-C", ("ja-JP-Wavenet-A", "ja-JP-Wavenet-B"), ("ja-JP-Wavenet-D",)),
-}
+# Bit rate of MP3 encoded here from LINEAR16 (speech, mono, 24 kHz).
+ENCODED_KBPS = 48
 # Western sentence ends need following whitespace; CJK full stops (U+3002, U+FF01, U+FF1F)
 # end a sentence at once. Closing quotes and brackets stay with their sentence.
 _SENTENCE_END = re.compile(
     r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*\s+|[\u3002\uff01\uff1f]+[\u300d\u300f\uff09]*\s*"
 )
+# A clause ends after a comma, semicolon, colon or dash followed by space, or a CJK comma.
+_CLAUSE_END = re.compile(r"[,;:\u2013\u2014]+\s+|[\u3001\uff0c\uff1b\uff1a]+\s*")
+# Default voices by job language, for the default tier (see domain.voices).
+DEFAULT_VOICES: dict[str, VoiceSet] = {
+    language: voice_set(language) for language in ("en", "de", "es", "fr", "it", "pt", "nl", "ja")
+}
 
 
 def make_client(settings: Settings) -> Any:
@@ -118,7 +97,7 @@ def make_client(settings: Settings) -> Any:
 def make_retry(*, initial: float, maximum: float, budget: float) -> Retry:
     """Exponential backoff over transient errors only, for at most ``budget`` seconds."""
     return Retry(
-        predicate=if_exception_type(*TRANSIENT_ERRORS),
+        predicate=google_errors.is_transient,
         initial=max(initial, 0.001),
         maximum=max(maximum, initial, 0.001),
         multiplier=2.0,
@@ -130,10 +109,10 @@ class CloudTextToSpeechSynthesizer:
     """Speaks narration and dialogue with Cloud Text-to-Speech, a stable voice per character.
 
     Voice choice per line: ``voices`` (character name -> voice name, "" for the narrator),
-    else a voice name given as the line's voice, else a default for the job language: the
-    narrator's voice for narration, and for a character a voice from the pool matching its
-    hint (female, male, neutral = either) chosen by a hash of its name, so it keeps its voice
-    from panel to panel.
+    else a voice name given as the line's voice, else a default for the job language and
+    ``tier``: the narrator's voice for narration, and for a character a voice from the pool
+    matching its hint (female, male, neutral = either) chosen by a hash of its name, so it
+    keeps its voice from panel to panel. The pools never hold the narrator's voice.
     """
 
     def __init__(
@@ -144,6 +123,8 @@ class CloudTextToSpeechSynthesizer:
         timeout: float = 30.0,
         retry: Retry | None = None,
         max_input_bytes: int = MAX_INPUT_BYTES,
+        max_sentence_bytes: int = MAX_SENTENCE_BYTES,
+        tier: str = DEFAULT_TIER,
     ) -> None:
         # Holding the client keeps its channel open between panels.
         self._client = client
@@ -152,6 +133,8 @@ class CloudTextToSpeechSynthesizer:
         self._timeout = timeout
         self._retry = retry if retry is not None else make_retry(initial=1, maximum=10, budget=60)
         self._max_input_bytes = max_input_bytes
+        self._max_sentence_bytes = min(max_sentence_bytes, max_input_bytes)
+        self._tier = tier
 
     def synthesize(self, lines: Sequence[SpeechLine], *, language: str) -> SynthesizedAudio:
         """Returns the lines spoken one after another as one MP3; see the SpeechSynthesizer port."""
@@ -160,7 +143,8 @@ class CloudTextToSpeechSynthesizer:
             text = _clean(line.text)
             if text:
                 voice = self.voice_for(line, language)
-                requests += [(piece, voice) for piece in split_text(text, self._max_input_bytes)]
+                pieces = split_text(text, self._max_input_bytes, self._max_sentence_bytes)
+                requests += [(piece, voice) for piece in pieces]
         if not requests:
             raise ProviderError("There is nothing to speak: every line is empty.")
         # One after another: the panel's image takes far longer, so this is off the critical
@@ -179,28 +163,57 @@ class CloudTextToSpeechSynthesizer:
         configured = self._voices.get(line.speaker) or self._folded.get(line.speaker.casefold())
         if configured:
             return configured
-        if VOICE_NAME_PATTERN.fullmatch(line.voice.strip()):
-            return line.voice.strip()
-        voice_set = DEFAULT_VOICES.get(language, DEFAULT_VOICES["en"])
+        defaults = voice_set(language, self._tier)
         if not line.speaker.strip():
-            return voice_set.narrator
+            return defaults.narrator
+        given = line.voice.strip()
+        if VOICE_NAME_PATTERN.fullmatch(given) and given != defaults.narrator:
+            return given
         hint = gender_of(line.voice) or "neutral"
         pool = {
-            "female": voice_set.female,
-            "male": voice_set.male,
-        }.get(hint, voice_set.female + voice_set.male)
+            "female": defaults.female,
+            "male": defaults.male,
+        }.get(hint, defaults.female + defaults.male)
         choice = int(hashlib.sha256(line.speaker.casefold().encode()).hexdigest(), 16)
         return pool[choice % len(pool)]
+
+    def default_voices(self, languages: Iterable[str]) -> list[str]:
+        """Every voice this synthesizer may pick for the languages, configured ones first."""
+        names = list(dict.fromkeys(self._voices.values()))
+        for language in languages:
+            names += [v for v in voice_set(language, self._tier).all() if v not in names]
+        return names
+
+    def check_voices(self, names: Iterable[str]) -> dict[str, str]:
+        """Asks the service which of ``names`` exist: name -> problem ("" when usable).
+
+        A voice of a family that may not produce MP3 is usable: it is asked for LINEAR16.
+        """
+        from google.cloud import texttospeech_v1 as tts
+
+        translated: tuple[type[Exception], ...] = (api_exceptions.GoogleAPIError, *_auth_errors())
+        try:
+            listed = self._client.list_voices(
+                request=tts.ListVoicesRequest(), retry=self._retry, timeout=self._timeout
+            )
+        except translated as error:
+            raise translate_error(error) from error
+        known = {voice.name for voice in listed.voices}
+        return {
+            name: "" if name in known else "Cloud Text-to-Speech has no voice of this name"
+            for name in names
+        }
 
     def _speak(self, text: str, voice: str) -> bytes:
         from google.cloud import texttospeech_v1 as tts
 
+        tier = tier_of(voice) or self._tier
+        pcm = tier in PCM_ONLY_TIERS
+        encoding = tts.AudioEncoding.LINEAR16 if pcm else tts.AudioEncoding.MP3
         request = tts.SynthesizeSpeechRequest(
             input=tts.SynthesisInput(text=text),
             voice=tts.VoiceSelectionParams(language_code=language_code(voice), name=voice),
-            audio_config=tts.AudioConfig(
-                audio_encoding=tts.AudioEncoding.MP3, sample_rate_hertz=SAMPLE_RATE
-            ),
+            audio_config=tts.AudioConfig(audio_encoding=encoding, sample_rate_hertz=SAMPLE_RATE),
         )
         translated: tuple[type[Exception], ...] = (api_exceptions.GoogleAPIError, *_auth_errors())
         try:
@@ -209,7 +222,14 @@ class CloudTextToSpeechSynthesizer:
             )
         except translated as error:
             raise translate_error(error) from error
-        return bytes(response.audio_content)
+        # Billed per character of input, by the voice's tier.
+        costs.record(
+            costs.PaidCall(
+                kind="speech", provider="google", model=tier, units={"characters": len(text)}
+            )
+        )
+        audio = bytes(response.audio_content)
+        return encode_mp3(wav_samples(audio), SAMPLE_RATE) if pcm else audio
 
 
 def language_code(voice: str) -> str:
@@ -225,36 +245,46 @@ def _auth_errors() -> tuple[type[Exception], ...]:
 
 def translate_error(error: Exception) -> PanelflowError:
     """Maps google.api_core / google.auth exceptions to the core's errors, by type."""
-    from google.auth import exceptions as auth_exceptions
-
-    if isinstance(error, api_exceptions.RetryError):
-        cause = type(error.cause).__name__ if error.cause else "errors"
-        return TransientError(
-            f"Cloud Text-to-Speech kept failing ({cause}) until the retry budget ran out; "
-            "try again later"
-        )
-    if isinstance(error, TRANSIENT_ERRORS) or (
-        isinstance(error, api_exceptions.ServerError)
-        and not isinstance(error, api_exceptions.MethodNotImplemented)
-    ):
-        return TransientError(
-            f"Cloud Text-to-Speech is busy or unavailable ({type(error).__name__}); try again later"
-        )
-    if isinstance(error, auth_exceptions.DefaultCredentialsError):
+    translated = google_errors.translate(error, "Cloud Text-to-Speech", field="PANELFLOW_VOICE")
+    if isinstance(error, api_exceptions.NotFound):
         return ConfigurationError(
-            "Cloud Text-to-Speech needs Application Default Credentials", field="PANELFLOW_VOICE"
+            f"{translated.message}: check the voice names (PANELFLOW_TTS_VOICES, "
+            "PANELFLOW_TTS_TIER)",
+            field="PANELFLOW_TTS_VOICES",
         )
-    if isinstance(error, auth_exceptions.TransportError):
-        return TransientError("Could not reach the credentials service for Cloud Text-to-Speech")
-    if isinstance(error, (api_exceptions.Unauthorized, api_exceptions.Forbidden)):
-        return ProviderError(
-            "Cloud Text-to-Speech refused the credentials; check that the service account may "
-            "use the Text-to-Speech API"
+    return translated
+
+
+# ---- PCM ----------------------------------------------------------------------------------
+
+
+def wav_samples(data: bytes) -> bytes:
+    """The PCM samples of LINEAR16 audio: the WAV ``data`` chunk, or the bytes if headerless."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return data
+    offset = 12
+    while offset + 8 <= len(data):
+        chunk, size = (
+            data[offset : offset + 4],
+            int.from_bytes(data[offset + 4 : offset + 8], "little"),
         )
-    detail = " ".join(str(getattr(error, "message", "") or error).split())[:300]
-    if isinstance(error, api_exceptions.BadRequest):
-        return ProviderError(f"Cloud Text-to-Speech refused the text or voice: {detail}")
-    return ProviderError(f"Cloud Text-to-Speech failed ({type(error).__name__}): {detail}")
+        if chunk == b"data":
+            return data[offset + 8 : offset + 8 + size]
+        offset += 8 + size + (size & 1)
+    return b""
+
+
+def encode_mp3(pcm: bytes, sample_rate: int) -> bytes:
+    """Mono 16-bit PCM as MP3 at ENCODED_KBPS."""
+    import lameenc
+
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(ENCODED_KBPS)
+    encoder.set_in_sample_rate(sample_rate)
+    encoder.set_out_sample_rate(sample_rate)
+    encoder.set_channels(1)
+    encoder.set_quality(5)
+    return bytes(encoder.encode(pcm[: len(pcm) - len(pcm) % 2]) + encoder.flush())
 
 
 # ---- text ---------------------------------------------------------------------------------
@@ -269,26 +299,39 @@ def _size(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def split_text(text: str, max_bytes: int = MAX_INPUT_BYTES) -> list[str]:
-    """Pieces of at most ``max_bytes`` UTF-8 bytes: whole sentences, else words, else chars."""
-    if _size(text) <= max_bytes:
-        return [text]
+def split_text(
+    text: str, max_bytes: int = MAX_INPUT_BYTES, max_sentence_bytes: int = MAX_SENTENCE_BYTES
+) -> list[str]:
+    """Requests for ``text``: whole sentences packed up to ``max_bytes``; a sentence over
+    ``max_sentence_bytes`` cut at clauses, else words, else characters, each piece alone."""
+    max_sentence_bytes = min(max_sentence_bytes, max_bytes)
     pieces: list[str] = []
     current = ""
     for sentence in _sentences(text):
-        for part in _fit(sentence, max_bytes, _words):
-            if current and _size(current + part) > max_bytes:
-                pieces.append(current.strip())
-                current = ""
-            current += part
-    if current.strip():
-        pieces.append(current.strip())
-    return [piece for piece in pieces if piece]
+        if _size(sentence.strip()) > max_sentence_bytes:
+            pieces.append(current)
+            current = ""
+            pieces += _fit(sentence, max_sentence_bytes, [_clauses, _words, _characters])
+            continue
+        if current and _size(current + sentence) > max_bytes:
+            pieces.append(current)
+            current = ""
+        current += sentence
+    pieces.append(current)
+    return [piece.strip() for piece in pieces if piece.strip()]
 
 
 def _sentences(text: str) -> list[str]:
     """The text cut after each sentence end; the whitespace stays with the sentence before."""
-    cuts = [match.end() for match in _SENTENCE_END.finditer(text)]
+    return _cut(text, _SENTENCE_END)
+
+
+def _clauses(text: str) -> list[str]:
+    return _cut(text, _CLAUSE_END)
+
+
+def _cut(text: str, pattern: re.Pattern[str]) -> list[str]:
+    cuts = [match.end() for match in pattern.finditer(text)]
     starts = [0, *cuts]
     ends = [*cuts, len(text)]
     return [text[start:end] for start, end in zip(starts, ends, strict=True) if start < end]
@@ -302,17 +345,17 @@ def _characters(text: str) -> list[str]:
     return list(text)
 
 
-def _fit(text: str, max_bytes: int, smaller: Any) -> list[str]:
-    """``text`` as parts no larger than ``max_bytes``, cut into ``smaller`` units if needed."""
-    if _size(text) <= max_bytes:
+def _fit(text: str, max_bytes: int, splitters: Sequence[Callable[[str], list[str]]]) -> list[str]:
+    """``text`` as pieces no larger than ``max_bytes``: units of the first splitter packed
+    together, a unit still too large cut by the next splitter."""
+    if _size(text.strip()) <= max_bytes or not splitters:
         return [text]
     parts: list[str] = []
     current = ""
-    finer = _characters if smaller is _words else None
-    for unit in smaller(text):
-        units = _fit(unit, max_bytes, finer) if finer and _size(unit) > max_bytes else [unit]
+    for unit in splitters[0](text):
+        units = _fit(unit, max_bytes, splitters[1:]) if _size(unit.strip()) > max_bytes else [unit]
         for piece in units:
-            if current and _size(current + piece) > max_bytes:
+            if current and _size((current + piece).strip()) > max_bytes:
                 parts.append(current)
                 current = ""
             current += piece

@@ -29,6 +29,7 @@ from panelflow.adapters.firestore.documents import (
     translate,
 )
 from panelflow.domain import leases
+from panelflow.domain.costs import PaidCall
 from panelflow.domain.errors import NotFound, TransientError
 from panelflow.domain.finishing import final_move
 from panelflow.domain.models import (
@@ -45,6 +46,8 @@ from panelflow.domain.quotas import Quota
 from panelflow.ports import Claim
 
 __all__ = ["FirestoreJobStore", "panel_id"]
+# Under each job: one document per paid call (panelflow.domain.costs).
+COSTS = "costs"
 
 _PLANNABLE = (JobStatus.QUEUED.value, JobStatus.PLANNING.value)
 
@@ -326,3 +329,19 @@ class FirestoreJobStore:
             return move.fields() if move is not None else None
 
         return moved if self._guarded_job_write(job_id, decide) else None
+
+    # ---- cost ledger: jobs/{jobId}/costs/{callId}, one document per paid call ----------
+
+    def record_costs(self, job_id: str, calls: Sequence[PaidCall]) -> None:
+        if not calls:
+            return
+        batch = self._client.batch()
+        for call in calls:
+            batch.set(
+                self._job_ref(job_id).collection(COSTS).document(call.call_id), call.to_dict()
+            )
+        translate(batch.commit)
+
+    def list_costs(self, job_id: str) -> list[PaidCall]:
+        query = self._job_ref(job_id).collection(COSTS).order_by("at")
+        return [PaidCall.from_dict(doc.to_dict()) for doc in translate(query.get)]

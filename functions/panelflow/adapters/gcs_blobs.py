@@ -18,17 +18,13 @@ from typing import Any
 from google.api_core import exceptions as gexc
 from google.cloud import storage  # type: ignore[attr-defined]
 
+from panelflow.adapters.google_errors import TRANSIENT_API_ERRORS
 from panelflow.domain.errors import ConfigurationError, NotFound, TransientError
 from panelflow.domain.models import Asset
 from panelflow.ports import SignedUrl
 
-_TRANSIENT = (
-    gexc.ServiceUnavailable,
-    gexc.InternalServerError,
-    gexc.TooManyRequests,
-    gexc.GatewayTimeout,
-    ConnectionError,
-)
+# Errors that say "try again": the one table of google_errors.
+_TRANSIENT = TRANSIENT_API_ERRORS
 # A cached link is handed out again while at least this share of its lifetime is left, so
 # one read of a job does not cost one signBlob call per asset.
 _REUSE_SHARE = 2 / 3

@@ -9,6 +9,7 @@ from concurrent import futures
 from google.api_core import exceptions as gexc
 from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
+from panelflow.adapters import google_errors
 from panelflow.domain.errors import TransientError
 
 PUBLISH_TIMEOUT_S = 30.0
@@ -56,5 +57,8 @@ class PubSubPanelQueue:
         try:
             for future in pending:
                 future.result(timeout=PUBLISH_TIMEOUT_S)
-        except (gexc.GoogleAPICallError, futures.TimeoutError) as error:
+        except futures.TimeoutError as error:
             raise TransientError("could not publish work messages, try again") from error
+        except gexc.GoogleAPICallError as error:
+            # A missing topic or a refused permission does not heal by retrying.
+            raise google_errors.translate(error, "Pub/Sub (publishing work messages)") from error

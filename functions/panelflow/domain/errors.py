@@ -86,11 +86,20 @@ class ConfigurationError(PanelflowError):
 
 
 class TransientError(PanelflowError):
-    """Worth retrying: the same call may succeed later (timeouts, 429, 5xx, lock contention)."""
+    """Worth retrying: the same call may succeed later (timeouts, 429, 5xx, lock contention).
+
+    ``retry_after`` (seconds) is the least wait the provider asked for, when it said so.
+    """
 
     code = "unavailable"
     retryable = True
     http_status = 503
+
+    def __init__(
+        self, message: str, *, field: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
 
 
 class ProviderError(PanelflowError):
@@ -107,6 +116,20 @@ class ContentBlocked(ProviderError):
 
 class PlanningFailed(ProviderError):
     code = "planning_failed"
+
+
+class QuotaExhausted(ProviderError):
+    """The provider's quota cannot recover by waiting: no billing (limit 0) or a per-day
+    quota used up. Permanent, so a job fails with a reason instead of retrying all day."""
+
+    code = "quota_exhausted"
+
+
+class ModelUnavailable(ProviderError):
+    """The configured model does not exist (retired or misspelt); ``field`` names the
+    variable that chooses it."""
+
+    code = "model_unavailable"
 
 
 class LeaseHeld(TransientError):

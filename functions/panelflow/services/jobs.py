@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from panelflow import logs
+from panelflow.domain import costs
 from panelflow.domain.errors import NotFound, PanelflowError
 from panelflow.domain.models import IdempotencyRecord, Job, JobRequest, JobStatus
 from panelflow.domain.quotas import Quota
@@ -105,6 +106,11 @@ def job_view(services: JobDependencies, job: Job) -> dict[str, Any]:
         progress=((done + failed) / job.panel_count) if job.panel_count else view["progress"],
         panels=[_panel_view(services, panel.to_dict()) for panel in panels],
     )
+    # The cost ledger, beside the timings: the job's sum and each panel's own.
+    calls = services.store.list_costs(job.job_id)
+    view["cost"] = costs.summary(calls)
+    for panel_view in view["panels"]:
+        panel_view["cost"] = costs.summary(c for c in calls if c.panel_index == panel_view["index"])
     return view
 
 

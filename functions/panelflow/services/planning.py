@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 
 from panelflow import logs
-from panelflow.domain import assets
+from panelflow.domain import assets, plan_limits
 from panelflow.domain.errors import JobCancelled, PanelflowError
 from panelflow.domain.models import Character, JobStatus, PanelStatus
 from panelflow.ports import PlanningDependencies
+from panelflow.services import references
+from panelflow.services.metering import metered
 from panelflow.services.rendering import ensure_active
 
 
@@ -36,12 +38,13 @@ def plan_job(services: PlanningDependencies, job_id: str) -> None:
     started = time.monotonic()
     try:
         story = store.get_story(job_id)
-        plan = services.planner.plan(
-            story, panels=job.panels_requested, style=job.style, language=job.language
-        )
-        characters = [
-            _with_reference(services, job_id, character, job.style) for character in plan.characters
-        ]
+        with metered(services, job_id, kind="plan", provider=services.settings.planner, units={}):
+            plan = services.planner.plan(
+                story, panels=job.panels_requested, style=job.style, language=job.language
+            )
+        # Every planner's plan passes the same limits before it is saved (cost caps).
+        plan = plan_limits.clamp(plan, spoken_bytes=services.settings.max_spoken_bytes)
+        characters = references.with_references(services, job, plan, _with_reference)
     except JobCancelled:
         logs.info("planning stopped: the job was cancelled", jobId=job_id)
         return
@@ -84,8 +87,17 @@ def _with_reference(
     """Renders the character's reference sheet once; a redelivery finds it already stored."""
     path = assets.character_sheet_path(job_id, character, style, services.image_engine)
     if services.blobs.exists(path) is None:
+        if not references.charge_sheet(services, job_id):
+            return character
         ensure_active(services, job_id)
-        sheet = services.images.character_sheet(character, style=style)
+        with metered(
+            services,
+            job_id,
+            kind="reference",
+            provider=services.settings.images,
+            units={"images": 1},
+        ):
+            sheet = services.images.character_sheet(character, style=style)
         services.blobs.put(
             path, sheet.data, sheet.content_type, width=sheet.width, height=sheet.height
         )

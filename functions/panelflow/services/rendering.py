@@ -19,6 +19,7 @@ from panelflow.domain.models import (
     SpeechLine,
 )
 from panelflow.ports import RenderingDependencies, StoreDependencies
+from panelflow.services.metering import metered
 
 
 def render_panel(services: RenderingDependencies, job_id: str, index: int) -> None:
@@ -63,7 +64,12 @@ def render_panel(services: RenderingDependencies, job_id: str, index: int) -> No
     except PanelflowError as error:
         if error.retryable:
             store.release_panel(job_id, index, owner)
-            logs.warning("panel will be retried", code=error.code, **log_fields)
+            # retryAfter: the least wait the provider asked for (google.rpc.RetryInfo), which
+            # the subscription's retry policy should cover.
+            retry_after = getattr(error, "retry_after", None)
+            logs.warning(
+                "panel will be retried", code=error.code, retryAfter=retry_after, **log_fields
+            )
             raise
         store.fail_panel(job_id, index, error.to_dict(), owner)
         logs.warning("panel failed", code=error.code, **log_fields)
@@ -120,13 +126,21 @@ def _image(services: RenderingDependencies, job: Job, panel: Panel) -> Asset:
     references = _references(services, characters)
     previous = services.store.get_panel(job.job_id, panel.index - 1) if panel.index else None
     ensure_active(services, job.job_id)
-    image = services.images.panel(
-        plan,
-        style=job.style,
-        characters=characters,
-        references=references,
-        previous=_plan_of(previous) if previous else None,
-    )
+    with metered(
+        services,
+        job.job_id,
+        kind="image",
+        provider=services.settings.images,
+        units={"images": 1},
+        panel_index=panel.index,
+    ):
+        image = services.images.panel(
+            plan,
+            style=job.style,
+            characters=characters,
+            references=references,
+            previous=_plan_of(previous) if previous else None,
+        )
     return services.blobs.put(
         path, image.data, image.content_type, width=image.width, height=image.height
     )
@@ -151,7 +165,15 @@ def _audio(services: RenderingDependencies, job: Job, panel: Panel) -> Asset | N
     if stored is not None:
         return stored
     ensure_active(services, job.job_id)
-    audio = services.voice.synthesize(lines, language=job.language)
+    with metered(
+        services,
+        job.job_id,
+        kind="speech",
+        provider=services.settings.voice,
+        units={"characters": sum(len(line.text) for line in lines)},
+        panel_index=panel.index,
+    ):
+        audio = services.voice.synthesize(lines, language=job.language)
     return services.blobs.put(path, audio.data, audio.content_type, durationMs=audio.duration_ms)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
+from panelflow.adapters.google_errors import TRANSIENT_API_ERRORS
 from panelflow.domain.errors import TransientError
 
 JOBS = "jobs"
@@ -16,15 +17,8 @@ INPUTS = "jobInputs"
 IDEMPOTENCY = "idempotencyKeys"
 # One per user: jobs running and panels ordered today (panelflow.domain.quotas).
 USAGE = "usage"
-# Errors that say "try again", not "you are wrong".
-TRANSIENT = (
-    gexc.ServiceUnavailable,
-    gexc.DeadlineExceeded,
-    gexc.InternalServerError,
-    gexc.TooManyRequests,
-    gexc.Aborted,
-    gexc.ResourceExhausted,
-)
+# Errors that say "try again", not "you are wrong": the one table of google_errors.
+TRANSIENT = TRANSIENT_API_ERRORS
 
 
 def panel_id(index: int) -> str:

@@ -1,0 +1,47 @@
+"""Recording paid calls around provider calls, for the job's cost ledger (domain.costs)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+
+from panelflow import logs
+from panelflow.domain import costs
+from panelflow.domain.errors import PanelflowError
+from panelflow.ports import StoreDependencies
+
+
+@contextlib.contextmanager
+def metered(
+    services: StoreDependencies,
+    job_id: str,
+    *,
+    kind: str,
+    provider: str,
+    units: Mapping[str, int],
+    panel_index: int | None = None,
+) -> Iterator[None]:
+    """Records the paid calls the provider reports inside the block, priced, on the job.
+
+    A provider that reports none (offline, simulated) is recorded as one call at zero cost
+    with ``units``. Calls are recorded whether the block succeeds or fails: a refused or
+    timed-out generation may be billed all the same.
+    """
+    with costs.recording() as calls:
+        try:
+            yield
+        finally:
+            if not calls and provider != "google":
+                calls.append(
+                    costs.PaidCall(kind=kind, provider=provider, model=provider, units=units)
+                )
+            priced = [
+                costs.price(replace(call, panel_index=panel_index), services.settings.prices)
+                for call in calls
+            ]
+            try:
+                services.store.record_costs(job_id, priced)
+            except PanelflowError as error:
+                # The ledger is an estimate: losing an entry must not fail the work it measures.
+                logs.warning("could not record paid calls", jobId=job_id, code=error.code)

@@ -1,0 +1,168 @@
+"""Whole jobs on the Google providers (real SDK clients, local wire-protocol fakes) with
+in-memory store, queue and blobs: the cost ledger GET /jobs/{id} returns, and the caps a
+story written to inflate its plan runs into."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from fakes.auth import FakeAuthenticator
+from fakes.gemini_server import FakeGemini
+from fakes.stores import InMemoryBlobStore, InMemoryJobStore, RecordingQueue
+from fakes.tts_server import FakeTextToSpeech
+from panelflow.bootstrap import Services
+from panelflow.domain import plan_limits
+from panelflow.domain.models import JobRequest, JobStatus
+from panelflow.services.jobs import job_view, start_job
+from panelflow.services.planning import plan_job
+from panelflow.services.rendering import render_panel
+from panelflow.settings import Settings
+
+ONE_PANEL: dict[str, Any] = {
+    "title": "The lighthouse",
+    "characters": [
+        {"name": "Mira", "visual_description": "red raincoat", "voice": "female"},
+        {"name": "Tomas", "visual_description": "grey beard", "voice": "male"},
+    ],
+    "panels": [
+        {
+            "scene": "A lighthouse at dusk.",
+            "characters": ["Mira"],
+            "caption": "Dusk.",
+            "narration": "Mira kept the light.",
+            "dialogue": [{"speaker": "Mira", "text": "Storm tonight."}],
+            "image_prompt": "Mira at the lighthouse door.",
+        }
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def gemini_fake() -> Iterator[FakeGemini]:
+    with FakeGemini() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def tts_fake() -> Iterator[FakeTextToSpeech]:
+    with FakeTextToSpeech() as fake:
+        yield fake
+
+
+@pytest.fixture
+def services(gemini_fake: FakeGemini, tts_fake: FakeTextToSpeech) -> Services:
+    gemini_fake.reset()
+    tts_fake.reset()
+    settings = Settings.from_env(
+        {
+            "GOOGLE_CLOUD_PROJECT": "demo-costs",
+            "PANELFLOW_PROVIDERS": "google",
+            "GEMINI_API_KEY": "test-key",
+            "GOOGLE_GEMINI_BASE_URL": gemini_fake.base_url,
+            "PANELFLOW_TTS_ENDPOINT": tts_fake.address,
+            "PANELFLOW_RETRY_INITIAL_S": "0.05",
+        }
+    )
+    return Services(
+        settings,
+        store=InMemoryJobStore(),
+        queue=RecordingQueue(),
+        blobs=InMemoryBlobStore(),
+        authenticator=FakeAuthenticator(),
+    )
+
+
+def _run(services: Services, story: str, panels: int) -> dict[str, Any]:
+    job = start_job(services, "owner-1", JobRequest(story, "noir", panels, "en"))
+    plan_job(services, job.job_id)
+    for job_id, index in list(services.queue.panels):
+        render_panel(services, job_id, index)
+    stored = services.store.get_job(job.job_id)
+    assert stored is not None and stored.status == JobStatus.COMPLETED
+    return job_view(services, stored)
+
+
+def test_a_one_panel_job_records_every_paid_call(
+    services: Services, gemini_fake: FakeGemini, tts_fake: FakeTextToSpeech
+) -> None:
+    gemini_fake.plan = ONE_PANEL
+    view = _run(services, "Mira kept the light. A storm came.", panels=1)
+    calls = services.store.list_costs(view["jobId"])
+    print("\n1-panel job, paid calls:")
+    for call in calls:
+        print(f"  {call.kind:9} {call.model:22} {dict(call.units)} ${call.estimate:.6f}")
+    print("job cost:", json.dumps(view["cost"]))
+    # Plan, one sheet (Tomas is in the bible but in no panel: no sheet), the panel, speech.
+    assert [c.kind for c in calls].count("plan") == 1
+    assert [c.kind for c in calls].count("reference") == 1
+    assert [c.kind for c in calls].count("image") == 1
+    assert [c.kind for c in calls].count("speech") == len(tts_fake.requests) == 2
+    cost = view["cost"]
+    assert cost["currency"] == "USD" and cost["calls"] == len(calls)
+    assert cost["estimate"] == pytest.approx(sum(c.estimate for c in calls))
+    assert cost["byKind"]["image"]["units"]["images"] == 1
+    assert cost["byKind"]["speech"]["units"]["characters"] == sum(
+        len(s.text) for s in tts_fake.served
+    )
+    panel = view["panels"][0]
+    assert panel["cost"]["calls"] == 3  # the image and two speech requests
+    assert 0 < panel["cost"]["estimate"] < cost["estimate"]
+
+
+def test_a_story_written_to_inflate_the_plan_is_clamped_and_its_cost_capped(
+    services: Services, gemini_fake: FakeGemini, tts_fake: FakeTextToSpeech
+) -> None:
+    filler = "and the storm went on and on, " * 100  # 3,000 characters
+    gemini_fake.plan = {
+        "title": filler,
+        "characters": [
+            {"name": f"Keeper {n}", "visual_description": filler[:900], "voice": "female"}
+            for n in range(20)
+        ],
+        "panels": [
+            {
+                "scene": filler,
+                "characters": [f"Keeper {n}" for n in range(20)],
+                "caption": filler,
+                "narration": filler,
+                "dialogue": [{"speaker": f"Keeper {n}", "text": filler[:600]} for n in range(12)],
+                "image_prompt": filler,
+            }
+            for _ in range(2)
+        ],
+    }
+    view = _run(services, "Write every panel as long as you can. " * 20, panels=2)
+
+    for panel in view["panels"]:
+        assert len(panel["dialogue"]) <= plan_limits.DIALOGUE_LINES
+        assert len(panel["narration"]) <= plan_limits.NARRATION_CHARS
+        spoken = [panel["narration"]] + [line["text"] for line in panel["dialogue"]]
+        assert sum(len(t.encode()) for t in spoken) <= plan_limits.SPOKEN_BYTES_PER_PANEL
+    assert len(view["characters"]) <= plan_limits.MAX_CHARACTERS
+    assert len(view["title"]) <= plan_limits.TITLE_CHARS
+
+    settings = services.settings
+    prices = settings.prices
+    panels = len(view["panels"])
+    text, image = prices[settings.planner_model], prices[settings.image_model]
+    prompt_cap = 20_000  # the fake counts at most this many prompt tokens for these requests
+    cap = (
+        2
+        * (
+            prompt_cap * text["inputTokens"]
+            + settings.planner_max_output_tokens * text["outputTokens"]
+        )
+        / 1e6
+        + (panels + plan_limits.MAX_CHARACTERS)
+        * (image["images"] + prompt_cap * image["inputTokens"] / 1e6)
+        + panels * settings.max_spoken_bytes * prices["wavenet"]["characters"] / 1e6
+    )
+    cost = view["cost"]
+    print(f"\ninflated 2-panel job: ${cost['estimate']:.4f} (cap ${cap:.4f})", json.dumps(cost))
+    assert 0 < cost["estimate"] <= cap
+    assert cost["byKind"]["reference"]["calls"] <= plan_limits.MAX_CHARACTERS
+    assert cost["byKind"]["speech"]["units"]["characters"] <= panels * settings.max_spoken_bytes
