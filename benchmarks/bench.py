@@ -25,6 +25,7 @@ from unittest import mock
 
 import requests
 
+from panelflow.domain.models import TERMINAL_STATES
 from panelflow_cli.identity import emulator_token
 from panelflow_cli.stack import HOST, LocalStack, StackOptions, free_port
 
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STATE = Path(tempfile.mkdtemp(prefix="panelflow-bench-"))
 
 
-TERMINAL = {"completed", "partial", "failed", "cancelled"}
+TERMINAL = TERMINAL_STATES
 TARGETS = {
     "efficiency_ratio": ("<=", 1.10),
     "speedup_vs_sequential": (">=", 9),

@@ -25,6 +25,8 @@ class JobStatus(str, enum.Enum):
 TERMINAL_JOB_STATUSES = frozenset(
     {JobStatus.COMPLETED, JobStatus.PARTIAL, JobStatus.FAILED, JobStatus.CANCELLED}
 )
+# The same as the strings clients read from the job document's status.
+TERMINAL_STATES = frozenset(status.value for status in TERMINAL_JOB_STATUSES)
 
 
 def final_status(done: int, failed: int) -> JobStatus:
