@@ -552,9 +552,16 @@ def test_a_job_streams_in_survives_a_reload_and_resumes_on_another_device(
         page.wait_for_function("document.querySelectorAll('.panel[data-status=done]').length === 8")
         state = job_state(page)
         assert (state["finished"], state["total"]) == ("8", "8")
-        assert page.locator(".panel audio").count() == 8
+        # Images and audio appear once the signed links for the last panels have come back.
+        page.wait_for_function(
+            "document.querySelectorAll('.panel audio').length === 8"
+            " && document.querySelectorAll('.panel img').length === 8"
+        )
         assert page.text_content(".progress-text") == "Finished: 8 of 8 panels drawn"
         # Every image came from the Storage emulator and decoded.
+        page.wait_for_function(
+            "[...document.querySelectorAll('.panel img')].every(i => i.complete && i.naturalWidth)"
+        )
         widths = page.eval_on_selector_all(
             ".panel img", "images => images.map(image => image.complete && image.naturalWidth)"
         )
