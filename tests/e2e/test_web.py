@@ -23,6 +23,7 @@ import requests
 from playwright.sync_api import (
     Browser,
     BrowserContext,
+    Dialog,
     Page,
     Playwright,
     Route,
@@ -453,6 +454,25 @@ def test_sign_in_on_a_phone(web_stack: LocalStack, device: Device) -> None:
     page.wait_for_selector("#new-comic")
     assert page.evaluate(fits)
     shot(page, "home-phone-guest")
+
+    # A guest is warned before signing out, since nobody can sign in to that guest again.
+    warnings: list[str] = []
+
+    def answer(dialog: Dialog, accept: bool) -> None:
+        warnings.append(dialog.message)
+        if accept:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, accept=False))
+    page.tap("#sign-out")
+    assert "cannot be opened again" in warnings[0]
+    assert page.locator("#account .who[data-guest=true]").count() == 1  # still signed in
+    page.once("dialog", lambda dialog: answer(dialog, accept=True))
+    page.tap("#sign-out")
+    page.wait_for_selector("#signin-form")
+    assert len(warnings) == 2
 
 
 def test_google_sign_in_shows_only_where_enabled(web_stack: LocalStack, device: Device) -> None:

@@ -18,6 +18,9 @@ const account = document.getElementById('account');
 let config = null;
 let unmount = () => {};
 let shownUid = null; // whose page is on screen
+const GUEST_SIGN_OUT =
+  'Sign out of this guest session? Its comics cannot be opened again unless you first add ' +
+  'an email (Keep my comics).';
 
 function route() {
   // ?job=<id> links land on the same view.
@@ -83,6 +86,8 @@ function renderAccount(user) {
     'Sign out',
   );
   leave.addEventListener('click', () => {
+    // A guest who signs out can never sign in to that guest again: say so first.
+    if (user.isAnonymous && !window.confirm(GUEST_SIGN_OUT)) return;
     leave.disabled = true;
     signOut().catch((error) => console.warn('signing out', error));
   });
