@@ -475,6 +475,27 @@ def test_sign_in_on_a_phone(web_stack: LocalStack, device: Device) -> None:
     assert len(warnings) == 2
 
 
+def test_the_page_starts_on_a_production_config_json(web_stack: LocalStack, device: Device) -> None:
+    """The keys infra's generator writes (scripts/web_config.py): no emulator, no sign-in flags."""
+    production = {
+        "apiUrl": "https://api.example.com",
+        "auth": "firebase",
+        "firebase": {
+            "apiKey": "AIza-example",
+            "authDomain": "demo-panelflow.firebaseapp.com",
+            "projectId": "demo-panelflow",
+            "appId": "1:123:web:abc",
+        },
+        "firestoreEmulatorHost": "",
+    }
+    page = device()
+    page.route("**/config.json", lambda route: route.fulfill(json=production))
+    page.goto(web_stack.env["PANELFLOW_WEB_URL"])
+    page.wait_for_selector("#signin-form")
+    assert page.locator(".badge--dev, #google-signin").count() == 0
+    page.wait_for_timeout(500)  # time for a late error to surface in the device fixture
+
+
 def test_google_sign_in_shows_only_where_enabled(web_stack: LocalStack, device: Device) -> None:
     page = device()
     page.goto(web_stack.env["PANELFLOW_WEB_URL"])

@@ -89,7 +89,10 @@ function renderAccount(user) {
     // A guest who signs out can never sign in to that guest again: say so first.
     if (user.isAnonymous && !window.confirm(GUEST_SIGN_OUT)) return;
     leave.disabled = true;
-    signOut().catch((error) => console.warn('signing out', error));
+    signOut().catch((error) => {
+      leave.disabled = false;
+      console.warn('signing out', error);
+    });
   });
   account.replaceChildren(
     ...[
