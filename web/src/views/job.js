@@ -418,7 +418,7 @@ function notFound(jobId, user) {
       {},
       'There is no comic ',
       h('code', {}, jobId),
-      ` for ${user.uid}: it does not exist, or it belongs to another account.`,
+      ` for ${user.displayName}: it does not exist, or it belongs to another account.`,
     ),
     h('a', { href: '#/', class: 'button button--primary' }, 'Back to my comics'),
   );
