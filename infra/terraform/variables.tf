@@ -629,3 +629,9 @@ variable "api_invokers" {
   type        = list(string)
   default     = ["allUsers"]
 }
+
+variable "enable_google_sign_in" {
+  description = "Show \"Continue with Google\" in the web client. The Google provider of Identity Platform needs an OAuth client, made in the console (see README)."
+  type        = bool
+  default     = false
+}

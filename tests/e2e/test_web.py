@@ -476,10 +476,11 @@ def test_sign_in_on_a_phone(web_stack: LocalStack, device: Device) -> None:
 
 
 def test_the_page_starts_on_a_production_config_json(web_stack: LocalStack, device: Device) -> None:
-    """The keys infra's generator writes (scripts/web_config.py): no emulator, no sign-in flags."""
+    """The keys infra's generator writes (scripts/web_config.py): no emulator, Google off."""
     production = {
         "apiUrl": "https://api.example.com",
-        "auth": "firebase",
+        "authEmulatorUrl": "",
+        "signIn": {"google": False},
         "firebase": {
             "apiKey": "AIza-example",
             "authDomain": "demo-panelflow.firebaseapp.com",
