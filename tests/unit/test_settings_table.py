@@ -1,0 +1,89 @@
+"""The settings table: every variable declared once, read and checked through it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from panelflow.domain.errors import ConfigurationError
+from panelflow.settings import Settings, table
+
+BASE = {"GOOGLE_CLOUD_PROJECT": "demo-unit"}
+
+
+def test_every_variable_is_declared_once_and_fills_a_real_field() -> None:
+    names = [variable.name for variable in table.VARIABLES]
+    assert len(names) == len(set(names))
+    filled = [variable.field for variable in table.VARIABLES if variable.field]
+    assert len(filled) == len(set(filled))
+    fields = {field.name: field for field in dataclasses.fields(Settings)}
+    assert set(filled) <= set(fields)
+    # A field without a default is read from the environment: the table must fill it.
+    required = {name for name, f in fields.items() if f.default is dataclasses.MISSING}
+    assert required == set(filled)
+    for variable in table.VARIABLES:
+        assert variable.doc and "|" not in variable.doc, variable.name
+        assert variable.used_by in ("", table.GEMINI, table.TEXT_TO_SPEECH), variable.name
+
+
+def test_an_empty_environment_gives_the_table_defaults() -> None:
+    settings = Settings.from_env(BASE)
+    for variable in table.VARIABLES:
+        if variable.field and not variable.required:
+            assert getattr(settings, variable.field) == variable.default, variable.name
+    assert settings.project_id == "demo-unit" and not settings.production
+
+
+def test_unread_fields_are_gone() -> None:
+    fields = {field.name for field in dataclasses.fields(Settings)}
+    assert not fields & {"emulator_hosts", "allow_unlisted_models"}
+
+
+def test_the_project_falls_back_to_gcloud_project_and_is_required() -> None:
+    assert Settings.from_env({"GCLOUD_PROJECT": "old-name"}).project_id == "old-name"
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({"GOOGLE_CLOUD_PROJECT": "  "})
+    assert caught.value.field == "GOOGLE_CLOUD_PROJECT"
+
+
+def test_empty_or_blank_values_count_as_unset() -> None:
+    settings = Settings.from_env(
+        {**BASE, "PANELFLOW_BUCKET": "", "PANELFLOW_MAX_PANELS": " ", "PANELFLOW_ENV": ""}
+    )
+    assert (settings.bucket, settings.max_panels, settings.environment) == (
+        "panelflow-assets",
+        24,
+        "local",
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("PANELFLOW_MAX_PANELS", "many", "must be an integer"),
+        ("PANELFLOW_MAX_PANELS", "0", "at least 1"),
+        ("PANELFLOW_SIGNED_URL_SECONDS", "604801", "at most 604800"),
+        ("PANELFLOW_LEASE_SECONDS", "1.5", "must be an integer"),
+        ("PANELFLOW_AUTH_CHECK_REVOKED", "maybe", "true or false"),
+        ("PANELFLOW_CORS_ORIGINS", "https://a.example/path", "no path"),
+        ("PANELFLOW_SIGNING_KEY_FILE", "/nonexistent/key.pem", "names no file"),
+        ("PANELFLOW_VOICE", "espeak", "one of offline, simulated, google"),
+    ],
+)
+def test_each_check_names_its_variable(variable: str, value: str, words: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({**BASE, variable: value})
+    assert caught.value.field == variable
+    assert words in caught.value.message
+
+
+def test_a_bad_fallback_names_the_port_and_where_the_value_came_from() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({**BASE, "PANELFLOW_PROVIDERS": "openai"})
+    assert caught.value.field == "PANELFLOW_PLANNER"
+    assert "from PANELFLOW_PROVIDERS" in caught.value.message
+
+
+def test_k_service_forces_production() -> None:
+    assert Settings.from_env({**BASE, "K_SERVICE": "api", "PANELFLOW_ENV": "local"}).production
