@@ -1,15 +1,34 @@
-"""The settings table: every variable declared once, read and checked through it."""
+"""The settings table: read once, and documented from the same declaration."""
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+from pathlib import Path
 
 import pytest
 
 from panelflow.domain.errors import ConfigurationError
 from panelflow.settings import Settings, table
+from panelflow.settings.__main__ import main, readme_table, with_table
 
+ROOT = Path(__file__).resolve().parents[2]
 BASE = {"GOOGLE_CLOUD_PROJECT": "demo-unit"}
+REGENERATE = "python -m panelflow.settings --write README.md"
+
+
+def test_readme_configuration_table_is_the_generated_one() -> None:
+    written = readme_table((ROOT / "README.md").read_text(encoding="utf-8"))
+    generated = table.markdown()
+    diff = "".join(
+        difflib.unified_diff(
+            written.splitlines(keepends=True),
+            generated.splitlines(keepends=True),
+            "README.md (Configuration)",
+            "panelflow.settings.table",
+        )
+    )
+    assert written == generated, f"README's table is out of date; run `{REGENERATE}`:\n{diff}"
 
 
 def test_every_variable_is_declared_once_and_fills_a_real_field() -> None:
@@ -87,3 +106,19 @@ def test_a_bad_fallback_names_the_port_and_where_the_value_came_from() -> None:
 
 def test_k_service_forces_production() -> None:
     assert Settings.from_env({**BASE, "K_SERVICE": "api", "PANELFLOW_ENV": "local"}).production
+
+
+def test_markdown_command_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--markdown"]) == 0
+    assert capsys.readouterr().out == table.markdown()
+
+
+def test_write_replaces_only_the_table(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "# Title\n\n| variable | default | meaning |\n|---|---|---|\n| old |\n\nAfter.\n"
+    )
+    assert main(["--write", str(readme)]) == 0
+    assert readme.read_text() == f"# Title\n\n{table.markdown()}\nAfter.\n"
+    with pytest.raises(ValueError, match="no table"):
+        with_table("no table here", table.markdown())

@@ -1,7 +1,8 @@
 """Settings: one frozen dataclass read once from the environment and validated at start-up.
 
 Every variable is declared once, in ``panelflow.settings.table``; the rules that tie
-several together are in ``panelflow.settings.checks``.
+several together are in ``panelflow.settings.checks``. ``python -m panelflow.settings
+--markdown`` prints the README's Configuration table.
 """
 
 from __future__ import annotations

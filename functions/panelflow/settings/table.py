@@ -117,7 +117,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("PANELFLOW_MAX_PANELS_PER_DAY", "max_panels_per_day", parsers.integer, 200, "per user: panels ordered per UTC day (0: no limit)", minimum=0),
     Variable("PANELFLOW_SIGNED_URL_SECONDS", "signed_url_seconds", parsers.integer, 900, "lifetime of the signed asset links `GET /jobs/{jobId}` hands the owner", minimum=1, maximum=MAX_SIGNED_URL_S),
     Variable("PANELFLOW_SIGNING_KEY_FILE", "signing_key_file", parsers.text, "", "local only: the PEM RSA key that signs asset links for the Storage emulator (the local stack makes one); production signs with the service account through IAM and refuses this", check=parsers.existing_file),
-    Variable("PANELFLOW_AUTH_CHECK_REVOKED", "check_revoked", parsers.boolean, True, "also ask Firebase Auth, on every request, whether the token was revoked or its user disabled or deleted"),
+    Variable("PANELFLOW_AUTH_CHECK_REVOKED", "check_revoked", parsers.boolean, True, "also ask Firebase Auth (or its emulator), on every request, whether the token was revoked or its user disabled or deleted; `false` saves that lookup"),
     Variable("PANELFLOW_CORS_ORIGINS", "cors_origins", parsers.origins, (), "comma-separated browser origins allowed to call the API; the local stack sets the web client's"),
     Variable("PANELFLOW_PLANNER_MODEL", "planner_model", parsers.text, provider_models.DEFAULT_PLANNER_MODEL, "Gemini model that plans; retired and unknown ids are refused at start-up (the registry: `domain/provider_models.py`)"),
     Variable("PANELFLOW_IMAGE_MODEL", "image_model", parsers.text, provider_models.DEFAULT_IMAGE_MODEL, "Gemini model that draws; checked like the planner's"),
