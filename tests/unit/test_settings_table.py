@@ -1,4 +1,4 @@
-"""The settings table: read once, and documented from the same declaration."""
+"""The settings table: read once, documented from the same declaration, served as a catalogue."""
 
 from __future__ import annotations
 
@@ -7,12 +7,16 @@ import difflib
 from pathlib import Path
 
 import pytest
+from functions_framework import create_app
 
+from panelflow.bootstrap import Services
 from panelflow.domain.errors import ConfigurationError
-from panelflow.settings import Settings, table
+from panelflow.domain.models import JobStatus, PanelStatus
+from panelflow.settings import Settings, catalogue, table
 from panelflow.settings.__main__ import main, readme_table, with_table
 
 ROOT = Path(__file__).resolve().parents[2]
+SOURCE = ROOT / "functions" / "orchestrator" / "main.py"
 BASE = {"GOOGLE_CLOUD_PROJECT": "demo-unit"}
 REGENERATE = "python -m panelflow.settings --write README.md"
 
@@ -122,3 +126,27 @@ def test_write_replaces_only_the_table(tmp_path: Path) -> None:
     assert readme.read_text() == f"# Title\n\n{table.markdown()}\nAfter.\n"
     with pytest.raises(ValueError, match="no table"):
         with_table("no table here", table.markdown())
+
+
+def test_catalogue_comes_from_the_settings_and_the_state_enums() -> None:
+    settings = Settings.from_env({**BASE, "PANELFLOW_MAX_PANELS": "12"})
+    served = catalogue(settings)
+    assert served["styles"] == list(settings.styles)
+    assert served["languages"] == list(settings.languages)
+    assert served["panels"] == {"min": 1, "max": 12, "default": 6}
+    assert served["maxStoryChars"] == settings.max_story_chars
+    assert served["jobStates"] == [status.value for status in JobStatus]
+    assert set(served["terminalJobStates"]) == {"completed", "partial", "failed", "cancelled"}
+    assert served["panelStates"] == [status.value for status in PanelStatus]
+    assert served["finishedPanelStates"] == ["done", "failed"]
+
+
+def test_get_catalogue_needs_no_token_and_may_be_cached(services: Services) -> None:
+    client = create_app("api", str(SOURCE), "http").test_client()
+    response = client.get("/catalogue")
+    assert response.status_code == 200
+    assert response.get_json() == catalogue(services.settings)
+    assert response.headers["Cache-Control"] == "public, max-age=300"
+    # Shared caches keep a copy per Origin, since only allowed origins get CORS headers.
+    assert response.headers["Vary"] == "Origin"
+    assert client.post("/catalogue").status_code == 405

@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from panelflow.domain.models import JobStatus, PanelStatus
 from panelflow.settings import checks, table
 from panelflow.settings.parsers import VOICE_NAME_PATTERN
 from panelflow.settings.providers import DEFAULT_PRICES
 
-__all__ = ["DEFAULT_PRICES", "LANGUAGES", "STYLES", "VOICE_NAME_PATTERN", "Settings"]
+__all__ = ["DEFAULT_PRICES", "LANGUAGES", "STYLES", "VOICE_NAME_PATTERN", "Settings", "catalogue"]
 
 STYLES = ("storybook", "manga", "noir", "watercolor", "pop-art")
 LANGUAGES = ("en", "de", "es", "fr", "it", "pt", "nl", "ja")
@@ -36,7 +37,7 @@ class Settings:
     planner: str
     images: str
     voice: str
-    # Job limits a caller sees in validation errors.
+    # Job limits a caller sees in validation errors (and GET /catalogue).
     max_story_chars: int
     max_panels: int
     default_panels: int
@@ -93,7 +94,7 @@ class Settings:
     tts_timeout_s: float
     # Total time one synthesis request may spend retrying transient errors.
     tts_retry_budget_s: float
-    # Not read from the environment: fixed by this version.
+    # Not read from the environment: fixed by this version (and served by GET /catalogue).
     min_panels: int = 1
     styles: tuple[str, ...] = STYLES
     languages: tuple[str, ...] = LANGUAGES
@@ -130,3 +131,24 @@ class Settings:
         if table.TEXT_TO_SPEECH in in_use:
             fields |= checks.text_to_speech(env, values, production=production)
         return cls(**fields)
+
+
+def catalogue(settings: Settings) -> dict[str, Any]:
+    """What a client may offer: styles, languages, limits and the states a job passes through.
+
+    Served by ``GET /catalogue`` so a client never keeps its own copy.
+    """
+    return {
+        "styles": list(settings.styles),
+        "languages": list(settings.languages),
+        "panels": {
+            "min": settings.min_panels,
+            "max": settings.max_panels,
+            "default": settings.default_panels,
+        },
+        "maxStoryChars": settings.max_story_chars,
+        "jobStates": [status.value for status in JobStatus],
+        "terminalJobStates": [status.value for status in JobStatus if status.terminal],
+        "panelStates": [status.value for status in PanelStatus],
+        "finishedPanelStates": [status.value for status in PanelStatus if status.finished],
+    }
