@@ -491,6 +491,8 @@ def test_the_page_starts_on_a_production_config_json(web_stack: LocalStack, devi
     }
     page = device()
     page.route("**/config.json", lambda route: route.fulfill(json=production))
+    catalogue = requests.get(f"{web_stack.env['PANELFLOW_API_URL']}/catalogue", timeout=10).json()
+    page.route("https://api.example.com/catalogue", lambda route: route.fulfill(json=catalogue))
     page.goto(web_stack.env["PANELFLOW_WEB_URL"])
     page.wait_for_selector("#signin-form")
     assert page.locator(".badge--dev, #google-signin").count() == 0
@@ -544,6 +546,47 @@ def test_validation_errors_appear_next_to_their_fields(
     # A rejected request wrote nothing: vera has no comics.
     page.wait_for_selector("text=No comics yet")
     assert page.locator("#my-comics li").count() == 0
+
+
+def test_the_form_offers_the_catalogue_and_a_retried_create_makes_one_comic(
+    web_stack: LocalStack, device: Device
+) -> None:
+    api = web_stack.env["PANELFLOW_API_URL"]
+    catalogue = requests.get(f"{api}/catalogue", timeout=10).json()
+    page = device()
+    sign_in(page, web_stack, "yara")
+    page.wait_for_selector("#new-comic")
+    offered = page.eval_on_selector_all("#language option", "options => options.map(o => o.value)")
+    assert offered == catalogue["languages"]
+    styles = page.eval_on_selector_all("input[name=style]", "inputs => inputs.map(i => i.value)")
+    assert styles == catalogue["styles"]
+    assert page.get_attribute("#panels", "max") == str(catalogue["panels"]["max"])
+
+    # The first POST is lost on the way (a flaky phone network): the page sends it again
+    # with the same Idempotency-Key, and exactly one comic exists.
+    keys: list[str] = []
+
+    def flaky(route: Route) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        keys.append(route.request.headers.get("idempotency-key", ""))
+        if len(keys) == 1:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(f"{api}/jobs", flaky)
+    page.select_option("#language", "ja")
+    submit_story(page, "Yara fed the cat.", "manga", "1")
+    page.wait_for_url(re.compile(r"#/jobs/[0-9a-f]+$"))
+    assert len(keys) == 2 and keys[0] == keys[1] and len(keys[0]) >= 32, keys
+    job_id = page.url.rsplit("/", 1)[1]
+    auth = {"Authorization": f"Bearer {identity(web_stack).token_for('yara')}"}
+    mine = requests.get(f"{api}/jobs", headers=auth, timeout=10).json()["jobs"]
+    assert [job["jobId"] for job in mine] == [job_id]
+    job = requests.get(f"{api}/jobs/{job_id}", headers=auth, timeout=10).json()
+    assert job["language"] == "ja"
 
 
 def test_a_job_streams_in_survives_a_reload_and_resumes_on_another_device(

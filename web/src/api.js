@@ -19,24 +19,40 @@ export class ApiError extends Error {
   }
 }
 
-/** POST /jobs → { jobId, status, links }; throws ApiError with the API's field errors. */
-export async function startJob(config, { story, style, panels }) {
+/** GET /catalogue: styles, languages, limits and job states (no token; cached 5 min). */
+export async function getCatalogue(apiUrl) {
+  const response = await fetch(`${apiUrl}/catalogue`);
+  if (!response.ok) throw new Error(`the API's catalogue answered HTTP ${response.status}`);
+  return response.json();
+}
+
+/** POST /jobs → { jobId, status, links }; throws ApiError with the API's field errors.
+ *
+ * One Idempotency-Key per submit: a request lost on a flaky network is sent once more with
+ * the same key, so it can never make a second comic. */
+export async function startJob(config, { story, style, panels, language }, idempotencyKey) {
   const body = { story, style };
   if (panels !== undefined) body.panels = panels;
-  let response;
-  try {
-    response = await fetch(`${config.apiUrl}/jobs`, {
+  if (language) body.language = language;
+  const send = async () =>
+    fetch(`${config.apiUrl}/jobs`, {
       method: 'POST',
       headers: {
         Authorization: `Bearer ${await getIdToken()}`,
         'Content-Type': 'application/json',
+        'Idempotency-Key': idempotencyKey,
       },
       body: JSON.stringify(body),
     });
+  let response;
+  try {
+    response = await send().catch(send);
   } catch {
     throw new ApiError(0, {
       code: 'unreachable',
-      message: `The API at ${config.apiUrl} could not be reached. Is the local stack up?`,
+      message: navigator.onLine
+        ? `The API at ${config.apiUrl} could not be reached. Is the local stack up?`
+        : 'You are offline: connect to the network and press the button again.',
     });
   }
   const answer = await response.json().catch(() => ({}));

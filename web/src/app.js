@@ -4,8 +4,9 @@
 //   #/account       a guest keeps their comics by adding an email (or Google)
 
 import { currentUser, initAuth, onUserChanged, signInOptions, signOut } from './auth.js';
+import { getCatalogue } from './api.js';
 import { loadConfig } from './config.js';
-import { h } from './dom.js';
+import { h, useCatalogue } from './dom.js';
 import { closeFirestore, openFirestore } from './firebase.js';
 import { mountAccount } from './views/account.js';
 import { mountHome } from './views/home.js';
@@ -111,6 +112,8 @@ function renderAccount(user) {
 async function boot() {
   try {
     config = await loadConfig();
+    config.catalogue = await getCatalogue(config.apiUrl);
+    useCatalogue(config.catalogue);
     initAuth(config);
   } catch (error) {
     main.replaceChildren(

@@ -6,8 +6,7 @@
 import { collection, doc, onSnapshot, orderBy, query } from 'firebase/firestore';
 
 import { cancelJob, getJob, retryPanel } from '../api.js';
-import { h, STATUS_LABELS, statusPill, TERMINAL } from '../dom.js';
-import { STYLES } from './home.js';
+import { h, STATUS_LABELS, statusPill, styleLabel, TERMINAL } from '../dom.js';
 
 export function mountJob(container, { config, db, user, jobId }) {
   const view = createView(jobId);
@@ -195,7 +194,7 @@ function createView(jobId) {
     root.dataset.total = String(total);
     title.textContent = job.title || 'Your comic';
     document.title = `${job.title || 'Comic'} · Panelflow`;
-    const style = STYLES.find((item) => item.value === job.style)?.label || job.style;
+    const style = job.style ? styleLabel(job.style) : '';
     eyebrow.textContent = [style, total && `${total} panels`].filter(Boolean).join(' · ');
     pill.replaceChildren(statusPill(status));
 
