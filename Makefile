@@ -18,7 +18,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
-## check: fast feedback — lint, types, unit tests, Terraform format and checkov
+## check: fast feedback — lint, types, unit tests, Terraform format and checkov (CI runs it first)
 check: lint types unit infra-check
 
 # The Google providers' generated types (npm, pinned in infra/tools), for the offline schema check.
@@ -35,9 +35,11 @@ infra-check: $(STAMP) $(TOOLS_STAMP)
 	test -x .venv-checkov/bin/checkov || ($(PYTHON) -m venv .venv-checkov && .venv-checkov/bin/pip install --quiet checkov==3.3.30)
 	.venv-checkov/bin/checkov -d infra/terraform --quiet --compact --skip-download
 
+## lint: ruff (rules, complexity limits, formatting); eslint and prettier on the web client
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	npm --prefix web run --silent lint
 
 types: $(STAMP)
 	$(BIN)/mypy
