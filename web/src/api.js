@@ -63,32 +63,20 @@ export async function startJob(config, { story, style, panels, language }, idemp
 /** GET /jobs/{jobId} → the job with its panels, each image and audio with a signed url and
  * its expiresAt (epoch seconds); throws ApiError. */
 export async function getJob(config, jobId) {
-  let response;
-  try {
-    response = await fetch(`${config.apiUrl}/jobs/${encodeURIComponent(jobId)}`, {
-      headers: { Authorization: `Bearer ${await getIdToken()}` },
-    });
-  } catch {
-    throw new ApiError(0, {
-      code: 'unreachable',
-      message: `The API at ${config.apiUrl} could not be reached.`,
-    });
-  }
-  const answer = await response.json().catch(() => ({}));
-  if (response.status !== 200) throw new ApiError(response.status, answer.error);
-  return answer;
+  return call(config, `/jobs/${encodeURIComponent(jobId)}`, 'GET', 200);
 }
 
 /** POST /jobs/{jobId}:cancel: the job stops; workers make no paid call after they see it. */
 export async function cancelJob(config, jobId) {
-  return postAction(config, `/jobs/${encodeURIComponent(jobId)}:cancel`, 200);
+  return call(config, `/jobs/${encodeURIComponent(jobId)}:cancel`, 'POST', 200);
 }
 
-async function postAction(config, path, expected) {
+/** One authenticated call; throws ApiError unless the API answers the expected status. */
+async function call(config, path, method, expected) {
   let response;
   try {
     response = await fetch(`${config.apiUrl}${path}`, {
-      method: 'POST',
+      method,
       headers: { Authorization: `Bearer ${await getIdToken()}` },
     });
   } catch {
@@ -105,5 +93,5 @@ async function postAction(config, path, expected) {
 /** POST /jobs/{jobId}/panels/{index}:regenerate: draws one panel again (a new generation);
  * the job goes back to rendering and the listeners show the rest. Throws ApiError. */
 export async function retryPanel(config, jobId, index) {
-  return postAction(config, `/jobs/${encodeURIComponent(jobId)}/panels/${index}:regenerate`, 202);
+  return call(config, `/jobs/${encodeURIComponent(jobId)}/panels/${index}:regenerate`, 'POST', 202);
 }
