@@ -13,10 +13,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 import openapi_spec
 from fakes.auth import fake_token
+
+
+def fuzz_settings(examples: int) -> settings:
+    """The same examples on every run (no example database), however slow the API under test."""
+    return settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
 
 STYLES = ["storybook", "manga", "noir", "watercolor", "pop-art"]
 LANGUAGES = ["en", "de", "es", "fr", "it", "pt", "nl", "ja"]
