@@ -8,7 +8,7 @@ parts live in ``panelflow.adapters.firestore``; docs/architecture.md shows the w
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -134,38 +134,42 @@ class FirestoreJobStore:
         except Contended:
             raise TransientError(f"job {job_id} is changing too often; try again") from None
 
+    def _write_job_in_status(
+        self,
+        job_id: str,
+        allowed: Collection[str],
+        update: dict[str, Any],
+        extra: Callable[[firestore.WriteBatch], None] | None = None,
+    ) -> bool:
+        """Writes ``update`` (and ``extra``) only while the job's status is one of ``allowed``."""
+
+        def decide(data: dict[str, Any]) -> dict[str, Any] | None:
+            return update if data.get("status") in allowed else None
+
+        return self._guarded_job_write(job_id, decide, extra)
+
     def transition_job(
         self, job_id: str, expected: Sequence[JobStatus], new: JobStatus, **fields: object
     ) -> bool:
-        allowed = {status.value for status in expected}
         now = self._clock()
-
-        def decide(data: dict[str, Any]) -> dict[str, Any] | None:
-            if data.get("status") not in allowed:
-                return None
-            update: dict[str, Any] = {"status": new.value, "updatedAt": now, **fields}
-            if new.terminal:
-                update["finishedAt"] = now
-            return update
-
-        return self._guarded_job_write(job_id, decide)
+        update: dict[str, Any] = {"status": new.value, "updatedAt": now, **fields}
+        if new.terminal:
+            update["finishedAt"] = now
+        return self._write_job_in_status(job_id, {status.value for status in expected}, update)
 
     def save_plan(
         self, job_id: str, plan: StoryPlan, characters: Sequence[Character], plan_ms: int
     ) -> bool:
         now = self._clock()
 
-        def decide(data: dict[str, Any]) -> dict[str, Any] | None:
-            if data.get("status") not in _PLANNABLE:
-                return None
-            return {
-                "status": JobStatus.RENDERING.value,
-                "title": plan.title,
-                "panelCount": len(plan.panels),
-                "characters": [character.to_dict() for character in characters],
-                "timings.planMs": plan_ms,
-                "updatedAt": now,
-            }
+        update = {
+            "status": JobStatus.RENDERING.value,
+            "title": plan.title,
+            "panelCount": len(plan.panels),
+            "characters": [character.to_dict() for character in characters],
+            "timings.planMs": plan_ms,
+            "updatedAt": now,
+        }
 
         def panels(batch: firestore.WriteBatch) -> None:
             for panel_plan in plan.panels:
@@ -173,7 +177,7 @@ class FirestoreJobStore:
                 data = panel.to_dict() | {"createdAt": now, "updatedAt": now}
                 batch.set(self._panel_ref(job_id, panel_plan.index), data)
 
-        return self._guarded_job_write(job_id, decide, panels)
+        return self._write_job_in_status(job_id, _PLANNABLE, update, panels)
 
     def claim_panel(self, job_id: str, index: int, owner: str, lease_seconds: float) -> Claim:
         # Compare-and-set on the panel document, not a transaction: a panel is only ever
@@ -279,18 +283,13 @@ class FirestoreJobStore:
         expected: Sequence[JobStatus],
         regenerate: bool = False,
     ) -> bool:
-        allowed = {status.value for status in expected}
         now = self._clock()
-
-        def decide(data: dict[str, Any]) -> dict[str, Any] | None:
-            if data.get("status") not in allowed:
-                return None
-            return {
-                "status": JobStatus.RENDERING.value,
-                "finishedAt": None,
-                "error": None,
-                "updatedAt": now,
-            }
+        job_update = {
+            "status": JobStatus.RENDERING.value,
+            "finishedAt": None,
+            "error": None,
+            "updatedAt": now,
+        }
 
         def panels(batch: firestore.WriteBatch) -> None:
             for index in indexes:
@@ -304,7 +303,8 @@ class FirestoreJobStore:
                     update["generation"] = firestore.Increment(1)
                 batch.update(self._panel_ref(job_id, index), update)
 
-        return self._guarded_job_write(job_id, decide, panels)
+        allowed = {status.value for status in expected}
+        return self._write_job_in_status(job_id, allowed, job_update, panels)
 
     def expired_leases(self, now: float, limit: int = 100) -> list[Panel]:
         return queries.expired_leases(self._client, now, limit)
