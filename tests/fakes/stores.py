@@ -328,12 +328,12 @@ class InMemoryBlobStore:
         if stored is None:
             return None
         data, content_type, meta = stored
-        return self._asset(path, content_type, len(data), meta)
+        return Asset.stored(path, content_type, len(data), meta)
 
     def put(self, path: str, data: bytes, content_type: str, **meta: int) -> Asset:
         self.puts += 1
         self.objects[path] = (bytes(data), content_type, dict(meta))
-        return self._asset(path, content_type, len(data), meta)
+        return Asset.stored(path, content_type, len(data), meta)
 
     def get(self, path: str) -> bytes:
         if path not in self.objects:
@@ -344,15 +344,3 @@ class InMemoryBlobStore:
         expires_at = self._clock() + expires_in
         self.signed.append(path)
         return SignedUrl(url=f"memory://{path}?expires={expires_at:.0f}", expires_at=expires_at)
-
-    @staticmethod
-    def _asset(path: str, content_type: str, size: int, meta: dict[str, int]) -> Asset:
-        return Asset(
-            path=path,
-            url="",
-            content_type=content_type,
-            size=size,
-            width=meta.get("width"),
-            height=meta.get("height"),
-            duration_ms=meta.get("durationMs"),
-        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -146,6 +147,20 @@ class Asset:
             if value is not None:
                 data[key] = value
         return data
+
+    @classmethod
+    def stored(cls, path: str, content_type: str, size: int, meta: Mapping[str, int]) -> Asset:
+        """A file just written or found in a blob store, from the metadata stored beside it
+        (``width``, ``height``, ``durationMs``); its url stays empty (see ``url``)."""
+        return cls(
+            path=path,
+            url="",
+            content_type=content_type,
+            size=size,
+            width=meta.get("width"),
+            height=meta.get("height"),
+            duration_ms=meta.get("durationMs"),
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Asset | None:
