@@ -23,7 +23,7 @@ locals {
     LOG_EXECUTION_ID            = "true"
     # A panel's lease outlives the worker's timeout, so a live worker never loses it and
     # the sweeper only re-queues panels whose worker is really gone.
-    PANELFLOW_LEASE_SECONDS = tostring(var.worker_timeout_seconds + 60)
+    PANELFLOW_LEASE_SECONDS = tostring(local.function_sizes["worker"].timeout_seconds + 60)
   }
 
   # Only the functions that declare models (the plan handler and the worker) call them.

@@ -866,3 +866,18 @@ def test_the_evaluator_reads_expressions_it_does_not_know_as_errors() -> None:
     expression = next(iter(tree.find_data("function_call")))
     with pytest.raises(EvaluationError):
         Evaluator(TF_DIR).evaluate(expression, {})
+
+
+def test_function_sizes_override_the_defaults_one_setting_at_a_time() -> None:
+    # Terraform fills the settings an override leaves out with null.
+    unset = dict.fromkeys(
+        ("memory", "cpu", "timeout_seconds", "concurrency", "min_instances", "max_instances")
+    )
+    overrides = {"worker": {**unset, "timeout_seconds": 120, "max_instances": 8}}
+    tf = Evaluator(TF_DIR, {"function_sizes": overrides})
+    defaults = tf.local("default_function_sizes")
+    sizes = tf.local("function_sizes")
+    assert sizes["worker"] == {**defaults["worker"], "timeout_seconds": 120, "max_instances": 8}
+    assert {name: sizes[name] for name in sizes if name != "worker"} == {
+        name: size for name, size in defaults.items() if name != "worker"
+    }
