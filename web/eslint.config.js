@@ -3,10 +3,6 @@ import js from '@eslint/js';
 import globals from 'globals';
 
 export default [
-  {
-    // To be fixed after the providers/web/cli changes land.
-    ignores: ['src/auth.js', 'src/views/**'],
-  },
   js.configs.recommended,
   {
     files: ['src/**/*.js'],

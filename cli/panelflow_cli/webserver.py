@@ -97,7 +97,6 @@ class WebHandler(SimpleHTTPRequestHandler):
 
     def list_directory(self, path: str | os.PathLike[str]) -> None:  # type: ignore[override]
         self.send_error(HTTPStatus.NOT_FOUND, "Not found")
-        return None
 
     def end_headers(self) -> None:
         # Always revalidate (Last-Modified answers 304), so an edited file shows on reload.

@@ -46,8 +46,7 @@ function composeCard(config) {
     id: 'story',
     name: 'story',
     rows: 9,
-    placeholder:
-      'Paste a story. Paragraphs become scenes; "quoted speech" becomes speech bubbles.',
+    placeholder: 'Paste a story. Paragraphs become scenes; "quoted speech" becomes speech bubbles.',
     'aria-describedby': 'story-count story-error',
   });
   const count = h('span', { id: 'story-count', class: 'count' }, `0 / ${maxStoryChars}`);

@@ -166,12 +166,7 @@ function createView(jobId) {
     'article',
     { id: 'job-view', class: 'job', dataset: { jobId, status: '', finished: 0, total: 0 } },
     h('a', { href: '#/', class: 'back' }, '← My comics'),
-    h(
-      'header',
-      { class: 'job-head' },
-      h('div', {}, eyebrow, title),
-      pill,
-    ),
+    h('header', { class: 'job-head' }, h('div', {}, eyebrow, title), pill),
     bar,
     h('div', { class: 'progress-row' }, progressText, cancel, shareButton()),
     jobError,
@@ -293,11 +288,7 @@ function panelCard(panel, link, jobId, config, stopped = false) {
                 loading: 'lazy',
                 decoding: 'async',
               })
-            : h(
-                'div',
-                { class: 'panel-placeholder' },
-                panel.image?.path ? 'Loading…' : 'No image',
-              ),
+            : h('div', { class: 'panel-placeholder' }, panel.image?.path ? 'Loading…' : 'No image'),
         ),
         h(
           'figcaption',
