@@ -26,7 +26,7 @@ from unittest import mock
 
 import requests
 
-from panelflow.domain.models import TERMINAL_STATES
+from panelflow.domain.models import TERMINAL_STATES, PanelRequest
 from panelflow_cli.identity import emulator_token
 from panelflow_cli.stack import HOST, LocalStack, StackOptions, free_port
 
@@ -199,7 +199,7 @@ def sequential_job(panels: int) -> float:
     started = time.perf_counter()
     plan = planner.plan(story(panels), panels=panels, style="storybook", language="en")
     for panel in plan.panels:
-        images.panel(panel, style="storybook", characters=plan.characters, references={})
+        images.panel(PanelRequest(panel, "storybook", plan.characters, {}))
         voice.synthesize([SpeechLine(text=panel.narration)], language="en")
     return time.perf_counter() - started
 

@@ -19,7 +19,7 @@ from panelflow.domain.models import (
     Job,
     JobStatus,
     Panel,
-    PanelPlan,
+    PanelRequest,
     RenderedImage,
     SpeechLine,
     StoryPlan,
@@ -277,16 +277,8 @@ class ImageGenerator(Protocol):
     def character_sheet(self, character: Character, *, style: str) -> RenderedImage:
         """Returns a reference image for a character."""
 
-    def panel(
-        self,
-        panel: PanelPlan,
-        *,
-        style: str,
-        characters: Sequence[Character],
-        references: dict[str, bytes],
-        previous: PanelPlan | None = None,
-    ) -> RenderedImage:
-        """Returns the panel's image; ``references`` maps character names to sheet bytes.
+    def panel(self, request: PanelRequest) -> RenderedImage:
+        """Returns the panel's image, drawn with its characters' reference sheets.
 
         Raises:
             ContentBlocked: the provider refused the prompt.

@@ -9,6 +9,7 @@ from panelflow.domain.models import (
     Character,
     DialogueLine,
     PanelPlan,
+    PanelRequest,
     RenderedImage,
     SpeechLine,
     StoryPlan,
@@ -68,19 +69,12 @@ class CountingImageGenerator(_Counting):
         self._record(f"sheet:{character.name}")
         return RenderedImage(data=f"sheet {character.name}".encode(), width=10, height=10)
 
-    def panel(
-        self,
-        panel: PanelPlan,
-        *,
-        style: str,
-        characters: Sequence[Character],
-        references: dict[str, bytes],
-        previous: PanelPlan | None = None,
-    ) -> RenderedImage:
-        self._record(f"panel:{panel.index}")
+    def panel(self, request: PanelRequest) -> RenderedImage:
+        index = request.panel.index
+        self._record(f"panel:{index}")
         with self._lock:
-            self.references_seen.append(dict(references))
-        return RenderedImage(data=f"image {panel.index} {style}".encode(), width=8, height=6)
+            self.references_seen.append(dict(request.references))
+        return RenderedImage(data=f"image {index} {request.style}".encode(), width=8, height=6)
 
 
 class CountingVoice(_Counting):

@@ -31,7 +31,7 @@ from panelflow.domain.errors import (
     QuotaExhausted,
     TransientError,
 )
-from panelflow.domain.models import Character, PanelPlan, SpeechLine
+from panelflow.domain.models import Character, PanelPlan, PanelRequest, SpeechLine
 from panelflow.settings import Settings
 
 PLAN: dict[str, Any] = {
@@ -270,7 +270,7 @@ def test_references_per_request_follow_the_model(fake: FakeGemini) -> None:
     cast = [Character(f"C{n}", "plain", "female") for n in range(16)]
     references = {c.name: make_png(64, 64, c.name) for c in cast}
     panel = PanelPlan(index=0, scene="A crowd.", caption="", narration="", image_prompt="All.")
-    _images(fake).panel(panel, style="noir", characters=cast, references=references)
+    _images(fake).panel(PanelRequest(panel, "noir", cast, references))
     assert len(fake.requests[0].inline_images) == 14  # 3.1 Flash Image takes up to 14
 
     fake.reset()
@@ -280,7 +280,7 @@ def test_references_per_request_follow_the_model(fake: FakeGemini) -> None:
         PANELFLOW_IMAGE_MODEL="gemini-9-image-experimental",
         PANELFLOW_ALLOW_UNLISTED_MODELS="true",
     )
-    unlisted.panel(panel, style="noir", characters=cast, references=references)
+    unlisted.panel(PanelRequest(panel, "noir", cast, references))
     assert len(fake.requests[0].inline_images) == 3  # the smallest published limit
 
 

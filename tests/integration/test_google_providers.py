@@ -34,7 +34,13 @@ from panelflow.domain.errors import (
     ProviderError,
     TransientError,
 )
-from panelflow.domain.models import Character, DialogueLine, PanelPlan, SpeechLine
+from panelflow.domain.models import (
+    Character,
+    DialogueLine,
+    PanelPlan,
+    PanelRequest,
+    SpeechLine,
+)
 from panelflow.settings import Settings
 
 PLAN: dict[str, Any] = {
@@ -252,9 +258,7 @@ def test_blocked_story_fails_planning_without_a_second_call(fake: FakeGemini) ->
 def test_panel_request_carries_one_reference_image_per_character(fake: FakeGemini) -> None:
     references = {"Mira": make_png(64, 96, "mira"), "Tomas": make_png(64, 96, "tomas")}
     previous = PanelPlan(0, "Mira climbs the stairs.", "", "", (), ("Mira",), "")
-    image = _images(fake).panel(
-        PANEL, style="noir", characters=[MIRA, TOMAS], references=references, previous=previous
-    )
+    image = _images(fake).panel(PanelRequest(PANEL, "noir", [MIRA, TOMAS], references, previous))
 
     assert len(fake.requests) == 1
     request = fake.requests[0]
@@ -284,7 +288,7 @@ def test_character_sheet_is_drawn_from_the_description_alone(fake: FakeGemini) -
 def test_safety_block_is_re_rolled_once_softened_then_reported(fake: FakeGemini) -> None:
     fake.script(finish_reply("IMAGE_SAFETY"), finish_reply("IMAGE_SAFETY"))
     with pytest.raises(ContentBlocked) as caught:
-        _images(fake).panel(PANEL, style="noir", characters=[MIRA], references={})
+        _images(fake).panel(PanelRequest(PANEL, "noir", [MIRA], {}))
 
     assert len(fake.requests) == 2
     first, second = (request.texts[0] for request in fake.requests)
@@ -298,7 +302,7 @@ def test_safety_block_is_re_rolled_once_softened_then_reported(fake: FakeGemini)
 
 def test_blocked_prompt_is_re_rolled_and_can_succeed(fake: FakeGemini) -> None:
     fake.script(blocked_prompt_reply("PROHIBITED_CONTENT"))
-    image = _images(fake).panel(PANEL, style="noir", characters=[MIRA], references={})
+    image = _images(fake).panel(PanelRequest(PANEL, "noir", [MIRA], {}))
     assert len(fake.requests) == 2
     assert fake.requests[1].texts[0].startswith(prompts.SOFTENING)
     assert image.data == fake.served_images()[0]

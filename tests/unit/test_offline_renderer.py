@@ -12,7 +12,13 @@ from panelflow.adapters.offline.plan import vocabulary
 from panelflow.adapters.offline.render import figures, styles
 from panelflow.adapters.offline.render.figures import figure_colours, look_of
 from panelflow.adapters.offline.renderer import PillowImageGenerator
-from panelflow.domain.models import Character, DialogueLine, PanelPlan, RenderedImage
+from panelflow.domain.models import (
+    Character,
+    DialogueLine,
+    PanelPlan,
+    PanelRequest,
+    RenderedImage,
+)
 
 MIRA = Character(
     name="Mira",
@@ -46,7 +52,7 @@ def panel(
 
 def render(plan: PanelPlan, style: str = "storybook", **options) -> RenderedImage:
     generator = PillowImageGenerator(**options)
-    return generator.panel(plan, style=style, characters=[MIRA, TOM], references={})
+    return generator.panel(PanelRequest(plan, style, [MIRA, TOM], {}))
 
 
 def decode(image: RenderedImage) -> Image.Image:
@@ -250,7 +256,7 @@ def test_rendering_a_panel_is_fast():
     timings = []
     for style in styles.STYLES:
         started = time.perf_counter()
-        generator.panel(plan, style=style, characters=[MIRA, TOM], references={})
+        generator.panel(PanelRequest(plan, style, [MIRA, TOM], {}))
         timings.append(time.perf_counter() - started)
 
     # About 0.03-0.1 s each here; the bound leaves room for a slow CI machine.

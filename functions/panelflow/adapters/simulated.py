@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from panelflow.domain.errors import ContentBlocked, TransientError
 from panelflow.domain.models import (
     Character,
-    PanelPlan,
+    PanelRequest,
     RenderedImage,
     SpeechLine,
     StoryPlan,
@@ -110,15 +110,8 @@ class SimulatedImageGenerator:
         self._config.record("sheet", name=character.name)
         return RenderedImage(data=_tiny_png(len(character.name)), width=64, height=48)
 
-    def panel(
-        self,
-        panel: PanelPlan,
-        *,
-        style: str,
-        characters: Sequence[Character],
-        references: dict[str, bytes],
-        previous: PanelPlan | None = None,
-    ) -> RenderedImage:
+    def panel(self, request: PanelRequest) -> RenderedImage:
+        panel = request.panel
         # Drills mark panels in the story text itself, so one stack serves many scenarios.
         if BLOCK_MARK in panel.scene:
             self._config.record("image", phase="blocked", text=panel.scene[:80], panel=panel.index)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -96,6 +96,18 @@ class StoryPlan:
     title: str
     characters: tuple[Character, ...]
     panels: tuple[PanelPlan, ...]
+
+
+@dataclass(frozen=True)
+class PanelRequest:
+    """What an image generator needs to draw one panel."""
+
+    panel: PanelPlan
+    style: str
+    characters: Sequence[Character]
+    # Character names to the bytes of their reference sheets.
+    references: Mapping[str, bytes]
+    previous: PanelPlan | None = None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from panelflow.domain.models import (
     JobStatus,
     Panel,
     PanelPlan,
+    PanelRequest,
     SpeechLine,
 )
 from panelflow.ports import RenderingDependencies, StoreDependencies
@@ -135,11 +136,13 @@ def _image(services: RenderingDependencies, job: Job, panel: Panel) -> Asset:
         panel_index=panel.index,
     ):
         image = services.images.panel(
-            plan,
-            style=job.style,
-            characters=characters,
-            references=references,
-            previous=_plan_of(previous) if previous else None,
+            PanelRequest(
+                panel=plan,
+                style=job.style,
+                characters=characters,
+                references=references,
+                previous=_plan_of(previous) if previous else None,
+            )
         )
     return services.blobs.put(
         path, image.data, image.content_type, width=image.width, height=image.height

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Sequence
 
 from google import genai
 from google.genai import types
@@ -14,7 +13,7 @@ from panelflow.adapters.gemini.client import Call, RetryPolicy, generate, token_
 from panelflow.adapters.gemini.replies import FINISH_REASONS, refusal
 from panelflow.domain import costs
 from panelflow.domain.errors import ConfigurationError, ContentBlocked, ProviderError
-from panelflow.domain.models import Character, PanelPlan, RenderedImage
+from panelflow.domain.models import Character, PanelRequest, RenderedImage
 from panelflow.domain.provider_models import DEFAULT_IMAGE_MODEL, image_model
 
 logger = logging.getLogger(__name__)
@@ -77,22 +76,15 @@ class GeminiImageGenerator:
         prompt = prompts.character_sheet_prompt(character, style=style)
         return self._draw(prompt, [], f"the reference sheet for {character.name}", "reference")
 
-    def panel(
-        self,
-        panel: PanelPlan,
-        *,
-        style: str,
-        characters: Sequence[Character],
-        references: dict[str, bytes],
-        previous: PanelPlan | None = None,
-    ) -> RenderedImage:
+    def panel(self, request: PanelRequest) -> RenderedImage:
         """Returns the panel drawn with the reference sheets of the characters in it."""
-        cast = [c for c in characters if references.get(c.name)][: self._max_references]
+        references = request.references
+        cast = [c for c in request.characters if references.get(c.name)][: self._max_references]
         prompt = prompts.panel_prompt(
-            panel,
-            style=style,
-            characters=characters,
-            previous=previous,
+            request.panel,
+            style=request.style,
+            characters=request.characters,
+            previous=request.previous,
             references=[c.name for c in cast],
         )
         sheets: list[types.Part] = []
@@ -102,7 +94,7 @@ class GeminiImageGenerator:
                 types.Part(text=prompts.reference_label(character.name)),
                 types.Part.from_bytes(data=data, mime_type=image_mime_type(data)),
             ]
-        return self._draw(prompt, sheets, f"panel {panel.index + 1}", "image")
+        return self._draw(prompt, sheets, f"panel {request.panel.index + 1}", "image")
 
     def _draw(
         self, prompt: str, sheets: list[types.Part], subject: str, kind: str

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import random
-from collections.abc import Sequence
 
 from PIL import Image, ImageDraw
 
@@ -29,7 +28,7 @@ from panelflow.adapters.offline.render.places import paint_background
 from panelflow.adapters.offline.render.scenery import read_scene
 from panelflow.adapters.offline.render.styles import DEFAULT_STYLE, STYLE_SPECS, draw_border, toned
 from panelflow.adapters.offline.render.treatments import treat
-from panelflow.domain.models import Character, PanelPlan, RenderedImage
+from panelflow.domain.models import Character, PanelRequest, RenderedImage
 
 
 class PillowImageGenerator:
@@ -102,17 +101,10 @@ class PillowImageGenerator:
         draw_border(draw, width, height, spec)
         return _png(image)
 
-    def panel(
-        self,
-        panel: PanelPlan,
-        *,
-        style: str,
-        characters: Sequence[Character],
-        references: dict[str, bytes],
-        previous: PanelPlan | None = None,
-    ) -> RenderedImage:
+    def panel(self, request: PanelRequest) -> RenderedImage:
         """Returns the panel: background, figures, speech bubbles, caption strip and border."""
-        spec = STYLE_SPECS.get(style, STYLE_SPECS[DEFAULT_STYLE])
+        panel = request.panel
+        spec = STYLE_SPECS.get(request.style, STYLE_SPECS[DEFAULT_STYLE])
         width, height = self.width, self.height
         caption_height = int(height * 0.16) if panel.caption.strip() else 0
         scene_height = height - caption_height
@@ -125,7 +117,7 @@ class PillowImageGenerator:
         image = Image.new("RGB", (width, height), spec.caption_fill)
         image.paste(background, (0, 0))
         draw = ImageDraw.Draw(image)
-        figures = figures_in_panel(panel, characters)
+        figures = figures_in_panel(panel, request.characters)
         heads = draw_figures(draw, figures, spec, width, scene_height)
         draw_bubbles(draw, panel.dialogue, heads, spec, width, scene_height)
         if caption_height:
