@@ -19,6 +19,7 @@ from panelflow.domain.models import (
     Job,
     JobStatus,
     Panel,
+    PanelAssets,
     PanelRequest,
     RenderedImage,
     SpeechLine,
@@ -142,15 +143,9 @@ class JobStore(Protocol):
         """
 
     def complete_panel(
-        self,
-        job_id: str,
-        index: int,
-        owner: str,
-        image: Asset,
-        audio: Asset | None,
-        token: object | None = None,
+        self, job_id: str, index: int, owner: str, assets: PanelAssets, token: object | None = None
     ) -> bool:
-        """Marks the panel done if ``owner`` still holds its lease.
+        """Stores the panel's assets and marks it done if ``owner`` still holds its lease.
 
         ``token`` is the claim's; while the panel is unchanged since the claim, the store
         may skip re-reading it.

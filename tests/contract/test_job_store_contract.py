@@ -17,6 +17,7 @@ from panelflow.domain.models import (
     DialogueLine,
     Job,
     JobStatus,
+    PanelAssets,
     PanelPlan,
     PanelStatus,
     StoryPlan,
@@ -80,6 +81,7 @@ def _rendering_job(store, panels: int = 3) -> str:
 
 IMAGE = Asset(path="p/image.png", url="u", content_type="image/png", size=3, width=8, height=6)
 AUDIO = Asset(path="p/audio.mp3", url="u", content_type="audio/mpeg", size=4, duration_ms=900)
+ASSETS = PanelAssets(IMAGE, AUDIO)
 
 
 def test_create_get_and_story(store) -> None:
@@ -137,7 +139,7 @@ def test_claim_lease_and_duplicates(store) -> None:
         store.claim_panel(job_id, 0, "w2", lease_seconds=60)
     # The same owner may claim again (a retry in the same instance).
     assert store.claim_panel(job_id, 0, "w1", lease_seconds=60).attempt == 2
-    assert store.complete_panel(job_id, 0, "w1", IMAGE, AUDIO)
+    assert store.complete_panel(job_id, 0, "w1", ASSETS)
     again = store.claim_panel(job_id, 0, "w2", lease_seconds=60)
     assert not again.acquired and again.panel.status == PanelStatus.DONE
     with pytest.raises(NotFound):
@@ -151,16 +153,16 @@ def test_expired_lease_can_be_taken_over(store) -> None:
     claim = store.claim_panel(job_id, 1, "w2", lease_seconds=60)
     assert claim.acquired and claim.attempt == 2
     # The old owner's late write is ignored, with or without its claim's token.
-    assert not store.complete_panel(job_id, 1, "w1", IMAGE, AUDIO, first.token)
-    assert not store.complete_panel(job_id, 1, "w1", IMAGE, AUDIO)
-    assert store.complete_panel(job_id, 1, "w2", IMAGE, AUDIO)
+    assert not store.complete_panel(job_id, 1, "w1", ASSETS, first.token)
+    assert not store.complete_panel(job_id, 1, "w1", ASSETS)
+    assert store.complete_panel(job_id, 1, "w2", ASSETS)
 
 
 def test_complete_fail_release_and_counts(store) -> None:
     job_id = _rendering_job(store)
     store.claim_panel(job_id, 0, "w1", 60)
-    assert store.complete_panel(job_id, 0, "w1", IMAGE, AUDIO)
-    assert not store.complete_panel(job_id, 0, "w1", IMAGE, AUDIO)
+    assert store.complete_panel(job_id, 0, "w1", ASSETS)
+    assert not store.complete_panel(job_id, 0, "w1", ASSETS)
     store.claim_panel(job_id, 1, "w1", 60)
     assert store.release_panel(job_id, 1, "w1")
     assert store.get_panel(job_id, 1).status == PanelStatus.PENDING
@@ -176,7 +178,7 @@ def test_complete_fail_release_and_counts(store) -> None:
 def test_finalize_happens_once_and_only_when_all_finished(store) -> None:
     job_id = _rendering_job(store, panels=2)
     store.claim_panel(job_id, 0, "w1", 60)
-    store.complete_panel(job_id, 0, "w1", IMAGE, AUDIO)
+    store.complete_panel(job_id, 0, "w1", ASSETS)
     assert store.finished_counts(job_id, 2) is None
     assert store.finalize_job(job_id, 1, 0) is None
     store.fail_panel(job_id, 1, {"code": "c", "message": "m"})
@@ -191,7 +193,7 @@ def test_the_final_move_writes_counts_timings_and_keeps_the_plan_time(store) -> 
     job_id = _rendering_job(store, panels=2)
     for index in range(2):
         store.claim_panel(job_id, index, "w1", 60)
-        store.complete_panel(job_id, index, "w1", IMAGE, AUDIO)
+        store.complete_panel(job_id, index, "w1", ASSETS)
     assert store.finalize_job(job_id, 2, 0) == JobStatus.COMPLETED
     job = store.get_job(job_id)
     assert (job.panels_done, job.panels_failed, job.progress, job.error) == (2, 0, 1.0, None)
@@ -224,7 +226,7 @@ def test_concurrent_duplicate_deliveries_finish_the_job_exactly_once(store) -> N
         except LeaseHeld:
             return
         if claim.acquired:
-            store.complete_panel(job_id, index, worker, IMAGE, AUDIO, claim.token)
+            store.complete_panel(job_id, index, worker, ASSETS, claim.token)
         counts = store.finished_counts(job_id, panels)
         if counts is not None:
             final = store.finalize_job(job_id, *counts)
@@ -303,7 +305,7 @@ def test_requeue_panels_and_regenerate(store) -> None:
     job_id = _rendering_job(store, panels=2)
     for index in (0, 1):
         store.claim_panel(job_id, index, "w1", 60)
-    store.complete_panel(job_id, 0, "w1", IMAGE, AUDIO)
+    store.complete_panel(job_id, 0, "w1", ASSETS)
     store.fail_panel(job_id, 1, {"code": "c", "message": "m"})
     assert store.finalize_job(job_id, 1, 1) == JobStatus.PARTIAL
     assert not store.requeue_panels(job_id, [1], [JobStatus.RENDERING])

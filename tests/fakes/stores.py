@@ -20,6 +20,7 @@ from panelflow.domain.models import (
     Job,
     JobStatus,
     Panel,
+    PanelAssets,
     PanelStatus,
     StoryPlan,
 )
@@ -185,17 +186,17 @@ class InMemoryJobStore:
         return True
 
     def complete_panel(
-        self,
-        job_id: str,
-        index: int,
-        owner: str,
-        image: Asset,
-        audio: Asset | None,
-        token: object | None = None,
+        self, job_id: str, index: int, owner: str, assets: PanelAssets, token: object | None = None
     ) -> bool:
         with self._lock:
             return self._finish_if_owned(
-                job_id, index, owner, status=PanelStatus.DONE, image=image, audio=audio, error=None
+                job_id,
+                index,
+                owner,
+                status=PanelStatus.DONE,
+                image=assets.image,
+                audio=assets.audio,
+                error=None,
             )
 
     def fail_panel(

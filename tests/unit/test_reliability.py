@@ -17,7 +17,7 @@ from panelflow.domain.errors import (
     NotFound,
     TransientError,
 )
-from panelflow.domain.models import JobRequest, JobStatus, PanelStatus
+from panelflow.domain.models import JobRequest, JobStatus, PanelAssets, PanelStatus
 from panelflow.services.control import cancel_job, regenerate_panel, retry_job
 from panelflow.services.dead_letters import handle_dead_letter
 from panelflow.services.jobs import start_job
@@ -221,7 +221,9 @@ def test_late_write_of_an_older_attempt_is_ignored(services: Services) -> None:
     claim = services.store.claim_panel(job_id, 0, "old-worker", 60)
     regenerate_panel(services, "user-1", job_id, 0)
     image = services.blobs.put("x.png", b"x", "image/png")
-    assert not services.store.complete_panel(job_id, 0, "old-worker", image, None, claim.token)
+    assert not services.store.complete_panel(
+        job_id, 0, "old-worker", PanelAssets(image, None), claim.token
+    )
     assert services.store.get_panel(job_id, 0).status == PanelStatus.PENDING
 
 

@@ -33,12 +33,12 @@ from panelflow.domain.costs import PaidCall
 from panelflow.domain.errors import NotFound, TransientError
 from panelflow.domain.finishing import final_move
 from panelflow.domain.models import (
-    Asset,
     Character,
     IdempotencyRecord,
     Job,
     JobStatus,
     Panel,
+    PanelAssets,
     PanelStatus,
     StoryPlan,
 )
@@ -229,19 +229,13 @@ class FirestoreJobStore:
             return False
 
     def complete_panel(
-        self,
-        job_id: str,
-        index: int,
-        owner: str,
-        image: Asset,
-        audio: Asset | None,
-        token: object | None = None,
+        self, job_id: str, index: int, owner: str, assets: PanelAssets, token: object | None = None
     ) -> bool:
         now = self._clock()
         update = {
             "status": PanelStatus.DONE.value,
-            "image": image.to_dict(),
-            "audio": audio.to_dict() if audio else None,
+            "image": assets.image.to_dict(),
+            "audio": assets.audio.to_dict() if assets.audio else None,
             "error": None,
             "lease": None,
             "finishedAt": now,

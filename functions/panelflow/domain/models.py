@@ -189,6 +189,14 @@ class Asset:
         )
 
 
+@dataclass(frozen=True)
+class PanelAssets:
+    """What rendering a panel produced: its image, and its audio when it has any to say."""
+
+    image: Asset
+    audio: Asset | None
+
+
 @dataclass
 class Panel:
     job_id: str

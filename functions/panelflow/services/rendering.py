@@ -15,6 +15,7 @@ from panelflow.domain.models import (
     Job,
     JobStatus,
     Panel,
+    PanelAssets,
     PanelPlan,
     PanelRequest,
     SpeechLine,
@@ -79,7 +80,7 @@ def render_panel(services: RenderingDependencies, job_id: str, index: int) -> No
         raise
     else:
         produced = time.monotonic()
-        if store.complete_panel(job_id, index, owner, image, audio, claim.token):
+        if store.complete_panel(job_id, index, owner, PanelAssets(image, audio), claim.token):
             logs.info(
                 "panel done",
                 claimMs=int((claimed - started) * 1000),
