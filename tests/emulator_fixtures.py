@@ -4,11 +4,42 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from panelflow_cli.stack import LocalStack, StackOptions
+
+
+@contextmanager
+def running(options: StackOptions) -> Iterator[LocalStack]:
+    """A stack started from ``options``, stopped however the block ends."""
+    stack = LocalStack(options)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def simulated_options(
+    state_dir: Path, *, panel_concurrency: int, image_s: float, **env: str
+) -> StackOptions:
+    """A stack on the simulated providers (plan 0.3 s, image ``image_s``, speech 0.5 s) with
+    fast redelivery; ``env`` adds function variables."""
+    return StackOptions(
+        state_dir=state_dir,
+        panel_concurrency=panel_concurrency,
+        retry_backoff=(0.0, 1.0),
+        function_env={
+            "PANELFLOW_PROVIDERS": "simulated",
+            "PANELFLOW_SIM_PLAN_S": "0.3",
+            "PANELFLOW_SIM_IMAGE_S": str(image_s),
+            "PANELFLOW_SIM_SPEECH_S": "0.5",
+            **env,
+        },
+    )
 
 
 def _start(tmp: Path, **options: object) -> tuple[LocalStack, dict[str, str]]:

@@ -30,8 +30,9 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from emulator_fixtures import running, simulated_options
 from panelflow_cli.identity import Identity
-from panelflow_cli.stack import LocalStack, StackOptions, read_env_file
+from panelflow_cli.stack import LocalStack, read_env_file
 
 pytestmark = pytest.mark.stack
 
@@ -80,23 +81,11 @@ def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     long enough to watch it, reload it and open it elsewhere before it finishes."""
     if not (WEB / "node_modules" / "firebase").is_dir():
         pytest.fail("web/node_modules is missing: run scripts/bootstrap.sh (it runs npm ci)")
-    options = StackOptions(
-        state_dir=tmp_path_factory.mktemp("web-stack"),
-        panel_concurrency=2,
-        retry_backoff=(0.0, 1.0),
-        function_env={
-            "PANELFLOW_PROVIDERS": "simulated",
-            "PANELFLOW_SIM_PLAN_S": "0.3",
-            "PANELFLOW_SIM_IMAGE_S": "2.0",
-            "PANELFLOW_SIM_SPEECH_S": "0.5",
-        },
+    options = simulated_options(
+        tmp_path_factory.mktemp("web-stack"), panel_concurrency=2, image_s=2.0
     )
-    stack = LocalStack(options)
-    stack.start()
-    try:
+    with running(options) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import grpc
@@ -22,6 +21,7 @@ from fakes.gemini_server import (
     thinking_image_reply,
 )
 from fakes.tts_server import MAX_SENTENCE_BYTES, FakeTextToSpeech, longest_sentence_bytes
+from google_fakes_env import gemini_images, gemini_planner, google_settings
 from panelflow.adapters import cloud_tts, gemini
 from panelflow.domain import costs, plan_limits
 from panelflow.domain.errors import (
@@ -32,7 +32,6 @@ from panelflow.domain.errors import (
     TransientError,
 )
 from panelflow.domain.models import Character, PanelPlan, PanelRequest, SpeechLine
-from panelflow.settings import Settings
 
 PLAN: dict[str, Any] = {
     "title": "The lighthouse",
@@ -51,68 +50,8 @@ PLAN: dict[str, Any] = {
 MIRA = Character("Mira", "tall, red raincoat", "female")
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeGemini]:
-    with FakeGemini() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server: FakeGemini) -> Iterator[FakeGemini]:
-    server.reset()
-    models = set(server.models)
-    yield server
-    server.models = models
-
-
-@pytest.fixture(scope="module")
-def tts_server() -> Iterator[FakeTextToSpeech]:
-    with FakeTextToSpeech() as fake:
-        yield fake
-
-
-@pytest.fixture
-def tts(tts_server: FakeTextToSpeech) -> FakeTextToSpeech:
-    tts_server.reset()
-    return tts_server
-
-
-def _settings(fake: FakeGemini | None = None, **extra: str) -> Settings:
-    env = {
-        "GOOGLE_CLOUD_PROJECT": "demo-behaviours",
-        "PANELFLOW_PROVIDERS": "google",
-        "GEMINI_API_KEY": "test-key",
-        "PANELFLOW_RETRY_INITIAL_S": "0.05",
-        "PANELFLOW_RETRY_MAX_S": "0.2",
-        "PANELFLOW_GEMINI_TIMEOUT_S": "5",
-    }
-    if fake is not None:
-        env["GOOGLE_GEMINI_BASE_URL"] = fake.base_url
-    env.update(extra)
-    return Settings.from_env(env)
-
-
-def _planner(fake: FakeGemini, **extra: str) -> gemini.GeminiStoryPlanner:
-    settings = _settings(fake, **extra)
-    return gemini.GeminiStoryPlanner(
-        gemini.make_client(settings),
-        model=settings.planner_model,
-        max_output_tokens=settings.planner_max_output_tokens,
-        retry=gemini.policy_from(settings, images=False),
-    )
-
-
-def _images(fake: FakeGemini, **extra: str) -> gemini.GeminiImageGenerator:
-    settings = _settings(fake, **extra)
-    return gemini.GeminiImageGenerator(
-        gemini.make_client(settings),
-        model=settings.image_model,
-        retry=gemini.policy_from(settings, images=True),
-    )
-
-
 def _voice(tts: FakeTextToSpeech, **options: Any) -> cloud_tts.CloudTextToSpeechSynthesizer:
-    settings = _settings(PANELFLOW_TTS_ENDPOINT=tts.address, PANELFLOW_TTS_RETRY_BUDGET_S="1")
+    settings = google_settings(PANELFLOW_TTS_ENDPOINT=tts.address, PANELFLOW_TTS_RETRY_BUDGET_S="1")
     return cloud_tts.CloudTextToSpeechSynthesizer(
         cloud_tts.make_client(settings),
         retry=cloud_tts.make_retry(initial=0.05, maximum=0.2, budget=1),
@@ -124,7 +63,7 @@ def _voice(tts: FakeTextToSpeech, **options: Any) -> cloud_tts.CloudTextToSpeech
 
 
 def test_the_fake_refuses_an_empty_model_turn_like_the_service(fake: FakeGemini) -> None:
-    client = gemini.make_client(_settings(fake))
+    client = gemini.make_client(google_settings(fake))
     with pytest.raises(Exception) as caught:
         client.models.generate_content(
             model="gemini-3.5-flash",
@@ -138,7 +77,7 @@ def test_the_fake_refuses_an_empty_model_turn_like_the_service(fake: FakeGemini)
 
 def test_an_empty_stop_reply_is_asked_again_without_an_empty_model_turn(fake: FakeGemini) -> None:
     fake.script(empty_reply("STOP"), plan_reply(PLAN))
-    plan = _planner(fake).plan("Mira kept the light.", panels=1, style="noir", language="en")
+    plan = gemini_planner(fake).plan("Mira kept the light.", panels=1, style="noir", language="en")
     assert plan.title == "The lighthouse"
     assert [request.status for request in fake.requests] == [200, 200]
     second = fake.requests[1].body["contents"]
@@ -149,21 +88,21 @@ def test_an_empty_stop_reply_is_asked_again_without_an_empty_model_turn(fake: Fa
 
 def test_a_recitation_stop_is_asked_again_once_then_fails(fake: FakeGemini) -> None:
     fake.script(finish_reply("RECITATION", "Once upon a time"), plan_reply(PLAN))
-    plan = _planner(fake).plan("Mira kept the light.", panels=1, style="noir", language="en")
+    plan = gemini_planner(fake).plan("Mira kept the light.", panels=1, style="noir", language="en")
     assert len(plan.panels) == 1 and len(fake.requests) == 2
     assert "own words" in fake.requests[1].prompt
 
     fake.reset()
     fake.script(finish_reply("RECITATION"), finish_reply("RECITATION"))
     with pytest.raises(PlanningFailed, match="own words"):
-        _planner(fake).plan("Mira kept the light.", panels=1, style="noir", language="en")
+        gemini_planner(fake).plan("Mira kept the light.", panels=1, style="noir", language="en")
     assert len(fake.requests) == 2
 
 
 def test_the_plan_request_caps_output_and_states_the_length_limits(fake: FakeGemini) -> None:
     fake.plan = PLAN
     with costs.recording() as calls:
-        _planner(fake, PANELFLOW_PLANNER_MAX_OUTPUT_TOKENS="4096").plan(
+        gemini_planner(fake, PANELFLOW_PLANNER_MAX_OUTPUT_TOKENS="4096").plan(
             "Mira.", panels=1, style="noir", language="en"
         )
     config = fake.requests[0].config
@@ -185,7 +124,7 @@ def test_an_oversized_plan_from_the_model_is_clamped_not_asked_again(fake: FakeG
     oversized["panels"][0]["narration"] = "It rained. " * 300
     oversized["panels"][0]["dialogue"] = [{"speaker": "Mira", "text": "Hey! " * 100}] * 12
     fake.plan = oversized
-    plan = _planner(fake).plan("Mira.", panels=1, style="noir", language="en")
+    plan = gemini_planner(fake).plan("Mira.", panels=1, style="noir", language="en")
     assert len(fake.requests) == 1
     assert len(plan.title) <= plan_limits.TITLE_CHARS
     panel = plan.panels[0]
@@ -196,21 +135,21 @@ def test_an_oversized_plan_from_the_model_is_clamped_not_asked_again(fake: FakeG
 def test_a_retired_or_unknown_model_is_a_readable_permanent_error(fake: FakeGemini) -> None:
     fake.models.discard("gemini-3.5-flash")
     with pytest.raises(ModelUnavailable) as caught:
-        _planner(fake).plan("Mira.", panels=1, style="noir", language="en")
+        gemini_planner(fake).plan("Mira.", panels=1, style="noir", language="en")
     assert caught.value.field == "PANELFLOW_PLANNER_MODEL"
     assert "PANELFLOW_PLANNER_MODEL" in caught.value.message
     assert not caught.value.retryable and len(fake.requests) == 1
 
     fake.models.discard("gemini-3.1-flash-image")
     with pytest.raises(ModelUnavailable) as caught:
-        _images(fake).character_sheet(MIRA, style="noir")
+        gemini_images(fake).character_sheet(MIRA, style="noir")
     assert caught.value.field == "PANELFLOW_IMAGE_MODEL"
 
 
 def test_a_reply_that_is_not_json_is_translated(fake: FakeGemini) -> None:
     fake.script(*[raw_reply("<html>upstream hiccup</html>")] * 3)
     with pytest.raises(TransientError, match="not JSON"):
-        _planner(fake, PANELFLOW_GEMINI_ATTEMPTS="1").plan(
+        gemini_planner(fake, PANELFLOW_GEMINI_ATTEMPTS="1").plan(
             "Mira.", panels=1, style="noir", language="en"
         )
 
@@ -228,7 +167,7 @@ def test_a_reply_that_is_not_json_is_translated(fake: FakeGemini) -> None:
 def test_a_429_that_waiting_cannot_fix_fails_at_once(fake: FakeGemini, reply, words) -> None:
     fake.script(reply)
     with pytest.raises(QuotaExhausted) as caught:
-        _images(fake).character_sheet(MIRA, style="noir")
+        gemini_images(fake).character_sheet(MIRA, style="noir")
     assert caught.value.code == "quota_exhausted" and not caught.value.retryable
     assert words in caught.value.message
     assert len(fake.requests) == 1
@@ -237,7 +176,7 @@ def test_a_429_that_waiting_cannot_fix_fails_at_once(fake: FakeGemini, reply, wo
 def test_a_429_with_retry_info_waits_at_least_the_delay_it_names(fake: FakeGemini) -> None:
     fake.script(quota_reply(retry_delay="0.6s"))
     started = time.monotonic()
-    _images(fake).character_sheet(MIRA, style="noir")
+    gemini_images(fake).character_sheet(MIRA, style="noir")
     assert time.monotonic() - started >= 0.6
     assert [request.status for request in fake.requests] == [429, 200]
 
@@ -246,7 +185,7 @@ def test_a_retry_delay_beyond_the_budget_goes_back_to_the_queue_with_it(fake: Fa
     fake.script(quota_reply(retry_delay="40s"))
     started = time.monotonic()
     with pytest.raises(TransientError) as caught:
-        _images(fake, PANELFLOW_GEMINI_RETRY_BUDGET_S="5").character_sheet(MIRA, style="noir")
+        gemini_images(fake, PANELFLOW_GEMINI_RETRY_BUDGET_S="5").character_sheet(MIRA, style="noir")
     assert time.monotonic() - started < 2
     assert caught.value.retry_after == 40.0 and caught.value.retryable
     assert len(fake.requests) == 1
@@ -260,7 +199,7 @@ def test_thought_drafts_are_skipped_and_the_final_image_taken(fake: FakeGemini) 
     final = make_png(seed="final")
     fake.script(thinking_image_reply(drafts, final))
     with costs.recording() as calls:
-        image = _images(fake).character_sheet(MIRA, style="noir")
+        image = gemini_images(fake).character_sheet(MIRA, style="noir")
     assert image.data == final
     [call] = calls
     assert (call.kind, call.units["images"]) == ("reference", 1)
@@ -270,12 +209,12 @@ def test_references_per_request_follow_the_model(fake: FakeGemini) -> None:
     cast = [Character(f"C{n}", "plain", "female") for n in range(16)]
     references = {c.name: make_png(64, 64, c.name) for c in cast}
     panel = PanelPlan(index=0, scene="A crowd.", caption="", narration="", image_prompt="All.")
-    _images(fake).panel(PanelRequest(panel, "noir", cast, references))
+    gemini_images(fake).panel(PanelRequest(panel, "noir", cast, references))
     assert len(fake.requests[0].inline_images) == 14  # 3.1 Flash Image takes up to 14
 
     fake.reset()
     fake.models.add("gemini-9-image-experimental")
-    unlisted = _images(
+    unlisted = gemini_images(
         fake,
         PANELFLOW_IMAGE_MODEL="gemini-9-image-experimental",
         PANELFLOW_ALLOW_UNLISTED_MODELS="true",
@@ -287,7 +226,7 @@ def test_references_per_request_follow_the_model(fake: FakeGemini) -> None:
 def test_a_refused_image_is_still_on_the_ledger(fake: FakeGemini) -> None:
     fake.script(finish_reply("IMAGE_SAFETY"), finish_reply("IMAGE_SAFETY"))
     with costs.recording() as calls, pytest.raises(ProviderError):
-        _images(fake).character_sheet(MIRA, style="noir")
+        gemini_images(fake).character_sheet(MIRA, style="noir")
     assert [(c.outcome, "images" in c.units) for c in calls] == [("refused", False)] * 2
 
 

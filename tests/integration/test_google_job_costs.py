@@ -5,7 +5,6 @@ story written to inflate its plan runs into."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,13 +13,13 @@ from fakes.auth import FakeAuthenticator
 from fakes.gemini_server import FakeGemini
 from fakes.stores import InMemoryBlobStore, InMemoryJobStore, RecordingQueue
 from fakes.tts_server import FakeTextToSpeech
+from google_fakes_env import google_settings
 from panelflow.bootstrap import Services
 from panelflow.domain import plan_limits
 from panelflow.domain.models import JobRequest, JobStatus
 from panelflow.services.jobs import job_view, start_job
 from panelflow.services.planning import plan_job
 from panelflow.services.rendering import render_panel
-from panelflow.settings import Settings
 
 ONE_PANEL: dict[str, Any] = {
     "title": "The lighthouse",
@@ -41,32 +40,9 @@ ONE_PANEL: dict[str, Any] = {
 }
 
 
-@pytest.fixture(scope="module")
-def gemini_fake() -> Iterator[FakeGemini]:
-    with FakeGemini() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def tts_fake() -> Iterator[FakeTextToSpeech]:
-    with FakeTextToSpeech() as fake:
-        yield fake
-
-
 @pytest.fixture
-def services(gemini_fake: FakeGemini, tts_fake: FakeTextToSpeech) -> Services:
-    gemini_fake.reset()
-    tts_fake.reset()
-    settings = Settings.from_env(
-        {
-            "GOOGLE_CLOUD_PROJECT": "demo-costs",
-            "PANELFLOW_PROVIDERS": "google",
-            "GEMINI_API_KEY": "test-key",
-            "GOOGLE_GEMINI_BASE_URL": gemini_fake.base_url,
-            "PANELFLOW_TTS_ENDPOINT": tts_fake.address,
-            "PANELFLOW_RETRY_INITIAL_S": "0.05",
-        }
-    )
+def services(fake: FakeGemini, tts: FakeTextToSpeech) -> Services:
+    settings = google_settings(fake, tts)
     return Services(
         settings,
         store=InMemoryJobStore(),
@@ -87,9 +63,9 @@ def _run(services: Services, story: str, panels: int) -> dict[str, Any]:
 
 
 def test_a_one_panel_job_records_every_paid_call(
-    services: Services, gemini_fake: FakeGemini, tts_fake: FakeTextToSpeech
+    services: Services, fake: FakeGemini, tts: FakeTextToSpeech
 ) -> None:
-    gemini_fake.plan = ONE_PANEL
+    fake.plan = ONE_PANEL
     view = _run(services, "Mira kept the light. A storm came.", panels=1)
     calls = services.store.list_costs(view["jobId"])
     print("\n1-panel job, paid calls:")
@@ -100,24 +76,22 @@ def test_a_one_panel_job_records_every_paid_call(
     assert [c.kind for c in calls].count("plan") == 1
     assert [c.kind for c in calls].count("reference") == 1
     assert [c.kind for c in calls].count("image") == 1
-    assert [c.kind for c in calls].count("speech") == len(tts_fake.requests) == 2
+    assert [c.kind for c in calls].count("speech") == len(tts.requests) == 2
     cost = view["cost"]
     assert cost["currency"] == "USD" and cost["calls"] == len(calls)
     assert cost["estimate"] == pytest.approx(sum(c.estimate for c in calls))
     assert cost["byKind"]["image"]["units"]["images"] == 1
-    assert cost["byKind"]["speech"]["units"]["characters"] == sum(
-        len(s.text) for s in tts_fake.served
-    )
+    assert cost["byKind"]["speech"]["units"]["characters"] == sum(len(s.text) for s in tts.served)
     panel = view["panels"][0]
     assert panel["cost"]["calls"] == 3  # the image and two speech requests
     assert 0 < panel["cost"]["estimate"] < cost["estimate"]
 
 
 def test_a_story_written_to_inflate_the_plan_is_clamped_and_its_cost_capped(
-    services: Services, gemini_fake: FakeGemini, tts_fake: FakeTextToSpeech
+    services: Services, fake: FakeGemini, tts: FakeTextToSpeech
 ) -> None:
     filler = "and the storm went on and on, " * 100  # 3,000 characters
-    gemini_fake.plan = {
+    fake.plan = {
         "title": filler,
         "characters": [
             {"name": f"Keeper {n}", "visual_description": filler[:900], "voice": "female"}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import grpc
@@ -26,7 +25,8 @@ from fakes.gemini_server import (
     text_reply,
 )
 from fakes.tts_server import FakeTextToSpeech
-from panelflow.adapters import cloud_tts, gemini, prompts
+from google_fakes_env import gemini_images, gemini_planner, google_settings
+from panelflow.adapters import cloud_tts, prompts
 from panelflow.domain import costs
 from panelflow.domain.errors import (
     ContentBlocked,
@@ -41,7 +41,6 @@ from panelflow.domain.models import (
     PanelRequest,
     SpeechLine,
 )
-from panelflow.settings import Settings
 
 PLAN: dict[str, Any] = {
     "title": "Le gardien du phare",
@@ -90,66 +89,8 @@ PANEL = PanelPlan(
 )
 
 
-@pytest.fixture(scope="module")
-def gemini_server() -> Iterator[FakeGemini]:
-    with FakeGemini() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def tts_server() -> Iterator[FakeTextToSpeech]:
-    with FakeTextToSpeech() as server:
-        yield server
-
-
-@pytest.fixture
-def fake(gemini_server: FakeGemini) -> FakeGemini:
-    gemini_server.reset()
-    return gemini_server
-
-
-@pytest.fixture
-def tts(tts_server: FakeTextToSpeech) -> FakeTextToSpeech:
-    tts_server.reset()
-    return tts_server
-
-
-def _settings(fake: FakeGemini | None = None, **extra: str) -> Settings:
-    env = {
-        "GOOGLE_CLOUD_PROJECT": "demo-providers",
-        "PANELFLOW_PROVIDERS": "google",
-        "GEMINI_API_KEY": "test-key",
-        "PANELFLOW_RETRY_INITIAL_S": "0.05",
-        "PANELFLOW_RETRY_MAX_S": "0.2",
-        "PANELFLOW_GEMINI_TIMEOUT_S": "5",
-    }
-    if fake is not None:
-        env["GOOGLE_GEMINI_BASE_URL"] = fake.base_url
-    env.update(extra)
-    return Settings.from_env(env)
-
-
-def _planner(fake: FakeGemini, **extra: str) -> gemini.GeminiStoryPlanner:
-    settings = _settings(fake, **extra)
-    return gemini.GeminiStoryPlanner(
-        gemini.make_client(settings),
-        model=settings.planner_model,
-        max_output_tokens=settings.planner_max_output_tokens,
-        retry=gemini.policy_from(settings, images=False),
-    )
-
-
-def _images(fake: FakeGemini, **extra: str) -> gemini.GeminiImageGenerator:
-    settings = _settings(fake, **extra)
-    return gemini.GeminiImageGenerator(
-        gemini.make_client(settings),
-        model=settings.image_model,
-        retry=gemini.policy_from(settings, images=True),
-    )
-
-
 def _voice(tts: FakeTextToSpeech, budget: str = "2", **extra: str):
-    settings = _settings(
+    settings = google_settings(
         PANELFLOW_TTS_ENDPOINT=tts.address, PANELFLOW_TTS_RETRY_BUDGET_S=budget, **extra
     )
     assert settings.tts_insecure
@@ -170,7 +111,7 @@ def _voice(tts: FakeTextToSpeech, budget: str = "2", **extra: str):
 
 def test_plan_is_one_structured_output_call(fake: FakeGemini) -> None:
     fake.plan = PLAN
-    plan = _planner(fake).plan(STORY, panels=3, style="noir", language="fr")
+    plan = gemini_planner(fake).plan(STORY, panels=3, style="noir", language="fr")
 
     assert len(fake.requests) == 1
     request = fake.requests[0]
@@ -200,7 +141,7 @@ def test_plan_is_one_structured_output_call(fake: FakeGemini) -> None:
 
 def test_reply_that_is_not_json_is_re_asked_once_with_the_error(fake: FakeGemini) -> None:
     fake.script(plan_reply('{"title": "Le gardien", "characters": ['), plan_reply(PLAN))
-    plan = _planner(fake).plan(STORY, panels=3, style="manga", language="fr")
+    plan = gemini_planner(fake).plan(STORY, panels=3, style="manga", language="fr")
 
     assert len(plan.panels) == 3
     assert len(fake.requests) == 2
@@ -217,7 +158,7 @@ def test_reply_that_misses_the_schema_twice_fails_with_a_readable_reason(
     broken = {"title": "x", "characters": [], "panels": [{"scene": "only a scene"}]}
     fake.script(plan_reply(broken), plan_reply(broken))
     with pytest.raises(PlanningFailed) as caught:
-        _planner(fake).plan(STORY, panels=3, style="manga", language="en")
+        gemini_planner(fake).plan(STORY, panels=3, style="manga", language="en")
 
     assert len(fake.requests) == 2
     message = caught.value.message
@@ -231,7 +172,7 @@ def test_wrong_panel_count_is_re_asked_then_trimmed(fake: FakeGemini) -> None:
     four = copy.deepcopy(PLAN)
     four["panels"].append(dict(PLAN["panels"][0], caption="Encore."))
     fake.script(plan_reply(four), plan_reply(four))
-    plan = _planner(fake).plan(STORY, panels=3, style="manga", language="fr")
+    plan = gemini_planner(fake).plan(STORY, panels=3, style="manga", language="fr")
     assert len(fake.requests) == 2
     assert "4 panels instead of exactly 3" in fake.requests[1].prompt
     assert [p.caption for p in plan.panels] == ["Le soir tombe.", "La tempête.", "L'aube."]
@@ -240,13 +181,13 @@ def test_wrong_panel_count_is_re_asked_then_trimmed(fake: FakeGemini) -> None:
     two = copy.deepcopy(PLAN)
     two["panels"] = two["panels"][:2]
     fake.script(plan_reply(two), plan_reply(PLAN))
-    assert len(_planner(fake).plan(STORY, panels=3, style="manga", language="fr").panels) == 3
+    assert len(gemini_planner(fake).plan(STORY, panels=3, style="manga", language="fr").panels) == 3
 
 
 def test_blocked_story_fails_planning_without_a_second_call(fake: FakeGemini) -> None:
     fake.script(blocked_prompt_reply("PROHIBITED_CONTENT"))
     with pytest.raises(PlanningFailed) as caught:
-        _planner(fake).plan(STORY, panels=3, style="manga", language="en")
+        gemini_planner(fake).plan(STORY, panels=3, style="manga", language="en")
     assert len(fake.requests) == 1
     assert "declined this story" in caught.value.message
     assert "prohibited content" in caught.value.message
@@ -258,7 +199,9 @@ def test_blocked_story_fails_planning_without_a_second_call(fake: FakeGemini) ->
 def test_panel_request_carries_one_reference_image_per_character(fake: FakeGemini) -> None:
     references = {"Mira": make_png(64, 96, "mira"), "Tomas": make_png(64, 96, "tomas")}
     previous = PanelPlan(0, "Mira climbs the stairs.", "", "", (), ("Mira",), "")
-    image = _images(fake).panel(PanelRequest(PANEL, "noir", [MIRA, TOMAS], references, previous))
+    image = gemini_images(fake).panel(
+        PanelRequest(PANEL, "noir", [MIRA, TOMAS], references, previous)
+    )
 
     assert len(fake.requests) == 1
     request = fake.requests[0]
@@ -277,7 +220,7 @@ def test_panel_request_carries_one_reference_image_per_character(fake: FakeGemin
 
 
 def test_character_sheet_is_drawn_from_the_description_alone(fake: FakeGemini) -> None:
-    sheet = _images(fake).character_sheet(MIRA, style="watercolor")
+    sheet = gemini_images(fake).character_sheet(MIRA, style="watercolor")
     request = fake.requests[0]
     assert request.inline_images == []
     assert "Mira. tall, red raincoat" in request.prompt
@@ -288,7 +231,7 @@ def test_character_sheet_is_drawn_from_the_description_alone(fake: FakeGemini) -
 def test_safety_block_is_re_rolled_once_softened_then_reported(fake: FakeGemini) -> None:
     fake.script(finish_reply("IMAGE_SAFETY"), finish_reply("IMAGE_SAFETY"))
     with pytest.raises(ContentBlocked) as caught:
-        _images(fake).panel(PanelRequest(PANEL, "noir", [MIRA], {}))
+        gemini_images(fake).panel(PanelRequest(PANEL, "noir", [MIRA], {}))
 
     assert len(fake.requests) == 2
     first, second = (request.texts[0] for request in fake.requests)
@@ -302,7 +245,7 @@ def test_safety_block_is_re_rolled_once_softened_then_reported(fake: FakeGemini)
 
 def test_blocked_prompt_is_re_rolled_and_can_succeed(fake: FakeGemini) -> None:
     fake.script(blocked_prompt_reply("PROHIBITED_CONTENT"))
-    image = _images(fake).panel(PanelRequest(PANEL, "noir", [MIRA], {}))
+    image = gemini_images(fake).panel(PanelRequest(PANEL, "noir", [MIRA], {}))
     assert len(fake.requests) == 2
     assert fake.requests[1].texts[0].startswith(prompts.SOFTENING)
     assert image.data == fake.served_images()[0]
@@ -314,7 +257,7 @@ def test_reply_without_a_picture_is_re_rolled_then_reported(fake: FakeGemini) ->
         text_reply("Here is a description instead."),
     )
     with pytest.raises(ContentBlocked) as caught:
-        _images(fake).character_sheet(TOMAS, style="manga")
+        gemini_images(fake).character_sheet(TOMAS, style="manga")
     assert len(fake.requests) == 2
     assert "answered without a picture" in caught.value.message
     assert "Here is a description instead." in caught.value.message
@@ -324,7 +267,7 @@ def test_reply_without_a_picture_is_re_rolled_then_reported(fake: FakeGemini) ->
 def test_429_then_503_then_success_is_retried_inside_the_call(fake: FakeGemini) -> None:
     fake.script(error_reply(429), error_reply(503))
     started = time.monotonic()
-    image = _images(fake).character_sheet(MIRA, style="noir")
+    image = gemini_images(fake).character_sheet(MIRA, style="noir")
     elapsed = time.monotonic() - started
 
     assert [request.status for request in fake.requests] == [429, 503, 200]
@@ -337,7 +280,7 @@ def test_429_then_503_then_success_is_retried_inside_the_call(fake: FakeGemini) 
 def test_429_that_outlasts_the_retries_is_transient(fake: FakeGemini) -> None:
     fake.script(error_reply(429), error_reply(429), error_reply(429))
     with pytest.raises(TransientError) as caught:
-        _images(fake).character_sheet(MIRA, style="noir")
+        gemini_images(fake).character_sheet(MIRA, style="noir")
     assert len(fake.requests) == 3  # PANELFLOW_GEMINI_ATTEMPTS default
     assert "429" in caught.value.message and caught.value.retryable
     assert caught.value.__cause__ is not None
@@ -346,7 +289,7 @@ def test_429_that_outlasts_the_retries_is_transient(fake: FakeGemini) -> None:
 def test_bad_request_is_not_retried(fake: FakeGemini) -> None:
     fake.script(error_reply(400, "Unsupported image format."))
     with pytest.raises(ProviderError) as caught:
-        _images(fake).character_sheet(MIRA, style="noir")
+        gemini_images(fake).character_sheet(MIRA, style="noir")
     assert len(fake.requests) == 1
     assert type(caught.value) is ProviderError and not caught.value.retryable
     assert "rejected the request (400 INVALID_ARGUMENT): Unsupported image format." in (
@@ -357,7 +300,7 @@ def test_bad_request_is_not_retried(fake: FakeGemini) -> None:
 def test_refused_key_is_permanent_and_names_the_setting(fake: FakeGemini) -> None:
     fake.script(error_reply(403, "API key not valid."))
     with pytest.raises(ProviderError) as caught:
-        _planner(fake).plan(STORY, panels=3, style="noir", language="en")
+        gemini_planner(fake).plan(STORY, panels=3, style="noir", language="en")
     assert len(fake.requests) == 1
     assert "GEMINI_API_KEY" in caught.value.message
 
@@ -365,7 +308,7 @@ def test_refused_key_is_permanent_and_names_the_setting(fake: FakeGemini) -> Non
 def test_image_timeout_is_transient_and_not_resent(fake: FakeGemini) -> None:
     # A slow generation may still be billed: re-sending it within the call would pay twice.
     fake.script(slow(text_reply("late"), 2.0), slow(text_reply("late"), 2.0))
-    images = _images(fake, PANELFLOW_GEMINI_TIMEOUT_S="0.3", PANELFLOW_GEMINI_ATTEMPTS="2")
+    images = gemini_images(fake, PANELFLOW_GEMINI_TIMEOUT_S="0.3", PANELFLOW_GEMINI_ATTEMPTS="2")
     started = time.monotonic()
     with costs.recording() as calls, pytest.raises(TransientError) as caught:
         images.character_sheet(MIRA, style="noir")
@@ -382,7 +325,7 @@ def test_image_timeout_is_transient_and_not_resent(fake: FakeGemini) -> None:
 def test_planner_timeout_is_retried_within_the_call(fake: FakeGemini) -> None:
     fake.plan = PLAN
     fake.script(slow(text_reply("late"), 2.0))
-    planner = _planner(fake, PANELFLOW_GEMINI_TIMEOUT_S="0.5", PANELFLOW_GEMINI_ATTEMPTS="2")
+    planner = gemini_planner(fake, PANELFLOW_GEMINI_TIMEOUT_S="0.5", PANELFLOW_GEMINI_ATTEMPTS="2")
     plan = planner.plan(STORY, panels=3, style="noir", language="fr")
     assert len(fake.requests) == 2 and len(plan.panels) == 3
 
@@ -390,7 +333,7 @@ def test_planner_timeout_is_retried_within_the_call(fake: FakeGemini) -> None:
 def test_unreachable_server_is_transient() -> None:
     from panelflow_cli.stack import free_port
 
-    images = _images(
+    images = gemini_images(
         None,  # type: ignore[arg-type]
         GOOGLE_GEMINI_BASE_URL=f"http://127.0.0.1:{free_port()}",
         PANELFLOW_GEMINI_ATTEMPTS="1",

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 import requests
 
+from emulator_fixtures import running
 from fakes.gemini_server import FakeGemini
 from fakes.tts_server import FakeTextToSpeech
+from google_fakes_env import google_env
 from panelflow.adapters import cloud_tts
 from panelflow_cli.stack import LocalStack, StackOptions
 from stack_helpers import headers, start_job, wait, watch
@@ -57,44 +59,28 @@ PLAN: dict[str, Any] = {
 
 
 @pytest.fixture(scope="module")
-def fakes() -> Iterator[tuple[FakeGemini, FakeTextToSpeech]]:
-    with FakeGemini() as gemini, FakeTextToSpeech() as tts:
-        yield gemini, tts
-
-
-@pytest.fixture(scope="module")
 def google_stack(
-    fakes: tuple[FakeGemini, FakeTextToSpeech], tmp_path_factory: pytest.TempPathFactory
+    gemini_server: FakeGemini,
+    tts_server: FakeTextToSpeech,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LocalStack]:
-    gemini, tts = fakes
     options = StackOptions(
         state_dir=tmp_path_factory.mktemp("google"),
         panel_concurrency=4,
         retry_backoff=(0.0, 1.0),
-        function_env={
-            "PANELFLOW_PROVIDERS": "google",
-            "GEMINI_API_KEY": "test-key",
-            "GOOGLE_GEMINI_BASE_URL": gemini.base_url,
-            "PANELFLOW_TTS_ENDPOINT": tts.address,
-            "PANELFLOW_RETRY_INITIAL_S": "0.1",
-        },
+        function_env=google_env(gemini_server, tts_server, PANELFLOW_RETRY_INITIAL_S="0.1"),
     )
-    stack = LocalStack(options)
-    stack.start()
-    try:
+    with running(options) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def test_google_job_stores_exactly_what_the_providers_returned(
     google_stack: LocalStack,
-    fakes: tuple[FakeGemini, FakeTextToSpeech],
+    fake: FakeGemini,
+    tts: FakeTextToSpeech,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    gemini, tts = fakes
-    gemini.reset()
-    tts.reset()
+    gemini = fake
     gemini.plan = PLAN
     for key, value in google_stack.env.items():
         monkeypatch.setenv(key, value)

@@ -1,0 +1,57 @@
+"""The Google providers' settings and adapters pointed at the local wire-protocol fakes."""
+
+from __future__ import annotations
+
+from fakes.gemini_server import FakeGemini
+from fakes.tts_server import FakeTextToSpeech
+from panelflow.adapters import gemini
+from panelflow.settings import Settings
+
+
+def google_env(
+    gemini_fake: FakeGemini | None = None, tts_fake: FakeTextToSpeech | None = None, **extra: str
+) -> dict[str, str]:
+    """Provider variables for the Google adapters, with short retries, aimed at the fakes given."""
+    env = {
+        "PANELFLOW_PROVIDERS": "google",
+        "GEMINI_API_KEY": "test-key",
+        "PANELFLOW_RETRY_INITIAL_S": "0.05",
+        "PANELFLOW_RETRY_MAX_S": "0.2",
+        "PANELFLOW_GEMINI_TIMEOUT_S": "5",
+    }
+    if gemini_fake is not None:
+        env["GOOGLE_GEMINI_BASE_URL"] = gemini_fake.base_url
+    if tts_fake is not None:
+        env["PANELFLOW_TTS_ENDPOINT"] = tts_fake.address
+    env.update(extra)
+    return env
+
+
+def google_settings(
+    gemini_fake: FakeGemini | None = None, tts_fake: FakeTextToSpeech | None = None, **extra: str
+) -> Settings:
+    """Settings read from ``google_env`` in a demo project."""
+    return Settings.from_env(
+        {"GOOGLE_CLOUD_PROJECT": "demo-google", **google_env(gemini_fake, tts_fake, **extra)}
+    )
+
+
+def gemini_planner(fake: FakeGemini, **extra: str) -> gemini.GeminiStoryPlanner:
+    """The Gemini story planner as the composition root builds it, talking to ``fake``."""
+    settings = google_settings(fake, **extra)
+    return gemini.GeminiStoryPlanner(
+        gemini.make_client(settings),
+        model=settings.planner_model,
+        max_output_tokens=settings.planner_max_output_tokens,
+        retry=gemini.policy_from(settings, images=False),
+    )
+
+
+def gemini_images(fake: FakeGemini, **extra: str) -> gemini.GeminiImageGenerator:
+    """The Gemini image generator as the composition root builds it, talking to ``fake``."""
+    settings = google_settings(fake, **extra)
+    return gemini.GeminiImageGenerator(
+        gemini.make_client(settings),
+        model=settings.image_model,
+        retry=gemini.policy_from(settings, images=True),
+    )
