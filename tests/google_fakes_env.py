@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fakes.gemini_server import FakeGemini
 from fakes.tts_server import FakeTextToSpeech
 from panelflow.adapters import gemini
@@ -55,3 +57,23 @@ def gemini_images(fake: FakeGemini, **extra: str) -> gemini.GeminiImageGenerator
         model=settings.image_model,
         retry=gemini.policy_from(settings, images=True),
     )
+
+
+def mira_and_tomas() -> list[dict[str, str]]:
+    """The two characters of the lighthouse plans the fake planner serves, in its JSON."""
+    return [
+        {"name": "Mira", "visual_description": "tall, red raincoat", "voice": "female"},
+        {"name": "Tomas", "visual_description": "grey beard, yellow oilskin", "voice": "male"},
+    ]
+
+
+def dusk_panel() -> dict[str, Any]:
+    """A planned panel, in the fake planner's JSON: Mira at the lighthouse, one line spoken."""
+    return {
+        "scene": "A lighthouse at dusk.",
+        "characters": ["Mira"],
+        "caption": "Dusk.",
+        "narration": "Mira kept the light.",
+        "dialogue": [{"speaker": "Mira", "text": "Storm tonight."}],
+        "image_prompt": "Mira at the lighthouse door.",
+    }

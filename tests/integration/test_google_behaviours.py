@@ -21,7 +21,7 @@ from fakes.gemini_server import (
     thinking_image_reply,
 )
 from fakes.tts_server import MAX_SENTENCE_BYTES, FakeTextToSpeech, longest_sentence_bytes
-from google_fakes_env import gemini_images, gemini_planner, google_settings
+from google_fakes_env import dusk_panel, gemini_images, gemini_planner, google_settings
 from panelflow.adapters import cloud_tts, gemini
 from panelflow.domain import costs, plan_limits
 from panelflow.domain.errors import (
@@ -36,16 +36,7 @@ from panelflow.domain.models import Character, PanelPlan, PanelRequest, SpeechLi
 PLAN: dict[str, Any] = {
     "title": "The lighthouse",
     "characters": [{"name": "Mira", "visual_description": "red raincoat", "voice": "female"}],
-    "panels": [
-        {
-            "scene": "A lighthouse at dusk.",
-            "characters": ["Mira"],
-            "caption": "Dusk.",
-            "narration": "Mira kept the light.",
-            "dialogue": [{"speaker": "Mira", "text": "Storm tonight."}],
-            "image_prompt": "Mira at the lighthouse door.",
-        }
-    ],
+    "panels": [dusk_panel()],
 }
 MIRA = Character("Mira", "tall, red raincoat", "female")
 

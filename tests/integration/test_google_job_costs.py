@@ -13,7 +13,7 @@ from fakes.auth import FakeAuthenticator
 from fakes.gemini_server import FakeGemini
 from fakes.stores import InMemoryBlobStore, InMemoryJobStore, RecordingQueue
 from fakes.tts_server import FakeTextToSpeech
-from google_fakes_env import google_settings
+from google_fakes_env import dusk_panel, google_settings, mira_and_tomas
 from panelflow.bootstrap import Services
 from panelflow.domain import plan_limits
 from panelflow.domain.models import JobRequest, JobStatus
@@ -23,20 +23,8 @@ from panelflow.services.rendering import render_panel
 
 ONE_PANEL: dict[str, Any] = {
     "title": "The lighthouse",
-    "characters": [
-        {"name": "Mira", "visual_description": "red raincoat", "voice": "female"},
-        {"name": "Tomas", "visual_description": "grey beard", "voice": "male"},
-    ],
-    "panels": [
-        {
-            "scene": "A lighthouse at dusk.",
-            "characters": ["Mira"],
-            "caption": "Dusk.",
-            "narration": "Mira kept the light.",
-            "dialogue": [{"speaker": "Mira", "text": "Storm tonight."}],
-            "image_prompt": "Mira at the lighthouse door.",
-        }
-    ],
+    "characters": mira_and_tomas(),
+    "panels": [dusk_panel()],
 }
 
 

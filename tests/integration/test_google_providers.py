@@ -25,7 +25,7 @@ from fakes.gemini_server import (
     text_reply,
 )
 from fakes.tts_server import FakeTextToSpeech
-from google_fakes_env import gemini_images, gemini_planner, google_settings
+from google_fakes_env import gemini_images, gemini_planner, google_settings, mira_and_tomas
 from panelflow.adapters import cloud_tts, prompts
 from panelflow.domain import costs
 from panelflow.domain.errors import (
@@ -44,10 +44,7 @@ from panelflow.domain.models import (
 
 PLAN: dict[str, Any] = {
     "title": "Le gardien du phare",
-    "characters": [
-        {"name": "Mira", "visual_description": "tall, red raincoat", "voice": "female"},
-        {"name": "Tomas", "visual_description": "grey beard, yellow oilskin", "voice": "male"},
-    ],
+    "characters": mira_and_tomas(),
     "panels": [
         {
             "scene": "A lighthouse on a cliff at dusk.",

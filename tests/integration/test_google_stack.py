@@ -12,7 +12,7 @@ import requests
 from emulator_fixtures import running
 from fakes.gemini_server import FakeGemini
 from fakes.tts_server import FakeTextToSpeech
-from google_fakes_env import google_env
+from google_fakes_env import google_env, mira_and_tomas
 from panelflow.adapters import cloud_tts
 from panelflow_cli.stack import LocalStack, StackOptions
 from stack_helpers import headers, start_job, wait, watch
@@ -25,10 +25,7 @@ STORY = (
 )
 PLAN: dict[str, Any] = {
     "title": "The Keeper",
-    "characters": [
-        {"name": "Mira", "visual_description": "tall, red raincoat", "voice": "female"},
-        {"name": "Tomas", "visual_description": "grey beard, yellow oilskin", "voice": "male"},
-    ],
+    "characters": mira_and_tomas(),
     "panels": [
         {
             "scene": "A lighthouse on a cliff at dusk.",
