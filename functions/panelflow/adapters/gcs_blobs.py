@@ -129,7 +129,7 @@ class GcsBlobStore:
         except _TRANSIENT as error:
             raise TransientError("storage is unavailable, try again") from error
         meta = {key: int(value) for key, value in (blob.metadata or {}).items()}
-        return self._asset(path, blob.content_type or "", int(blob.size or 0), meta)
+        return Asset.stored(path, blob.content_type or "", int(blob.size or 0), meta)
 
     def put(self, path: str, data: bytes, content_type: str, **meta: int) -> Asset:
         blob = self._bucket.blob(path)
@@ -138,7 +138,7 @@ class GcsBlobStore:
             blob.upload_from_string(data, content_type=content_type)
         except _TRANSIENT as error:
             raise TransientError("could not upload to storage, try again") from error
-        return self._asset(path, content_type, len(data), meta)
+        return Asset.stored(path, content_type, len(data), meta)
 
     def get(self, path: str) -> bytes:
         try:
@@ -147,17 +147,6 @@ class GcsBlobStore:
             raise NotFound(f"no object at {path}") from error
         except _TRANSIENT as error:
             raise TransientError("storage is unavailable, try again") from error
-
-    def _asset(self, path: str, content_type: str, size: int, meta: dict[str, int]) -> Asset:
-        return Asset(
-            path=path,
-            url="",
-            content_type=content_type,
-            size=size,
-            width=meta.get("width"),
-            height=meta.get("height"),
-            duration_ms=meta.get("durationMs"),
-        )
 
 
 def _signing_errors() -> tuple[type[BaseException], ...]:
