@@ -6,7 +6,6 @@ import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from panelflow import logs
 from panelflow.bootstrap import get_services
 from panelflow.entrypoints import events, http
 from panelflow.services.planning import plan_job
@@ -21,9 +20,7 @@ def api(request: flask.Request) -> flask.Response:
 @functions_framework.cloud_event
 def plan(event: CloudEvent) -> None:
     """Plans one job; raising asks Pub/Sub to deliver the message again."""
-    try:
-        message = events.decode(event.data)
-    except events.BadMessage as error:
-        logs.error("dropping unreadable plan message", reason=str(error))
+    message = events.decode_or_drop(event.data, "plan message")
+    if message is None:
         return
     plan_job(get_services(), message.job_id)

@@ -17,10 +17,8 @@ from panelflow.services.sweeper import sweep as run_sweep
 @functions_framework.cloud_event
 def render_panel(event: CloudEvent) -> None:
     """Renders one panel; raising asks Pub/Sub to deliver the message again."""
-    try:
-        message = events.decode(event.data)
-    except events.BadMessage as error:
-        logs.error("dropping unreadable panel message", reason=str(error))
+    message = events.decode_or_drop(event.data, "panel message")
+    if message is None:
         return
     if message.panel_index is None:
         logs.error("dropping panel message without panelIndex", jobId=message.job_id)
@@ -39,9 +37,7 @@ def sweep(request: flask.Request) -> tuple[dict[str, int], int]:
 @functions_framework.cloud_event
 def dead_letter(event: CloudEvent) -> None:
     """Marks whatever a dead-lettered message was for as failed, with a reason."""
-    try:
-        message = events.decode(event.data)
-    except events.BadMessage as error:
-        logs.error("dropping unreadable dead letter", reason=str(error))
+    message = events.decode_or_drop(event.data, "dead letter")
+    if message is None:
         return
     handle_dead_letter(get_services(), message.job_id, message.panel_index)

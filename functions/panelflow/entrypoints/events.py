@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from panelflow import logs
+
 
 class BadMessage(ValueError):
     """A message that can never be processed: acknowledge it and log, never retry."""
@@ -18,6 +20,15 @@ class WorkMessage:
     panel_index: int | None
     delivery_attempt: int
     message_id: str
+
+
+def decode_or_drop(data: Any, kind: str) -> WorkMessage | None:
+    """``decode``, or None once it has logged why the ``kind`` is dropped (never retried)."""
+    try:
+        return decode(data)
+    except BadMessage as error:
+        logs.error(f"dropping unreadable {kind}", reason=str(error))
+        return None
 
 
 def decode(data: Any) -> WorkMessage:
