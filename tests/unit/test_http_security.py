@@ -43,6 +43,11 @@ def _start(client, uid: str = OWNER, panels: int = 2, story: str = "Ada met Bo. 
     )
 
 
+def _post_raw(client, data: str | bytes, content_type: str = "application/json"):
+    """POST /jobs by the owner with ``data`` as the body, byte for byte."""
+    return client.post("/jobs", data=data, content_type=content_type, headers=CALLERS["owner"])
+
+
 def _rendered_job(client, services: Services, panels: int = 2) -> str:
     """A job of OWNER, planned, with its first panel drawn (an image and audio exist)."""
     job_id = _start(client, panels=panels).get_json()["jobId"]
@@ -284,9 +289,7 @@ def test_no_limit_means_no_refusal(client, services, monkeypatch) -> None:
     ],
 )
 def test_hostile_bodies_are_400_naming_the_problem(client, services, raw, reason) -> None:
-    response = client.post(
-        "/jobs", data=raw, content_type="application/json", headers=CALLERS["owner"]
-    )
+    response = _post_raw(client, raw)
     assert response.status_code == 400, response.get_data(as_text=True)
     error = response.get_json()["error"]
     assert any(reason in item["reason"] for item in error["errors"]), error
@@ -295,29 +298,16 @@ def test_hostile_bodies_are_400_naming_the_problem(client, services, raw, reason
 
 def test_brackets_inside_strings_do_not_count_as_nesting(client) -> None:
     story = "[[[{{{" * 50 + ' \\" ]]] still text'
-    response = client.post(
-        "/jobs",
-        data=f'{{"story": "{story}"}}',
-        content_type="application/json",
-        headers=CALLERS["owner"],
-    )
+    response = _post_raw(client, f'{{"story": "{story}"}}')
     assert response.status_code == 202
 
 
 def test_json_with_a_charset_and_numbers_that_are_integers(client) -> None:
-    response = client.post(
-        "/jobs",
-        data=b'{"story": "Ada.", "panels": 3}',
-        content_type="application/json; charset=utf-8",
-        headers=CALLERS["owner"],
+    response = _post_raw(
+        client, b'{"story": "Ada.", "panels": 3}', "application/json; charset=utf-8"
     )
     assert response.status_code == 202
-    bad = client.post(
-        "/jobs",
-        data=b'{"story": "Ada.", "panels": 3.0}',
-        content_type="application/json",
-        headers=CALLERS["owner"],
-    )
+    bad = _post_raw(client, b'{"story": "Ada.", "panels": 3.0}')
     assert bad.status_code == 400
 
 
