@@ -7,6 +7,7 @@ from typing import Any
 from fakes.gemini_server import FakeGemini
 from fakes.tts_server import FakeTextToSpeech
 from panelflow.adapters import gemini
+from panelflow.bootstrap import Services
 from panelflow.settings import Settings
 
 
@@ -39,24 +40,17 @@ def google_settings(
 
 
 def gemini_planner(fake: FakeGemini, **extra: str) -> gemini.GeminiStoryPlanner:
-    """The Gemini story planner as the composition root builds it, talking to ``fake``."""
-    settings = google_settings(fake, **extra)
-    return gemini.GeminiStoryPlanner(
-        gemini.make_client(settings),
-        model=settings.planner_model,
-        max_output_tokens=settings.planner_max_output_tokens,
-        retry=gemini.policy_from(settings, images=False),
-    )
+    """The Gemini story planner the composition root builds, talking to ``fake``."""
+    planner = Services(google_settings(fake, **extra)).planner
+    assert isinstance(planner, gemini.GeminiStoryPlanner)
+    return planner
 
 
 def gemini_images(fake: FakeGemini, **extra: str) -> gemini.GeminiImageGenerator:
-    """The Gemini image generator as the composition root builds it, talking to ``fake``."""
-    settings = google_settings(fake, **extra)
-    return gemini.GeminiImageGenerator(
-        gemini.make_client(settings),
-        model=settings.image_model,
-        retry=gemini.policy_from(settings, images=True),
-    )
+    """The Gemini image generator the composition root builds, talking to ``fake``."""
+    images = Services(google_settings(fake, **extra)).images
+    assert isinstance(images, gemini.GeminiImageGenerator)
+    return images
 
 
 def mira_and_tomas() -> list[dict[str, str]]:
