@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -242,22 +243,19 @@ def count_writes(env: dict[str, str], panels: int) -> dict[str, float]:
             kind = "job" if parts[0] == "jobs" and len(parts) == 2 else "other"
         writes[kind] += 1
 
-    class CountingBatch(firestore.WriteBatch):
-        def create(self, reference: Any, *args: Any, **kwargs: Any) -> None:
+    def counted(name: str) -> Callable[..., Any]:
+        def write(batch: Any, reference: Any, *args: Any, **kwargs: Any) -> Any:
             record(reference)
-            super().create(reference, *args, **kwargs)
+            return getattr(firestore.WriteBatch, name)(batch, reference, *args, **kwargs)
 
-        def set(self, reference: Any, *args: Any, **kwargs: Any) -> None:
-            record(reference)
-            super().set(reference, *args, **kwargs)
+        return write
 
-        def update(self, reference: Any, *args: Any, **kwargs: Any) -> None:
-            record(reference)
-            super().update(reference, *args, **kwargs)
-
-        def delete(self, reference: Any, *args: Any, **kwargs: Any) -> None:
-            record(reference)
-            super().delete(reference, *args, **kwargs)
+    # Every kind of write a batch makes passes through record() first.
+    CountingBatch = type(
+        "CountingBatch",
+        (firestore.WriteBatch,),
+        {name: counted(name) for name in ("create", "set", "update", "delete")},
+    )
 
     class CountingClient(firestore.Client):
         def batch(self) -> firestore.WriteBatch:

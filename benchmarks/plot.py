@@ -48,28 +48,25 @@ def _chart(
 def plot_results(results: dict[str, Any], path: Path) -> None:
     image = Image.new("RGB", (1100, 480), "white")
     draw = ImageDraw.Draw(image)
-    by_panels = sorted((int(k), v) for k, v in results["job_s_by_panels"].items())
-    ideal = results["ideal_s"]
-    _chart(
-        draw,
-        (90, 70, 520, 400),
-        [(float(p), float(s)) for p, s in by_panels],
-        "Job wall time vs panels (blue); ideal, red",
-        "panels per job",
-        "seconds",
-        reference=[(float(p), ideal) for p, _ in by_panels],
-    )
-    by_jobs = sorted((int(k), v) for k, v in results["throughput_by_jobs"].items())
-    ceiling = results.get("ceiling_panels_per_s", 0)
-    _chart(
-        draw,
-        (640, 70, 1060, 400),
-        [(float(j), float(t)) for j, t in by_jobs],
-        "Throughput vs concurrent jobs (blue); ceiling, red",
-        "concurrent jobs (8 panels each)",
-        "panels/s",
-        reference=[(float(j), float(ceiling)) for j, _ in by_jobs],
-    )
+    # (box, results key, title, x label, y label, the red reference line's height)
+    charts = [
+        ((90, 70, 520, 400), "job_s_by_panels", "Job wall time vs panels (blue); ideal, red",
+         "panels per job", "seconds", float(results["ideal_s"])),
+        ((640, 70, 1060, 400), "throughput_by_jobs",
+         "Throughput vs concurrent jobs (blue); ceiling, red", "concurrent jobs (8 panels each)",
+         "panels/s", float(results.get("ceiling_panels_per_s", 0))),
+    ]  # fmt: skip
+    for box, key, title, x_label, y_label, reference in charts:
+        points = sorted((float(k), float(v)) for k, v in results[key].items())
+        _chart(
+            draw,
+            box,
+            points,
+            title,
+            x_label,
+            y_label,
+            reference=[(x, reference) for x, _ in points],
+        )
     draw.text(
         (90, 445), results.get("machine", ""), fill="#555", font=ImageFont.load_default(size=12)
     )

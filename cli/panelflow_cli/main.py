@@ -403,13 +403,19 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return _finish(client, target, args.job_id, args)
 
 
-def cmd_show(args: argparse.Namespace) -> int:
-    """The job exactly as ``GET /jobs/{jobId}`` returns it, as JSON."""
-    client = _client(args)
+def _fetch(args: argparse.Namespace, call: Callable[[ApiClient], Any]) -> Any:
+    """One API call with the command's client; prints the API's refusal and returns None."""
     try:
-        job = client.get_job(args.job_id)
+        return call(_client(args))
     except ApiError as error:
         _err(str(error))
+        return None
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """The job exactly as ``GET /jobs/{jobId}`` returns it, as JSON."""
+    job = _fetch(args, lambda client: client.get_job(args.job_id))
+    if job is None:
         return 1
     if args.compact:
         print(json.dumps(job, separators=(",", ":"), ensure_ascii=False))
@@ -419,11 +425,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    client = _client(args)
-    try:
-        jobs = client.list_jobs(args.limit)
-    except ApiError as error:
-        _err(str(error))
+    jobs = _fetch(args, lambda client: client.list_jobs(args.limit))
+    if jobs is None:
         return 1
     if args.json:
         print(json.dumps(jobs))

@@ -31,8 +31,10 @@ from playwright.sync_api import (
 )
 
 from emulator_fixtures import running, simulated_options
+from fakes.deployment import terraform_outputs
 from panelflow_cli.identity import Identity
 from panelflow_cli.stack import LocalStack, read_env_file
+from web_config import web_config
 
 pytestmark = pytest.mark.stack
 
@@ -466,18 +468,9 @@ def test_sign_in_on_a_phone(web_stack: LocalStack, device: Device) -> None:
 
 def test_the_page_starts_on_a_production_config_json(web_stack: LocalStack, device: Device) -> None:
     """The keys infra's generator writes (scripts/web_config.py): no emulator, Google off."""
-    production = {
-        "apiUrl": "https://api.example.com",
-        "authEmulatorUrl": "",
-        "signIn": {"google": False},
-        "firebase": {
-            "apiKey": "AIza-example",
-            "authDomain": "demo-panelflow.firebaseapp.com",
-            "projectId": "demo-panelflow",
-            "appId": "1:123:web:abc",
-        },
-        "firestoreEmulatorHost": "",
-    }
+    # Exactly what scripts/web_config.py writes from a deployment's Terraform outputs.
+    outputs = terraform_outputs("https://api.example.com", web_stack.env["GOOGLE_CLOUD_PROJECT"])
+    production = web_config(outputs)
     page = device()
     page.route("**/config.json", lambda route: route.fulfill(json=production))
     catalogue = requests.get(f"{web_stack.env['PANELFLOW_API_URL']}/catalogue", timeout=10).json()

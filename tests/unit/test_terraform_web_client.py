@@ -18,6 +18,7 @@ from typing import Any
 import hcl2
 import pytest
 
+from fakes.deployment import terraform_outputs
 from panelflow_cli.webserver import client_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,23 +70,7 @@ def provider(body: dict[str, Any]) -> str:
 
 
 def outputs_json(**overrides: Any) -> dict[str, Any]:
-    config = {
-        "apiUrl": "https://api-xyz-uc.a.run.app/",
-        "authEmulatorUrl": "",
-        "signIn": {"google": False},
-        "firebase": {
-            "apiKey": "AIza-test",
-            "authDomain": "comics-prod.firebaseapp.com",
-            "projectId": "comics-prod",
-            "appId": "1:123:web:abc",
-        },
-        "firestoreEmulatorHost": "",
-    }
-    config.update(overrides)
-    return {
-        "web_config": {"sensitive": True, "type": "object", "value": config},
-        "hosting_site": {"value": {"site_id": "comics-prod", "url": "https://comics-prod.web.app"}},
-    }
+    return terraform_outputs(**overrides)
 
 
 # ---- Terraform -----------------------------------------------------------------------------------
