@@ -8,6 +8,7 @@ from PIL import Image, ImageDraw
 
 from panelflow.adapters.offline.render.scenery import (
     SKIES,
+    Backdrop,
     Scene,
     draw_ground,
     draw_sky,
@@ -25,8 +26,9 @@ def paint_background(width: int, height: int, scene: Scene, rng: random.Random) 
     image = gradient(width, height, top, bottom)
     draw = ImageDraw.Draw(image)
     horizon = int(height * rng.uniform(0.52, 0.62))
+    backdrop = Backdrop(draw, image, width, height, horizon, scene, rng)
     if scene.place == "indoor":
-        _indoor(draw, image, width, height, scene, rng)
+        _indoor(backdrop)
     else:
         draw_sky(draw, width, horizon, scene, rng)
         painter = {
@@ -39,8 +41,8 @@ def paint_background(width: int, height: int, scene: Scene, rng: random.Random) 
             "desert": _desert,
             "space": _space,
         }.get(scene.place, _field)
-        painter(draw, width, height, horizon, scene, rng)
-    draw_weather(draw, image, width, height, scene, rng)
+        painter(backdrop)
+    draw_weather(backdrop)
     return image
 
 
@@ -53,14 +55,8 @@ def _waves(
         draw.arc([x, y, x + span, y + 12], 200, 340, fill=colour, width=2)
 
 
-def _sea(
-    draw: ImageDraw.ImageDraw,
-    width: int,
-    height: int,
-    horizon: int,
-    scene: Scene,
-    rng: random.Random,
-) -> None:
+def _sea(backdrop: Backdrop) -> None:
+    draw, width, height, horizon, scene, rng = backdrop.unpack()
     water = water_colour(scene)
     draw.rectangle([0, horizon, width, height], fill=water)
     _waves(draw, width, horizon, height, rng, mix(water, (255, 255, 255), 0.35))
@@ -87,15 +83,9 @@ def _boat(draw: ImageDraw.ImageDraw, x: int, y: int, rng: random.Random) -> None
     draw.polygon([(x + 2, y - size * 2), (x + size, y - 6), (x + 2, y - 6)], fill=(244, 240, 226))
 
 
-def _lighthouse(
-    draw: ImageDraw.ImageDraw,
-    width: int,
-    height: int,
-    horizon: int,
-    scene: Scene,
-    rng: random.Random,
-) -> None:
-    _sea(draw, width, height, horizon, scene, rng)
+def _lighthouse(backdrop: Backdrop) -> None:
+    draw, width, height, horizon, scene, rng = backdrop.unpack()
+    _sea(backdrop)
     side = rng.choice((-1, 1))
     base_x = width // 8 if side < 0 else width * 7 // 8
     cliff = [
@@ -138,14 +128,8 @@ def _lighthouse(
     )
 
 
-def _forest(
-    draw: ImageDraw.ImageDraw,
-    width: int,
-    height: int,
-    horizon: int,
-    scene: Scene,
-    rng: random.Random,
-) -> None:
+def _forest(backdrop: Backdrop) -> None:
+    draw, width, height, horizon, scene, rng = backdrop.unpack()
     grass = grass_colour(scene)
     draw_ground(draw, width, height, horizon, grass)
     for row, (scale, shade) in enumerate(((0.55, 0.45), (0.8, 0.25), (1.0, 0.0))):
@@ -167,14 +151,8 @@ def _forest(
                 draw.ellipse([x - half, base - tall, x + half, base - tall // 4], fill=leaves)
 
 
-def _city(
-    draw: ImageDraw.ImageDraw,
-    width: int,
-    height: int,
-    horizon: int,
-    scene: Scene,
-    rng: random.Random,
-) -> None:
+def _city(backdrop: Backdrop) -> None:
+    draw, width, height, horizon, scene, rng = backdrop.unpack()
     draw.rectangle(
         [0, horizon, width, height], fill=(88, 88, 98) if scene.time == "day" else (40, 40, 50)
     )
@@ -195,14 +173,8 @@ def _city(
     draw.line([(0, int(height * 0.82)), (width, int(height * 0.82))], fill=(230, 220, 120), width=3)
 
 
-def _castle(
-    draw: ImageDraw.ImageDraw,
-    width: int,
-    height: int,
-    horizon: int,
-    scene: Scene,
-    rng: random.Random,
-) -> None:
+def _castle(backdrop: Backdrop) -> None:
+    draw, width, height, horizon, scene, rng = backdrop.unpack()
     draw_ground(draw, width, height, horizon, grass_colour(scene))
     stone = (150, 146, 140) if scene.time == "day" else (70, 70, 84)
     cx = rng.randint(width // 3, width * 2 // 3)
@@ -219,14 +191,8 @@ def _castle(
     draw.rectangle([cx - 22, horizon - 50, cx + 22, horizon + 6], fill=(70, 44, 30))
 
 
-def _mountain(
-    draw: ImageDraw.ImageDraw,
-    width: int,
-    height: int,
-    horizon: int,
-    scene: Scene,
-    rng: random.Random,
-) -> None:
+def _mountain(backdrop: Backdrop) -> None:
+    draw, width, height, horizon, scene, rng = backdrop.unpack()
     rock = (112, 110, 140) if scene.time == "day" else (50, 50, 76)
     for _ in range(4):
         peak_x = rng.randrange(width)
@@ -241,14 +207,8 @@ def _mountain(
     draw_ground(draw, width, height, horizon, grass_colour(scene))
 
 
-def _desert(
-    draw: ImageDraw.ImageDraw,
-    width: int,
-    height: int,
-    horizon: int,
-    scene: Scene,
-    rng: random.Random,
-) -> None:
+def _desert(backdrop: Backdrop) -> None:
+    draw, width, height, horizon, scene, rng = backdrop.unpack()
     sand = (226, 190, 128) if scene.time == "day" else (120, 96, 80)
     draw_ground(draw, width, height, horizon, sand)
     for _ in range(4):
@@ -264,14 +224,8 @@ def _desert(
     draw.rectangle([x - 30, horizon - 24, x - 8, horizon - 14], fill=green)
 
 
-def _space(
-    draw: ImageDraw.ImageDraw,
-    width: int,
-    height: int,
-    horizon: int,
-    scene: Scene,
-    rng: random.Random,
-) -> None:
+def _space(backdrop: Backdrop) -> None:
+    draw, width, height, horizon, _scene, rng = backdrop.unpack()
     x, y, r = rng.randint(80, width - 80), rng.randint(60, horizon), rng.randint(40, 80)
     draw.ellipse([x - r, y - r, x + r, y + r], fill=(196, 120, 80))
     draw.arc(
@@ -286,14 +240,8 @@ def _space(
     )
 
 
-def _field(
-    draw: ImageDraw.ImageDraw,
-    width: int,
-    height: int,
-    horizon: int,
-    scene: Scene,
-    rng: random.Random,
-) -> None:
+def _field(backdrop: Backdrop) -> None:
+    draw, width, height, horizon, scene, rng = backdrop.unpack()
     grass = grass_colour(scene)
     far = mix(grass, SKIES[scene.time][1], 0.35)
     for _ in range(3):
@@ -306,14 +254,9 @@ def _field(
         draw.ellipse([x, y, x + 5, y + 5], fill=colour)
 
 
-def _indoor(
-    draw: ImageDraw.ImageDraw,
-    image: Image.Image,
-    width: int,
-    height: int,
-    scene: Scene,
-    rng: random.Random,
-) -> None:
+def _indoor(backdrop: Backdrop) -> None:
+    draw, width, height, _, scene, rng = backdrop.unpack()
+    image = backdrop.image
     wall = rng.choice(((226, 208, 176), (196, 210, 200), (214, 196, 210), (200, 186, 160)))
     if scene.time == "night":
         wall = mix(wall, (30, 30, 50), 0.45)

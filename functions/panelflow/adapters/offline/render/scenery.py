@@ -56,6 +56,23 @@ class Scene:
     vessel: bool
 
 
+@dataclass(frozen=True)
+class Backdrop:
+    """What every background painter draws on and with: one panel's canvas and its scene."""
+
+    draw: ImageDraw.ImageDraw
+    image: Image.Image
+    width: int
+    height: int
+    horizon: int
+    scene: Scene
+    rng: random.Random
+
+    def unpack(self) -> tuple[ImageDraw.ImageDraw, int, int, int, Scene, random.Random]:
+        """What the painters read, in the order they name it."""
+        return self.draw, self.width, self.height, self.horizon, self.scene, self.rng
+
+
 def read_scene(text: str, seed: int) -> Scene:
     tokens = WORD_RE.findall(text)
     # "waves", "trees": plurals count as the word.
@@ -145,14 +162,9 @@ def water_colour(scene: Scene) -> RGB:
     return {"day": (42, 104, 166), "dusk": (70, 76, 130), "night": (14, 30, 66)}[scene.time]
 
 
-def draw_weather(
-    draw: ImageDraw.ImageDraw,
-    image: Image.Image,
-    width: int,
-    height: int,
-    scene: Scene,
-    rng: random.Random,
-) -> None:
+def draw_weather(backdrop: Backdrop) -> None:
+    draw, width, height, _, scene, rng = backdrop.unpack()
+    image = backdrop.image
     if scene.place == "indoor":
         return
     if scene.weather in ("rain", "storm"):
