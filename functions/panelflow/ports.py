@@ -25,7 +25,7 @@ from panelflow.domain.models import (
     StoryPlan,
     SynthesizedAudio,
 )
-from panelflow.domain.quotas import Quota
+from panelflow.domain.quotas import Quota, UsageCharge
 from panelflow.settings import Settings
 
 __all__ = [
@@ -116,12 +116,22 @@ class JobStore(Protocol):
         """Returns the owner's jobs, newest first."""
 
     def transition_job(
-        self, job_id: str, expected: Sequence[JobStatus], new: JobStatus, **fields: object
+        self,
+        job_id: str,
+        expected: Sequence[JobStatus],
+        new: JobStatus,
+        *,
+        charge: UsageCharge | None = None,
+        **fields: object,
     ) -> bool:
-        """Moves the job to ``new`` if its status is one of ``expected``.
+        """Moves the job to ``new`` if its status is one of ``expected``; with ``charge``,
+        the owner's usage is charged in the same atomic write.
 
         Returns:
             True when this call made the transition.
+
+        Raises:
+            QuotaExceeded: ``charge`` reached a limit; nothing was written.
         """
 
     def save_plan(
@@ -185,12 +195,17 @@ class JobStore(Protocol):
         indexes: Sequence[int],
         expected: Sequence[JobStatus],
         regenerate: bool = False,
+        charge: UsageCharge | None = None,
     ) -> bool:
         """Sets the panels pending and the job rendering, atomically, if the job's status
-        is one of ``expected``; ``regenerate`` bumps each panel's generation.
+        is one of ``expected``; ``regenerate`` bumps each panel's generation, and
+        ``charge`` is charged to the owner's usage in the same write.
 
         Returns:
             True when this call re-queued them.
+
+        Raises:
+            QuotaExceeded: ``charge`` reached a limit; nothing was written.
         """
 
     def expired_leases(self, now: float, limit: int = 100) -> list[Panel]:

@@ -479,3 +479,74 @@ def test_signed_urls_expire_and_carry_their_lifetime(blobs) -> None:
     time.sleep(2.1)
     expired = requests.get(short.url, timeout=10)
     assert expired.status_code == 400 and b"ExpiredToken" in expired.content
+
+
+def _race_retries_against_starts(store, services, request) -> tuple[list, list[str], list]:
+    """One round: 4 ended jobs retried while 4 new ones start, all released at once."""
+    from panelflow.domain.errors import Conflict, QuotaExceeded, TransientError
+    from panelflow.services.control import retry_job
+    from panelflow.services.jobs import start_job
+
+    owner = f"race-{uuid.uuid4().hex[:8]}"
+    ended = []
+    for _ in range(4):  # ended jobs with no panels: a retry plans them again
+        job = _job(owner)
+        store.create_job(job, "story")
+        store.transition_job(job.job_id, [JobStatus.QUEUED], JobStatus.FAILED)
+        ended.append(job.job_id)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(8)
+
+    def order(action) -> None:
+        barrier.wait()
+        try:
+            action()
+            outcome = "ok"
+        except QuotaExceeded:
+            outcome = "refused"
+        except (Conflict, TransientError):
+            outcome = "raced"
+        with lock:
+            outcomes.append(outcome)
+
+    actions = [lambda j=j: retry_job(services, owner, j) for j in ended] + [
+        lambda: start_job(services, owner, request) for _ in range(4)
+    ]
+    threads = [threading.Thread(target=order, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    running = [j for j in store.list_jobs(owner, limit=50) if not j.status.terminal]
+    return running, outcomes, ended
+
+
+def test_retries_and_starts_hammered_together_never_run_more_than_the_limit(store) -> None:
+    """A retry moves its job back to running in the same guarded write as the usage record:
+    a start that reads the usage meanwhile cannot see the job as ended and take its slot."""
+    from fakes import RecordingQueue
+    from panelflow.bootstrap import Services
+    from panelflow.domain.models import JobRequest
+    from panelflow.settings import Settings
+
+    limit = 3
+    settings = Settings.from_env(
+        {"GOOGLE_CLOUD_PROJECT": "demo-panelflow", "PANELFLOW_MAX_PANELS_PER_DAY": "0"}
+    )
+    assert settings.max_active_jobs == limit
+    services = Services(settings, store=store, queue=RecordingQueue(), blobs=InMemoryBlobStore())
+    request = JobRequest(story="A story.", style="noir", panels=3, language="en")
+    figures = {"rounds": 0, "started": 0, "retried": 0, "refused": 0, "raced": 0, "peak": 0}
+    for _ in range(4):
+        running, outcomes, ended = _race_retries_against_starts(store, services, request)
+        assert len(running) <= limit, (len(running), outcomes)
+        assert outcomes.count("ok") == len(running)
+        figures["rounds"] += 1
+        figures["peak"] = max(figures["peak"], len(running))
+        figures["retried"] += sum(1 for j in running if j.job_id in ended)
+        figures["started"] += sum(1 for j in running if j.job_id not in ended)
+        figures["refused"] += outcomes.count("refused")
+        figures["raced"] += outcomes.count("raced")
+    print(f"retry/start race ({type(store).__name__}): {figures}")
+    assert figures["peak"] == limit

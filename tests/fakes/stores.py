@@ -23,7 +23,7 @@ from panelflow.domain.models import (
     PanelStatus,
     StoryPlan,
 )
-from panelflow.domain.quotas import Quota, Usage, charge
+from panelflow.domain.quotas import Quota, Usage, UsageCharge, charge
 from panelflow.ports import Claim, SignedUrl
 
 
@@ -100,6 +100,13 @@ class InMemoryJobStore:
         with self._lock:
             self.usage[owner_uid] = self._charged(owner_uid, job_id, panels, quota)
 
+    def _apply_charge(self, job_id: str, charge: UsageCharge | None) -> None:
+        """Charges in the same locked step as the move (raises before anything changes)."""
+        if charge is not None:
+            self.usage[charge.owner_uid] = self._charged(
+                charge.owner_uid, job_id, charge.panels, charge.quota
+            )
+
     def delete_job(self, job_id: str, idempotency_key_id: str = "") -> None:
         with self._lock:
             self.jobs.pop(job_id, None)
@@ -133,12 +140,19 @@ class InMemoryJobStore:
             return copy.deepcopy(mine[:limit])
 
     def transition_job(
-        self, job_id: str, expected: Sequence[JobStatus], new: JobStatus, **fields: object
+        self,
+        job_id: str,
+        expected: Sequence[JobStatus],
+        new: JobStatus,
+        *,
+        charge: UsageCharge | None = None,
+        **fields: object,
     ) -> bool:
         with self._lock:
             job = self.jobs.get(job_id)
             if job is None or job.status not in expected:
                 return False
+            self._apply_charge(job_id, charge)
             job.status = new
             job.updated_at = self._clock()
             if new.terminal:
@@ -216,11 +230,13 @@ class InMemoryJobStore:
         indexes: Sequence[int],
         expected: Sequence[JobStatus],
         regenerate: bool = False,
+        charge: UsageCharge | None = None,
     ) -> bool:
         with self._lock:
             job = self.jobs.get(job_id)
             if job is None or job.status not in expected:
                 return False
+            self._apply_charge(job_id, charge)
             job.status = JobStatus.RENDERING
             job.finished_at = None
             job.error = None

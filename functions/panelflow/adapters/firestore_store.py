@@ -42,7 +42,7 @@ from panelflow.domain.models import (
     PanelStatus,
     StoryPlan,
 )
-from panelflow.domain.quotas import Quota
+from panelflow.domain.quotas import Quota, UsageCharge
 from panelflow.ports import Claim
 
 __all__ = ["FirestoreJobStore", "panel_id"]
@@ -135,7 +135,13 @@ class FirestoreJobStore:
             raise TransientError(f"job {job_id} is changing too often; try again") from None
 
     def transition_job(
-        self, job_id: str, expected: Sequence[JobStatus], new: JobStatus, **fields: object
+        self,
+        job_id: str,
+        expected: Sequence[JobStatus],
+        new: JobStatus,
+        *,
+        charge: UsageCharge | None = None,
+        **fields: object,
     ) -> bool:
         allowed = {status.value for status in expected}
         now = self._clock()
@@ -148,7 +154,25 @@ class FirestoreJobStore:
                 update["finishedAt"] = now
             return update
 
-        return self._guarded_job_write(job_id, decide)
+        return self._guarded_job_write(job_id, decide, self._charging(job_id, charge))
+
+    def _charging(
+        self,
+        job_id: str,
+        charge: UsageCharge | None,
+        writes: Callable[[firestore.WriteBatch], None] | None = None,
+    ) -> Callable[[firestore.WriteBatch], None] | None:
+        """``writes`` plus the owner's usage update, guarded by the version read, so the job
+        runs again and takes its slot in one commit (or neither happens)."""
+        if charge is None:
+            return writes
+
+        def extra(batch: firestore.WriteBatch) -> None:
+            if writes is not None:
+                writes(batch)
+            self._admission.add_charge(batch, charge.owner_uid, job_id, charge.panels, charge.quota)
+
+        return extra
 
     def save_plan(
         self, job_id: str, plan: StoryPlan, characters: Sequence[Character], plan_ms: int
@@ -278,6 +302,7 @@ class FirestoreJobStore:
         indexes: Sequence[int],
         expected: Sequence[JobStatus],
         regenerate: bool = False,
+        charge: UsageCharge | None = None,
     ) -> bool:
         allowed = {status.value for status in expected}
         now = self._clock()
@@ -304,7 +329,7 @@ class FirestoreJobStore:
                     update["generation"] = firestore.Increment(1)
                 batch.update(self._panel_ref(job_id, index), update)
 
-        return self._guarded_job_write(job_id, decide, panels)
+        return self._guarded_job_write(job_id, decide, self._charging(job_id, charge, panels))
 
     def expired_leases(self, now: float, limit: int = 100) -> list[Panel]:
         return queries.expired_leases(self._client, now, limit)

@@ -51,7 +51,7 @@ class JobAdmission:
             batch = self._job_batch(job, story, key)
             if quota is not None:
                 try:
-                    self._charge(batch, job.owner_uid, job.job_id, job.panels_requested, quota)
+                    self.add_charge(batch, job.owner_uid, job.job_id, job.panels_requested, quota)
                 except QuotaExceeded:
                     # A repeat of a request that got its job is answered, not refused.
                     earlier = self._live_key_job(key) if key else None
@@ -128,7 +128,7 @@ class JobAdmission:
             )
         return Job.from_dict(earlier_doc.to_dict())
 
-    def _charge(
+    def add_charge(
         self, batch: firestore.WriteBatch, owner_uid: str, job_id: str, panels: int, quota: Quota
     ) -> None:
         """Adds the owner's new usage to ``batch``, guarded by the version it was read at
@@ -159,7 +159,7 @@ class JobAdmission:
     def charge_usage(self, owner_uid: str, job_id: str, panels: int, quota: Quota) -> None:
         for _ in range(ATTEMPTS):
             batch = self._client.batch()
-            self._charge(batch, owner_uid, job_id, panels, quota)
+            self.add_charge(batch, owner_uid, job_id, panels, quota)
             try:
                 batch.commit()
                 return
