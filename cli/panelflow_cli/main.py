@@ -37,10 +37,12 @@ from panelflow_cli.follow import TERMINAL, Progress, ProgressBar, follow_job
 from panelflow_cli.identity import IdentityError, Session
 from panelflow_cli.reader import write_reader
 from panelflow_cli.stack import LocalStack, StackError, StackOptions, read_state, stop_recorded
+from panelflow_cli.terminal import json_line, printable
 
 
 def _err(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    # Messages carry text from the API (errors written by models, titles): never raw.
+    print(printable(message), file=sys.stderr, flush=True)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -259,8 +261,8 @@ def cmd_whoami(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(who))
     else:
-        print(f"uid:     {who['uid']}")
-        print(f"user:    {who['user']}")
+        print(f"uid:     {printable(who['uid'])}")
+        print(f"user:    {printable(who['user'])}")
         print(f"api:     {target.api_url}{' (local stack)' if target.local else ''}")
         print(f"project: {target.project}")
     return 0
@@ -289,7 +291,7 @@ def _summary(job: dict[str, Any], reader: Path | None) -> dict[str, Any]:
 
 
 def _print(line: str) -> None:
-    print(line, flush=True)
+    print(printable(line), flush=True)
 
 
 def _poll_job(
@@ -412,9 +414,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         _err(str(error))
         return 1
     if args.compact:
-        print(json.dumps(job, separators=(",", ":"), ensure_ascii=False))
+        print(json_line(job, separators=(",", ":"), ensure_ascii=False))
     else:
-        print(json.dumps(job, indent=2, ensure_ascii=False))
+        print(json_line(job, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -426,14 +428,15 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         _err(str(error))
         return 1
     if args.json:
-        print(json.dumps(jobs))
+        print(json_line(jobs))
         return 0
     for job in jobs:
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.get("createdAt") or 0))
-        print(
+        line = (
             f"{job['jobId']}  {created}  {job['status']:<10} {job.get('panelCount', 0):>3} panels  "
             f"{job.get('title', '')}"
         )
+        print(printable(line, one_line=True))
     return 0
 
 

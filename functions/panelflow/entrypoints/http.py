@@ -16,11 +16,12 @@ from panelflow.entrypoints.validation import parse_json_body, parse_start_job
 from panelflow.services.control import cancel_job, regenerate_panel, retry_job
 from panelflow.services.jobs import get_job_for, job_view, start_job
 
-_JOB_PATH = re.compile(r"^/jobs/([A-Za-z0-9_-]{1,64})$")
-_JOB_ACTION = re.compile(r"^/jobs/([A-Za-z0-9_-]{1,64}):(cancel|retry)$")
-_PANEL_ACTION = re.compile(r"^/jobs/([A-Za-z0-9_-]{1,64})/panels/([0-9]{1,3}):regenerate$")
+# Matched with fullmatch: ``$`` would also match before a trailing newline.
+_JOB_PATH = re.compile(r"/jobs/([A-Za-z0-9_-]{1,64})")
+_JOB_ACTION = re.compile(r"/jobs/([A-Za-z0-9_-]{1,64}):(cancel|retry)")
+_PANEL_ACTION = re.compile(r"/jobs/([A-Za-z0-9_-]{1,64})/panels/([0-9]{1,3}):regenerate")
 # Printable ASCII, as for HTTP tokens; long enough for a UUID or a hash.
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 _SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -99,15 +100,15 @@ def _route(services: Services, request: flask.Request) -> Response:
             "GET": lambda: _list_jobs(services, request),
         },
     }
-    match = _JOB_PATH.match(path)
+    match = _JOB_PATH.fullmatch(path)
     if match:
         job_id = match.group(1)
         routes[path] = {"GET": lambda: _get_job(services, request, job_id)}
-    match = _JOB_ACTION.match(path)
+    match = _JOB_ACTION.fullmatch(path)
     if match:
         job_id, action = match.groups()
         routes[path] = {"POST": lambda: _job_action(services, request, job_id, action)}
-    match = _PANEL_ACTION.match(path)
+    match = _PANEL_ACTION.fullmatch(path)
     if match:
         job_id, index = match.group(1), int(match.group(2))
         routes[path] = {"POST": lambda: _regenerate(services, request, job_id, index)}
@@ -140,7 +141,7 @@ def _post_job(services: Services, request: flask.Request) -> Response:
         raise PayloadTooLarge(f"body must be at most {limit} bytes", field="body")
     job_request = parse_start_job(parse_json_body(raw), services.settings)
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not _IDEMPOTENCY_KEY.match(key):
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
         raise ValidationFailed(
             [{"field": "Idempotency-Key", "reason": "must be 1-255 printable ASCII characters"}]
         )
