@@ -63,6 +63,8 @@ def test_job_ids_with_a_trailing_newline_match_no_route(services: Services) -> N
     for path in (f"/jobs/{job_id}%0A", f"/jobs/{job_id}:cancel%0A", f"/jobs/{job_id}/panels/0%0A"):
         reply = client.get(path, headers=headers)
         assert reply.status_code == 404, path
+        assert reply.get_json()["error"]["code"] == "not_found"
+        assert reply.headers["X-Content-Type-Options"] == "nosniff"
 
 
 # ---- the CLI prints no escape sequence it was sent -------------------------------------------
@@ -177,3 +179,28 @@ def test_a_whole_job_logs_no_word_of_its_story(
     logged = (capsys.readouterr().out + caplog.text).lower()
     leaked = {word for word in STORY_WORDS if word in logged}
     assert not leaked  # ...without a word of the story
+
+
+# ---- what schemathesis found -------------------------------------------------------------
+
+
+def test_a_whole_number_written_as_a_float_is_an_integer(services: Services) -> None:
+    client = create_app("api", str(SOURCE), "http").test_client()
+    headers = {"Authorization": f"Bearer {fake_token('owner-1')}"}
+    reply = client.post("/jobs", json={"story": "Ada met Bo.", "panels": 4.0}, headers=headers)
+    assert reply.status_code == 202
+    job = services.store.get_job(reply.get_json()["jobId"])
+    assert job is not None and job.panels_requested == 4
+    for bad in (4.5, True, "4"):
+        reply = client.post("/jobs", json={"story": "Ada met Bo.", "panels": bad}, headers=headers)
+        assert reply.status_code == 400, bad
+
+
+def test_a_method_not_allowed_names_the_allowed_ones(services: Services) -> None:
+    client = create_app("api", str(SOURCE), "http").test_client()
+    headers = {"Authorization": f"Bearer {fake_token('owner-1')}"}
+    reply = client.put("/jobs", headers=headers)
+    assert reply.status_code == 405
+    assert reply.headers["Allow"] == "GET, POST"
+    assert reply.get_json()["error"]["code"] == "method_not_allowed"
+    assert client.patch("/healthz").headers["Allow"] == "GET"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import flask
+from werkzeug.exceptions import HTTPException
 
 from panelflow import logs
 from panelflow.bootstrap import Services
@@ -42,6 +43,11 @@ class MethodNotAllowed(PanelflowError):
     code = "method_not_allowed"
     http_status = 405
 
+    def __init__(self, message: str, allow: list[str]) -> None:
+        super().__init__(message)
+        # The route's methods, for the Allow header a 405 must carry (RFC 9110, 15.5.6).
+        self.allow = allow
+
 
 class UnsupportedMediaType(PanelflowError):
     code = "unsupported_media_type"
@@ -66,6 +72,8 @@ def handle(services: Services, request: flask.Request) -> flask.Response:
         body, status, headers = {"error": error.to_dict()}, error.http_status, {}
         if isinstance(error, QuotaExceeded):
             headers["Retry-After"] = str(error.retry_after)
+        elif isinstance(error, MethodNotAllowed):
+            headers["Allow"] = ", ".join(error.allow)
         elif error.retryable:
             headers["Retry-After"] = "1"
     except Exception as error:  # the API never leaks a stack trace or a bare 500 page
@@ -78,6 +86,25 @@ def handle(services: Services, request: flask.Request) -> flask.Response:
     response.headers.update(headers)
     response.headers.update(cors)
     return response
+
+
+def framework_error(error: HTTPException) -> flask.Response:
+    """What the framework answers itself (a path its routing cannot match, such as one with
+    a control character in it), in our JSON error shape instead of an HTML page."""
+    status = error.code or 500
+    codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+    body = {"error": {"code": codes.get(status, "invalid_argument"), "message": error.name}}
+    if status >= 500:
+        body = {"error": {"code": "internal", "message": "internal error; try again later"}}
+    response = flask.make_response(json.dumps(body), status)
+    response.headers["Content-Type"] = "application/json"
+    response.headers.update(_SECURITY_HEADERS)
+    return response
+
+
+def answer_framework_errors(errorhandler: Callable[..., Any]) -> None:
+    """Registers :func:`framework_error` with the framework's ``errorhandler`` decorator."""
+    errorhandler(HTTPException)(framework_error)
 
 
 def _cors_headers(allowed: tuple[str, ...], origin: str | None) -> dict[str, str]:
@@ -117,7 +144,7 @@ def _route(services: Services, request: flask.Request) -> Response:
         raise NotFound(f"no route {path}")
     handler = handlers.get(request.method)
     if handler is None:
-        raise MethodNotAllowed(f"{request.method} is not allowed on {path}")
+        raise MethodNotAllowed(f"{request.method} is not allowed on {path}", sorted(handlers))
     return handler()
 
 
