@@ -4,6 +4,7 @@ jobs, demo, stage."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import getpass
 import json
@@ -420,6 +421,38 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_delete(args: argparse.Namespace) -> int:
+    """Deletes one job with everything stored for it; again (or not yours): an error."""
+    client = _client(args)
+    try:
+        client.delete_job(args.job_id)
+    except ApiError as error:
+        _err(str(error))
+        return 1
+    _err(f"deleted job {args.job_id} and everything stored for it")
+    return 0
+
+
+def cmd_delete_account(args: argparse.Namespace) -> int:
+    """Deletes the signed-in account, every job of it and its sign-in; needs --yes."""
+    if not args.yes:
+        _err(
+            "this deletes your account, every comic in it and your sign-in, for good: "
+            "run 'panelflow delete-account --yes' to go ahead"
+        )
+        return 2
+    target, client = _connect(args)
+    try:
+        client.delete_account()
+    except ApiError as error:
+        _err(str(error))
+        return 1
+    with contextlib.suppress(CredentialsError):
+        CredentialStore().remove(target)  # the account is gone: so is its sign-in here
+    _err(f"deleted your account and everything stored for it on {target.describe()}")
+    return 0
+
+
 def cmd_jobs(args: argparse.Namespace) -> int:
     client = _client(args)
     try:
@@ -579,6 +612,20 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("job_id")
     show.add_argument("--compact", action="store_true", help="one line instead of indented")
     show.set_defaults(run=cmd_show)
+
+    delete = sub.add_parser(
+        "delete", parents=[connection], help="delete a job and everything stored for it"
+    )
+    delete.add_argument("job_id")
+    delete.set_defaults(run=cmd_delete)
+
+    delete_account = sub.add_parser(
+        "delete-account",
+        parents=[connection],
+        help="delete your account, every job in it and your sign-in (asks for --yes)",
+    )
+    delete_account.add_argument("--yes", action="store_true", help="yes, delete it all")
+    delete_account.set_defaults(run=cmd_delete_account)
 
     jobs = sub.add_parser("jobs", parents=[connection], help="list your jobs, newest first")
     jobs.add_argument("--limit", type=int, default=20)

@@ -18,7 +18,7 @@ http.answer_framework_errors(functions_framework.errorhandler)
 
 @functions_framework.http
 def api(request: flask.Request) -> flask.Response:
-    """POST /jobs, GET /jobs, GET /jobs/{id}, GET /healthz."""
+    """POST /jobs, GET /jobs, GET and DELETE /jobs/{id}, DELETE /me, GET /healthz."""
     return http.handle(get_services(), request)
 
 

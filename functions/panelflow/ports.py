@@ -29,6 +29,7 @@ from panelflow.domain.quotas import Quota, UsageCharge
 from panelflow.settings import Settings
 
 __all__ = [
+    "AccountDependencies",
     "Authenticator",
     "BlobStore",
     "Claim",
@@ -94,7 +95,14 @@ class JobStore(Protocol):
         """
 
     def delete_job(self, job_id: str, idempotency_key_id: str = "") -> None:
-        """Removes a job that was never queued, with its story and idempotency key."""
+        """Removes the job with everything stored beside it: its panels, its cost ledger,
+        its story and its idempotency key. The job document goes first, so a worker that
+        wrote something after it was gone finds it missing and removes its own writes
+        (``panelflow.services.deletion.forget_if_deleted``). Deleting twice is harmless."""
+
+    def delete_owner_records(self, owner_uid: str) -> None:
+        """Removes what an owner has beside their jobs: the usage record, idempotency keys
+        and any story whose job is gone."""
 
     def get_job(self, job_id: str) -> Job | None:
         """Returns the job, or None when there is none."""
@@ -208,6 +216,14 @@ class JobStore(Protocol):
             QuotaExceeded: ``charge`` reached a limit; nothing was written.
         """
 
+    def purge_expired(self, now: float, limit: int = 200) -> dict[str, int]:
+        """Deletes idempotency keys, stories and usage records whose ``expiresAt`` passed
+        (``panelflow.domain.retention``): what Firestore's TTL policies do in production.
+
+        Returns:
+            How many documents were deleted, by collection.
+        """
+
     def expired_leases(self, now: float, limit: int = 100) -> list[Panel]:
         """Panels still rendering whose lease expired before ``now`` (any job)."""
 
@@ -263,6 +279,9 @@ class BlobStore(Protocol):
         Raises:
             NotFound: nothing is stored there.
         """
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Deletes every object whose name starts with ``prefix``; returns how many."""
 
     def signed_url(self, path: str, expires_in: float) -> SignedUrl:
         """A link that lets whoever holds it read ``path`` until it expires.
@@ -332,6 +351,13 @@ class Authenticator(Protocol):
 
         Raises:
             Unauthenticated: the header is missing, malformed, invalid or expired.
+        """
+
+    def delete_user(self, uid: str) -> None:
+        """Deletes the user's sign-in account (Firebase Auth); a missing one is fine.
+
+        Raises:
+            TransientError: the user directory is unavailable.
         """
 
 
@@ -405,6 +431,13 @@ class RenderingDependencies(StoreDependencies, Protocol):
     def voice_engine(self) -> str:
         """The voice engine's name in asset names (``panelflow.domain.assets``)."""
         ...
+
+
+class AccountDependencies(JobDependencies, Protocol):
+    """Deleting an account: its jobs, and the user's sign-in account."""
+
+    @property
+    def authenticator(self) -> Authenticator: ...
 
 
 class Dependencies(JobDependencies, PlanningDependencies, RenderingDependencies, Protocol):

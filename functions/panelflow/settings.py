@@ -69,6 +69,8 @@ class Settings:
     plan_deadline_seconds: float = 300.0
     job_deadline_seconds: float = 1800.0
     idempotency_ttl_seconds: float = 24 * 3600.0
+    # Days a job's story is kept after the job ends (deleting the job deletes it at once).
+    story_retention_days: int = 90
     # Per user: jobs running at once, and panels ordered per UTC day (0: no limit).
     max_active_jobs: int = 3
     max_panels_per_day: int = 200
@@ -211,6 +213,9 @@ class Settings:
             ),
             job_deadline_seconds=float(
                 _int(env, "PANELFLOW_JOB_DEADLINE_SECONDS", int(cls.job_deadline_seconds), 1)
+            ),
+            story_retention_days=_int(
+                env, "PANELFLOW_STORY_RETENTION_DAYS", cls.story_retention_days, 1, 3650
             ),
             max_active_jobs=_int(env, "PANELFLOW_MAX_ACTIVE_JOBS", cls.max_active_jobs, 0),
             max_panels_per_day=_int(env, "PANELFLOW_MAX_PANELS_PER_DAY", cls.max_panels_per_day, 0),

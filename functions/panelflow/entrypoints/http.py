@@ -15,6 +15,7 @@ from panelflow.bootstrap import Services
 from panelflow.domain.errors import NotFound, PanelflowError, QuotaExceeded, ValidationFailed
 from panelflow.entrypoints.validation import parse_json_body, parse_start_job
 from panelflow.services.control import cancel_job, regenerate_panel, retry_job
+from panelflow.services.deletion import delete_account, delete_job
 from panelflow.services.jobs import get_job_for, job_view, start_job
 
 # Matched with fullmatch: ``$`` would also match before a trailing newline.
@@ -31,7 +32,7 @@ _SECURITY_HEADERS = {
 }
 # Answer to a CORS preflight from an allowed origin (PANELFLOW_CORS_ORIGINS).
 _CORS_PREFLIGHT = {
-    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
     "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key",
     "Access-Control-Max-Age": "600",
 }
@@ -80,8 +81,9 @@ def handle(services: Services, request: flask.Request) -> flask.Response:
         logs.error("unhandled error", error=type(error).__name__, path=request.path)
         body = {"error": {"code": "internal", "message": "internal error; try again later"}}
         status, headers = 500, {}
-    response = flask.make_response(json.dumps(body), status)
-    response.headers["Content-Type"] = "application/json"
+    response = flask.make_response("" if status == 204 else json.dumps(body), status)
+    if status != 204:
+        response.headers["Content-Type"] = "application/json"
     response.headers.update(_SECURITY_HEADERS)
     response.headers.update(headers)
     response.headers.update(cors)
@@ -96,8 +98,9 @@ def framework_error(error: HTTPException) -> flask.Response:
     body = {"error": {"code": codes.get(status, "invalid_argument"), "message": error.name}}
     if status >= 500:
         body = {"error": {"code": "internal", "message": "internal error; try again later"}}
-    response = flask.make_response(json.dumps(body), status)
-    response.headers["Content-Type"] = "application/json"
+    response = flask.make_response("" if status == 204 else json.dumps(body), status)
+    if status != 204:
+        response.headers["Content-Type"] = "application/json"
     response.headers.update(_SECURITY_HEADERS)
     return response
 
@@ -126,11 +129,15 @@ def _route(services: Services, request: flask.Request) -> Response:
             "POST": lambda: _post_job(services, request),
             "GET": lambda: _list_jobs(services, request),
         },
+        "/me": {"DELETE": lambda: _delete_account(services, request)},
     }
     match = _JOB_PATH.fullmatch(path)
     if match:
         job_id = match.group(1)
-        routes[path] = {"GET": lambda: _get_job(services, request, job_id)}
+        routes[path] = {
+            "GET": lambda: _get_job(services, request, job_id),
+            "DELETE": lambda: _delete_job(services, request, job_id),
+        }
     match = _JOB_ACTION.fullmatch(path)
     if match:
         job_id, action = match.groups()
@@ -192,6 +199,16 @@ def _regenerate(services: Services, request: flask.Request, job_id: str, index: 
 def _get_job(services: Services, request: flask.Request, job_id: str) -> Response:
     job = get_job_for(services, _uid(services, request), job_id)
     return job_view(services, job), 200, {}
+
+
+def _delete_job(services: Services, request: flask.Request, job_id: str) -> Response:
+    delete_job(services, _uid(services, request), job_id)
+    return {}, 204, {}
+
+
+def _delete_account(services: Services, request: flask.Request) -> Response:
+    delete_account(services, _uid(services, request))
+    return {}, 204, {}
 
 
 def _list_jobs(services: Services, request: flask.Request) -> Response:

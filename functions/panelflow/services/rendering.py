@@ -19,6 +19,7 @@ from panelflow.domain.models import (
     SpeechLine,
 )
 from panelflow.ports import RenderingDependencies, StoreDependencies
+from panelflow.services.deletion import forget_if_deleted
 from panelflow.services.metering import metered
 
 
@@ -60,6 +61,7 @@ def render_panel(services: RenderingDependencies, job_id: str, index: int) -> No
     except JobCancelled:
         store.release_panel(job_id, index, owner)
         logs.info("panel stopped: the job was cancelled", **log_fields)
+        forget_if_deleted(store, services.blobs, job_id)
         return
     except PanelflowError as error:
         if error.retryable:
@@ -71,14 +73,18 @@ def render_panel(services: RenderingDependencies, job_id: str, index: int) -> No
                 "panel will be retried", code=error.code, retryAfter=retry_after, **log_fields
             )
             raise
-        store.fail_panel(job_id, index, error.to_dict(), owner)
+        if not store.fail_panel(job_id, index, error.to_dict(), owner):
+            forget_if_deleted(store, services.blobs, job_id)
         logs.warning("panel failed", code=error.code, **log_fields)
     except Exception:
         store.release_panel(job_id, index, owner)
         raise
     else:
         produced = time.monotonic()
-        if store.complete_panel(job_id, index, owner, image, audio, claim.token):
+        if not store.complete_panel(job_id, index, owner, image, audio, claim.token):
+            if forget_if_deleted(store, services.blobs, job_id):
+                return
+        else:
             logs.info(
                 "panel done",
                 claimMs=int((claimed - started) * 1000),

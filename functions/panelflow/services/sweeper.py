@@ -61,6 +61,9 @@ def sweep(services: JobDependencies, now: float | None = None) -> dict[str, int]
         if finish_job_if_done(services, job) is not None:
             report["jobsTimedOut"] += 1
 
+    # Where there is no TTL policy (the emulator), expired records are deleted here.
+    purged = store.purge_expired(now)
+    report["expiredDeleted"] = sum(purged.values())
     if any(report.values()):
         logs.info("sweep", **report)
     return report

@@ -22,6 +22,12 @@ from panelflow.adapters.firestore.documents import (
 from panelflow.domain.errors import Conflict, IdempotencyConflict, QuotaExceeded, TransientError
 from panelflow.domain.models import IdempotencyRecord, Job, JobStatus
 from panelflow.domain.quotas import Quota, Usage, charge
+from panelflow.domain.retention import (
+    EXPIRES_AT,
+    story_expires_at,
+    timestamp,
+    usage_expires_at,
+)
 
 ATTEMPTS = 8
 
@@ -34,10 +40,12 @@ class JobAdmission:
         client: firestore.Client,
         clock: Callable[[], float],
         sleep: Callable[[float], None],
+        story_retention_days: int = 90,
     ) -> None:
         self._client = client
         self._clock = clock
         self._sleep = sleep
+        self._story_retention_days = story_retention_days
 
     def create_job(
         self,
@@ -79,7 +87,12 @@ class JobAdmission:
         batch.create(job_ref(self._client, job.job_id), job.to_dict())
         batch.create(
             self._client.collection(INPUTS).document(job.job_id),
-            {"story": story, "ownerUid": job.owner_uid, "createdAt": job.created_at},
+            {
+                "story": story,
+                "ownerUid": job.owner_uid,
+                "createdAt": job.created_at,
+                EXPIRES_AT: timestamp(story_expires_at(job.created_at, self._story_retention_days)),
+            },
         )
         if key is not None:
             key.add_to(batch, job)
@@ -149,7 +162,12 @@ class JobAdmission:
                 if doc.exists and not JobStatus(doc.get("status")).terminal:
                     still_active.append(doc.id)
         updated = charge(usage, still_active, quota, job_id, panels)
-        data = updated.to_dict() | {"ownerUid": owner_uid, "updatedAt": self._clock()}
+        now = self._clock()
+        data = updated.to_dict() | {
+            "ownerUid": owner_uid,
+            "updatedAt": now,
+            EXPIRES_AT: timestamp(usage_expires_at(now)),
+        }
         if snapshot.exists:
             option = self._client.write_option(last_update_time=snapshot.update_time)
             batch.update(ref, data, option=option)
