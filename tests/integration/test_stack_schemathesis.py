@@ -26,7 +26,9 @@ MAX_EXAMPLES = 25
 SEED = 20261130
 
 
-def test_schemathesis_finds_nothing_against_the_local_stack(stack_env: dict[str, str]) -> None:
+def test_schemathesis_finds_nothing_against_the_local_stack(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
     executable = Path(sys.executable).with_name("schemathesis")
     command = [
         str(executable),
@@ -50,7 +52,10 @@ def test_schemathesis_finds_nothing_against_the_local_stack(stack_env: dict[str,
         "15",
         "--no-color",
     ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    # In a scratch folder: schemathesis keeps a cache of its own where it runs.
+    run = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path
+    )
     report = run.stdout + run.stderr
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "schemathesis.txt").write_text(report.replace(id_token("schemathesis-user"), "…"))
