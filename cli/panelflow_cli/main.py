@@ -548,6 +548,21 @@ def _connection_options(*, inherited: bool) -> argparse.ArgumentParser:
     return options
 
 
+def _add_delete_commands(sub: Any, connection: argparse.ArgumentParser) -> None:
+    delete = sub.add_parser(
+        "delete", parents=[connection], help="delete a job and everything stored for it"
+    )
+    delete.add_argument("job_id")
+    delete.set_defaults(run=cmd_delete)
+    delete_account = sub.add_parser(
+        "delete-account",
+        parents=[connection],
+        help="delete your account, every job in it and your sign-in (asks for --yes)",
+    )
+    delete_account.add_argument("--yes", action="store_true", help="yes, delete it all")
+    delete_account.set_defaults(run=cmd_delete_account)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="panelflow",
@@ -613,19 +628,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--compact", action="store_true", help="one line instead of indented")
     show.set_defaults(run=cmd_show)
 
-    delete = sub.add_parser(
-        "delete", parents=[connection], help="delete a job and everything stored for it"
-    )
-    delete.add_argument("job_id")
-    delete.set_defaults(run=cmd_delete)
-
-    delete_account = sub.add_parser(
-        "delete-account",
-        parents=[connection],
-        help="delete your account, every job in it and your sign-in (asks for --yes)",
-    )
-    delete_account.add_argument("--yes", action="store_true", help="yes, delete it all")
-    delete_account.set_defaults(run=cmd_delete_account)
+    _add_delete_commands(sub, connection)
 
     jobs = sub.add_parser("jobs", parents=[connection], help="list your jobs, newest first")
     jobs.add_argument("--limit", type=int, default=20)

@@ -25,23 +25,7 @@ def sweep(services: JobDependencies, now: float | None = None) -> dict[str, int]
     store, settings = services.store, services.settings
     report = {"requeued": 0, "panelsFailed": 0, "replanned": 0, "jobsTimedOut": 0}
 
-    for panel in store.expired_leases(now):
-        job = store.get_job(panel.job_id)
-        if job is None or job.status != JobStatus.RENDERING:
-            store.release_panel(panel.job_id, panel.index, None)
-            continue
-        if panel.attempts >= settings.max_attempts:
-            reason = {
-                "code": "worker_lost",
-                "message": f"the worker drawing this panel stopped {panel.attempts} times; "
-                "retry it later",
-            }
-            if store.fail_panel(panel.job_id, panel.index, reason):
-                report["panelsFailed"] += 1
-                finish_job_if_done(services, job)
-        elif store.release_panel(panel.job_id, panel.index, None):
-            services.queue.publish_panels(panel.job_id, [panel.index])
-            report["requeued"] += 1
+    _sweep_expired_leases(services, now, report)
 
     waiting = (JobStatus.QUEUED, JobStatus.PLANNING)
     for job in store.stale_jobs(waiting, now - settings.plan_deadline_seconds):
@@ -67,3 +51,25 @@ def sweep(services: JobDependencies, now: float | None = None) -> dict[str, int]
     if any(report.values()):
         logs.info("sweep", **report)
     return report
+
+
+def _sweep_expired_leases(services: JobDependencies, now: float, report: dict[str, int]) -> None:
+    """Panels whose worker died: re-queued, or failed after too many attempts."""
+    store, settings = services.store, services.settings
+    for panel in store.expired_leases(now):
+        job = store.get_job(panel.job_id)
+        if job is None or job.status != JobStatus.RENDERING:
+            store.release_panel(panel.job_id, panel.index, None)
+            continue
+        if panel.attempts >= settings.max_attempts:
+            reason = {
+                "code": "worker_lost",
+                "message": f"the worker drawing this panel stopped {panel.attempts} times; "
+                "retry it later",
+            }
+            if store.fail_panel(panel.job_id, panel.index, reason):
+                report["panelsFailed"] += 1
+                finish_job_if_done(services, job)
+        elif store.release_panel(panel.job_id, panel.index, None):
+            services.queue.publish_panels(panel.job_id, [panel.index])
+            report["requeued"] += 1
