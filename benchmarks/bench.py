@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -25,6 +26,7 @@ from unittest import mock
 
 import requests
 
+from panelflow.domain.models import TERMINAL_STATES
 from panelflow_cli.identity import emulator_token
 from panelflow_cli.stack import HOST, LocalStack, StackOptions, free_port
 
@@ -32,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STATE = Path(tempfile.mkdtemp(prefix="panelflow-bench-"))
 
 
-TERMINAL = {"completed", "partial", "failed", "cancelled"}
+TERMINAL = TERMINAL_STATES
 TARGETS = {
     "efficiency_ratio": ("<=", 1.10),
     "speedup_vs_sequential": (">=", 9),
@@ -408,57 +410,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             results["listener_lag_p99_ms"] / max(results["listener_raw_p99_ms"], 0.1), 2
         )
 
-        # Start latency against the bare baseline, same emulators, same server settings.
-        baseline, baseline_url = start_baseline(stack)
-        try:
-            http = requests.Session()
-
-            def post_baseline() -> float:
-                started = time.perf_counter()
-                http.post(f"{baseline_url}/", json={"story": story(1)}).raise_for_status()
-                return time.perf_counter() - started
-
-            starter = Session(api, "bench-start")
-            ours, theirs = measure_starts(lambda: starter.start(1)[1], post_baseline, args.starts)
-        finally:
-            baseline.kill()
-        results.update(
-            start_p50_ms=round(percentile(ours, 50), 2),
-            start_p99_ms=round(percentile(ours, 99), 2),
-            start_baseline_p50_ms=round(percentile(theirs, 50), 2),
-            start_baseline_p99_ms=round(percentile(theirs, 99), 2),
-        )
-        results["start_overhead_ratio"] = round(
-            results["start_p99_ms"] / results["start_baseline_p99_ms"], 2
-        )
-        wait_for_owner(db, "bench-start", args.starts + 2, timeout=300)
-
-        # Cost growth with panels per job.
-        growth = {}
-        for panels in args.panel_sweep:
-            started = time.perf_counter()
-            job_id, _ = client.start(panels)
-            sweep = JobWatcher(db, job_id)
-            sweep.wait(300)
-            growth[str(panels)] = round(sweep.finished_at - started, 3)
-        results["job_s_by_panels"] = growth
-
-        # Many jobs at once.
-        scale = {}
-        for jobs in args.jobs_sweep:
-            scale[str(jobs)] = concurrent_jobs(api, db, jobs, args.panels_per_job)
-            log(f"{jobs} jobs x {args.panels_per_job} panels: {scale[str(jobs)]}")
-        top = scale[str(max(args.jobs_sweep))]
-        results.update(
-            jobs_concurrent=top["jobs"],
-            panels_total=top["panels_total"],
-            panels_lost=top["panels_lost"],
-            throughput_panels_per_s=top["throughput_panels_per_s"],
-            concurrent_wall_s=top["wall_s"],
-            job_doc_writes_per_s_max=top["job_doc_writes_per_s_max"],
-            throughput_by_jobs={k: v["throughput_panels_per_s"] for k, v in scale.items()},
-            ceiling_panels_per_s=round(args.concurrency / max(image_s, speech_s), 1),
-        )
+        results.update(start_latency(stack, db, api, args.starts))
+        results.update(scaling(client, api, db, args))
         results.update(count_writes(stack.env, 12))
     finally:
         stack.stop()
@@ -466,6 +419,66 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sequential = sequential_job(12)
     results["sequential12_s"] = round(sequential, 3)
     results["speedup_vs_sequential"] = round(sequential / results["job12_s"], 2)
+    return results
+
+
+def start_latency(stack: LocalStack, db: Any, api: str, starts: int) -> dict[str, Any]:
+    """Start latency against the bare baseline, same emulators, same server settings."""
+    baseline, baseline_url = start_baseline(stack)
+    try:
+        http = requests.Session()
+
+        def post_baseline() -> float:
+            started = time.perf_counter()
+            http.post(f"{baseline_url}/", json={"story": story(1)}).raise_for_status()
+            return time.perf_counter() - started
+
+        starter = Session(api, "bench-start")
+        ours, theirs = measure_starts(lambda: starter.start(1)[1], post_baseline, starts)
+    finally:
+        baseline.kill()
+    results: dict[str, Any] = dict(
+        start_p50_ms=round(percentile(ours, 50), 2),
+        start_p99_ms=round(percentile(ours, 99), 2),
+        start_baseline_p50_ms=round(percentile(theirs, 50), 2),
+        start_baseline_p99_ms=round(percentile(theirs, 99), 2),
+    )
+    results["start_overhead_ratio"] = round(
+        results["start_p99_ms"] / results["start_baseline_p99_ms"], 2
+    )
+    wait_for_owner(db, "bench-start", starts + 2, timeout=300)
+    return results
+
+
+def scaling(client: Session, api: str, db: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """How the time of one job grows with its panels, and throughput with many jobs at once."""
+    results: dict[str, Any] = {}
+    # Cost growth with panels per job.
+    growth = {}
+    for panels in args.panel_sweep:
+        started = time.perf_counter()
+        job_id, _ = client.start(panels)
+        sweep = JobWatcher(db, job_id)
+        sweep.wait(300)
+        growth[str(panels)] = round(sweep.finished_at - started, 3)
+    results["job_s_by_panels"] = growth
+
+    # Many jobs at once.
+    scale = {}
+    for jobs in args.jobs_sweep:
+        scale[str(jobs)] = concurrent_jobs(api, db, jobs, args.panels_per_job)
+        log(f"{jobs} jobs x {args.panels_per_job} panels: {scale[str(jobs)]}")
+    top = scale[str(max(args.jobs_sweep))]
+    results.update(
+        jobs_concurrent=top["jobs"],
+        panels_total=top["panels_total"],
+        panels_lost=top["panels_lost"],
+        throughput_panels_per_s=top["throughput_panels_per_s"],
+        concurrent_wall_s=top["wall_s"],
+        job_doc_writes_per_s_max=top["job_doc_writes_per_s_max"],
+        throughput_by_jobs={k: v["throughput_panels_per_s"] for k, v in scale.items()},
+        ceiling_panels_per_s=round(args.concurrency / max(args.image_s, args.speech_s), 1),
+    )
     return results
 
 
@@ -529,7 +542,7 @@ def concurrent_jobs(api: str, db: Any, jobs: int, panels: int) -> dict[str, Any]
         "panels_lost": jobs * panels - done_panels,
         "jobs_terminal": len(finished),
         "wall_s": round(wall, 2),
-        "throughput_panels_per_s": round(done_panels / wall, 2) if wall == wall else 0.0,
+        "throughput_panels_per_s": round(done_panels / wall, 2) if not math.isnan(wall) else 0.0,
         "job_doc_writes_per_s_max": max(per_second) if per_second else 0,
     }
 

@@ -28,10 +28,11 @@ from unittest import mock
 
 import requests
 
+from panelflow.domain.models import TERMINAL_STATES
 from panelflow_cli.identity import emulator_token
 from panelflow_cli.stack import LocalStack, StackOptions
 
-TERMINAL = {"completed", "partial", "failed", "cancelled"}
+TERMINAL = TERMINAL_STATES
 TAG = re.compile(r"Job (\w+) panel (\d+)")
 # The check-then-call window of one worker: far above its milliseconds, far below a panel.
 CANCEL_RACE_S = 0.2

@@ -35,27 +35,22 @@ if ! command -v chromium >/dev/null 2>&1 && [ -z "${PANELFLOW_CHROMIUM:-}" ]; th
   echo "bootstrap: installing chromium (browser tests of the web client)" >&2
   apt_install chromium || echo "bootstrap: could not install chromium; set PANELFLOW_CHROMIUM" >&2
 fi
-web_stamp="web/node_modules/.installed-$(cksum < web/package-lock.json | cut -d' ' -f1)"
-if [ ! -f "$web_stamp" ]; then
+# npm ci in a folder whenever its lock file changed (a stamp named by the lock's checksum).
+npm_ci() {
+  local folder=$1 purpose=$2
+  local stamp="$folder/node_modules/.installed-$(cksum < "$folder/package-lock.json" | cut -d' ' -f1)"
+  [ -f "$stamp" ] && return 0
   command -v npm >/dev/null 2>&1 || apt_install npm || true
-  echo "bootstrap: installing the web client's packages (npm ci in web/)" >&2
-  (cd web && npm ci --no-audit --no-fund --loglevel=error) || {
-    echo "bootstrap: 'npm ci' failed in web/; the web client needs Node.js and npm" >&2
+  echo "bootstrap: installing $purpose (npm ci in $folder/)" >&2
+  (cd "$folder" && npm ci --no-audit --no-fund --loglevel=error) || {
+    echo "bootstrap: 'npm ci' failed in $folder/ (it needs Node.js and npm)" >&2
     exit 1
   }
-  touch "$web_stamp"
-fi
-# The Firebase Auth emulator (firebase-tools, pinned in emulators/package-lock.json).
-auth_stamp="emulators/node_modules/.installed-$(cksum < emulators/package-lock.json | cut -d' ' -f1)"
-if [ ! -f "$auth_stamp" ]; then
-  command -v npm >/dev/null 2>&1 || apt_install npm || true
-  echo "bootstrap: installing firebase-tools for the Auth emulator (npm ci in emulators/)" >&2
-  (cd emulators && npm ci --no-audit --no-fund --loglevel=error) || {
-    echo "bootstrap: 'npm ci' failed in emulators/; the Auth emulator needs Node.js and npm" >&2
-    exit 1
-  }
-  touch "$auth_stamp"
-fi
+  touch "$stamp"
+}
+# The web client's packages (and its linters); the Firebase Auth emulator (firebase-tools).
+npm_ci web "the web client's packages"
+npm_ci emulators "firebase-tools for the Auth emulator"
 
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv

@@ -258,43 +258,60 @@ def check_body(
 ) -> Iterator[str]:
     """Problems in one body against its struct: unknown or misused arguments, missing ones."""
     arguments = schema.structs[struct]
-    present = set()
+    present: set[str] = set()
     for raw_key, value in body.items():
         key = _unquote(raw_key)
         if key.startswith("__") or key in ignored:
             continue
         if key == "dynamic":
-            for entry in value:
-                for raw_label, dynamic in entry.items():
-                    label = _unquote(raw_label)
-                    if label.startswith("__"):
-                        continue
-                    present.add(label)
-                    argument = arguments.get(label)
-                    if argument is None or argument.block is None:
-                        yield f"{where}: dynamic {label!r} is not a block of this type"
-                        continue
-                    for content in dynamic.get("content", []):
-                        yield from check_body(
-                            content, argument.block, schema, f"{where}.{label}", frozenset()
-                        )
+            yield from _check_dynamic(value, arguments, schema, where, present)
             continue
         present.add(key)
-        argument = arguments.get(key)
-        if argument is None:
-            yield f"{where}: unknown argument {key!r}"
-        elif argument.block is not None:
-            if not _is_block(value):
-                yield f"{where}: {key!r} is a block, written as an argument"
-                continue
-            for nested in value:
-                yield from check_body(nested, argument.block, schema, f"{where}.{key}", frozenset())
-        elif _is_block(value):
-            yield f"{where}: {key!r} is an argument, written as a block"
+        yield from _check_argument(key, value, arguments.get(key), schema, where)
     for key, argument in sorted(arguments.items()):
         if argument.required and key not in present:
             what = "block" if argument.block else "argument"
             yield f"{where}: required {what} {key!r} is missing"
+
+
+def _check_argument(
+    key: str, value: Any, argument: Argument | None, schema: Schema, where: str
+) -> Iterator[str]:
+    """One argument or nested block, written the way the schema declares it."""
+    if argument is None:
+        yield f"{where}: unknown argument {key!r}"
+    elif argument.block is not None:
+        if not _is_block(value):
+            yield f"{where}: {key!r} is a block, written as an argument"
+            return
+        for nested in value:
+            yield from check_body(nested, argument.block, schema, f"{where}.{key}", frozenset())
+    elif _is_block(value):
+        yield f"{where}: {key!r} is an argument, written as a block"
+
+
+def _check_dynamic(
+    entries: list[Mapping[str, Any]],
+    arguments: Mapping[str, Argument],
+    schema: Schema,
+    where: str,
+    present: set[str],
+) -> Iterator[str]:
+    """`dynamic "label" { content { ... } }` blocks: each content checked as the block it makes."""
+    for entry in entries:
+        for raw_label, dynamic in entry.items():
+            label = _unquote(raw_label)
+            if label.startswith("__"):
+                continue
+            present.add(label)
+            argument = arguments.get(label)
+            if argument is None or argument.block is None:
+                yield f"{where}: dynamic {label!r} is not a block of this type"
+                continue
+            for content in dynamic.get("content", []):
+                yield from check_body(
+                    content, argument.block, schema, f"{where}.{label}", frozenset()
+                )
 
 
 @dataclass

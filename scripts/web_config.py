@@ -3,8 +3,9 @@
 
 The page reads `/config.json` (web/src/config.js); locally the stack's web server builds it
 (cli/panelflow_cli/webserver.py), in production it is this file, deployed with the site.
-Terraform's `web_config` output carries it whole: the API's URL, `"auth": "firebase"`, the
-web app's Firebase config (apiKey, authDomain, projectId, appId) and an empty emulator host.
+Terraform's `web_config` output carries it whole: the API's URL, the web app's Firebase
+config (apiKey, authDomain, projectId, appId), empty emulator addresses and which optional
+sign-in methods the page offers (`signIn.google`).
 
     terraform -chdir=infra/terraform output -json | python3 scripts/web_config.py
     python3 scripts/web_config.py --outputs outputs.json --out web/config.json
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "web" / "config.json"
 
 # The keys the page reads, the same the local web server serves.
-REQUIRED_KEYS = ("apiUrl", "auth", "firebase", "firestoreEmulatorHost")
+REQUIRED_KEYS = ("apiUrl", "firebase", "firestoreEmulatorHost", "authEmulatorUrl", "signIn")
 FIREBASE_KEYS = ("apiKey", "authDomain", "projectId", "appId")
 
 

@@ -13,10 +13,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 import openapi_spec
 from fakes.auth import fake_token
+
+
+def fuzz_settings(examples: int) -> settings:
+    """The same examples on every run (no example database), however slow the API under test."""
+    return settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
 
 STYLES = ["storybook", "manga", "noir", "watercolor", "pop-art"]
 LANGUAGES = ["en", "de", "es", "fr", "it", "pt", "nl", "ja"]
@@ -130,6 +143,36 @@ _ids = st.one_of(
 )
 
 
+def _draw_headers(
+    draw: st.DrawFn, users: tuple[str, ...], token: Callable[[str], str]
+) -> dict[str, str]:
+    """Authorization, Content-Type, Idempotency-Key and Origin, each often valid, or absent."""
+    headers: dict[str, str] = {}
+    # Mostly real tokens (so requests get past authentication), otherwise anything.
+    if draw(st.integers(min_value=0, max_value=9)) < 7:
+        authorization: str | None = f"Bearer {token(draw(st.sampled_from(users)))}"
+    else:
+        authorization = draw(_tokens)
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    if draw(st.integers(min_value=0, max_value=9)) < 7:
+        content_type: str | None = "application/json"
+    else:
+        content_type = draw(_content_types)
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    if draw(st.booleans()):
+        headers["Idempotency-Key"] = draw(
+            st.one_of(
+                st.text(alphabet="abc123-", min_size=1, max_size=8),
+                st.text(alphabet=_header_text, max_size=300),
+            )
+        )
+    if draw(st.booleans()):
+        headers["Origin"] = draw(st.sampled_from(["http://127.0.0.1:1", "null", "https://x.y"]))
+    return headers
+
+
 @st.composite
 def requests(
     draw: st.DrawFn,
@@ -168,29 +211,7 @@ def requests(
     else:
         path = draw(random_path)
         method = draw(st.sampled_from(["GET", "POST", "PUT", "DELETE"]))
-    headers: dict[str, str] = {}
-    # Mostly real tokens (so requests get past authentication), otherwise anything.
-    if draw(st.integers(min_value=0, max_value=9)) < 7:
-        token: str | None = f"Bearer {token(draw(st.sampled_from(users)))}"
-    else:
-        token = draw(_tokens)
-    if token is not None:
-        headers["Authorization"] = token
-    if draw(st.integers(min_value=0, max_value=9)) < 7:
-        content_type: str | None = "application/json"
-    else:
-        content_type = draw(_content_types)
-    if content_type is not None:
-        headers["Content-Type"] = content_type
-    if draw(st.booleans()):
-        headers["Idempotency-Key"] = draw(
-            st.one_of(
-                st.text(alphabet="abc123-", min_size=1, max_size=8),
-                st.text(alphabet=_header_text, max_size=300),
-            )
-        )
-    if draw(st.booleans()):
-        headers["Origin"] = draw(st.sampled_from(["http://127.0.0.1:1", "null", "https://x.y"]))
+    headers = _draw_headers(draw, users, token)
     query = {}
     if draw(st.booleans()):
         query["limit"] = draw(st.one_of(st.integers(-10, 500).map(str), st.text(max_size=6)))

@@ -46,8 +46,13 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
             print(stack.log_dir)
 
 
+def export_env(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Points this test's clients at ``stack`` (the google-cloud clients read the environment)."""
+    for key, value in stack.env.items():
+        monkeypatch.setenv(key, value)
+    return dict(stack.env)
+
+
 @pytest.fixture
 def stack_env(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for key, value in local_stack.env.items():
-        monkeypatch.setenv(key, value)
-    return dict(local_stack.env)
+    return export_env(local_stack, monkeypatch)

@@ -10,9 +10,10 @@ from typing import Any
 
 import requests
 
+from panelflow.domain.models import TERMINAL_STATES
 from panelflow_cli.identity import Identity
 
-TERMINAL = {"completed", "partial", "failed", "cancelled"}
+TERMINAL = TERMINAL_STATES
 _tokens: dict[tuple[str, str, str], str] = {}
 
 

@@ -9,7 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-TERMINAL = {"completed", "partial", "failed", "cancelled"}
+from panelflow.domain.models import TERMINAL_STATES
+
+TERMINAL = TERMINAL_STATES
 
 
 @dataclass

@@ -90,6 +90,8 @@ class StackOptions:
     duplicate_deliveries: bool = False
     # Serve the reference web client (web/) and allow its origin to call the API (CORS).
     web: bool = True
+    # The pipeline declaration (default functions/pipeline.yaml of the repository).
+    declaration: Path | None = None
 
 
 class LocalStack:
@@ -102,7 +104,7 @@ class LocalStack:
         self.log_dir = self.state_dir / "logs"
         self.group = ProcessGroup(self.log_dir)
         self.env: dict[str, str] = {}
-        self.pipeline = declared.load(declared.declaration_path(self.root))
+        self.pipeline = declared.load(options.declaration or declared.declaration_path(self.root))
         # Per function: its Pub/Sub gateway port and its Storage port (its IAM).
         self._pubsub_ports = {key: free_port() for key in self.pipeline.functions}
         self._storage_ports = {key: free_port() for key in self.pipeline.functions}

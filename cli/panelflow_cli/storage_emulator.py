@@ -81,14 +81,7 @@ class _Handler(emulator.RequestHandler):
             return
         if not self.parse_request():
             return
-        if not is_loopback_host(self.headers.get("Host", "")):
-            # DNS rebinding: a page whose name now points here still sends its own name.
-            self._refuse_json("requests must name a loopback host", status=421)
-            return
-        if _is_xml_object_path(self.path) and has_method_override(self.path, self.headers):
-            # A read-only signed link must not become a write (the signature covers the
-            # method on the request line, not one named in a header or the query).
-            self._refuse(400, "InvalidArgument", "method overrides are not supported")
+        if self._refused_by_guard():
             return
         method = getattr(self, f"do_{self.command}", None)
         if method is None:
@@ -113,6 +106,19 @@ class _Handler(emulator.RequestHandler):
         with _storage_lock:
             method()
         self.wfile.flush()
+
+    def _refused_by_guard(self) -> bool:
+        """Answers (and returns True) a request no local caller should send."""
+        if not is_loopback_host(self.headers.get("Host", "")):
+            # DNS rebinding: a page whose name now points here still sends its own name.
+            self._refuse_json("requests must name a loopback host", status=421)
+            return True
+        if _is_xml_object_path(self.path) and has_method_override(self.path, self.headers):
+            # A read-only signed link must not become a write (the signature covers the
+            # method on the request line, not one named in a header or the query).
+            self._refuse(400, "InvalidArgument", "method overrides are not supported")
+            return True
+        return False
 
     def _refuse_json(self, message: str, status: int = 403) -> None:
         reason = "forbidden" if status == 403 else "misdirected"

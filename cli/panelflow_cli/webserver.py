@@ -2,7 +2,7 @@
 
 Local development only (production serves ``web/`` from Firebase Hosting): the standard
 library's threading HTTP server, no directory listings, ``/config.json`` built from the local
-stack's environment so the page knows where the API and the Firestore emulator are.
+stack's environment so the page knows where the API and the Auth and Firestore emulators are.
 
     python -m panelflow_cli.webserver --root web --port 8080
 """
@@ -20,6 +20,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from panelflow_cli.identity import EMULATOR_API_KEY
+
+# Locally authDomain only names popup and redirect pages, which the Auth emulator serves.
+LOCAL_AUTH_DOMAIN = "127.0.0.1"
 # The Firebase SDK's ES modules; present once `npm ci` has run in web/.
 VENDOR_MARKER = Path("node_modules") / "firebase" / "package.json"
 
@@ -33,15 +37,29 @@ then reload this page.</p>
 
 
 def client_config(env: Mapping[str, str]) -> dict[str, Any]:
-    """What the page needs to reach the stack: the API, the project and the emulator host."""
+    """What the page needs: the API, the web app's Firebase config and the emulators to use.
+
+    The same keys as the production ``config.json`` (which adds ``firebase.appId``): the page
+    connects to an emulator only when its address is given here.
+    """
     project = env.get("GOOGLE_CLOUD_PROJECT", "demo-panelflow")
+    auth_host = env.get("FIREBASE_AUTH_EMULATOR_HOST", "")
     return {
         "apiUrl": env.get("PANELFLOW_API_URL", "").rstrip("/"),
-        # "dev": the local sign-in (unsigned emulator-format tokens); production uses Firebase Auth.
-        "auth": env.get("PANELFLOW_WEB_AUTH", "dev"),
-        "firebase": {"projectId": project},
+        # The Auth emulator accepts any API key.
+        "firebase": {
+            "apiKey": EMULATOR_API_KEY,
+            "authDomain": LOCAL_AUTH_DOMAIN,
+            "projectId": project,
+        },
+        "authEmulatorUrl": f"http://{auth_host}" if auth_host else "",
         "firestoreEmulatorHost": env.get("FIRESTORE_EMULATOR_HOST", ""),
+        "signIn": {"google": _flag(env.get("PANELFLOW_WEB_GOOGLE_SIGN_IN", ""))},
     }
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 class WebHandler(SimpleHTTPRequestHandler):
@@ -79,7 +97,6 @@ class WebHandler(SimpleHTTPRequestHandler):
 
     def list_directory(self, path: str | os.PathLike[str]) -> None:  # type: ignore[override]
         self.send_error(HTTPStatus.NOT_FOUND, "Not found")
-        return None
 
     def end_headers(self) -> None:
         # Always revalidate (Last-Modified answers 304), so an edited file shows on reload.

@@ -33,7 +33,7 @@ class Services:
     any other is built from the settings on first use.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - one keyword-only argument per port, as the Protocols list them
         self,
         settings: Settings,
         *,

@@ -10,7 +10,7 @@
 #   sweeper       sweep          panel_worker  Cloud Scheduler (only with enable_sweeper)
 
 locals {
-  # Read by functions/panelflow/settings.py at start-up. Production settings refuse any
+  # Read by functions/panelflow/settings/ at start-up. Production settings refuse any
   # *_EMULATOR_HOST and dev auth, so a misconfigured deployment stops instead of trusting
   # forged tokens. var.extra_environment comes last and wins.
   base_environment = {
@@ -23,11 +23,11 @@ locals {
     LOG_EXECUTION_ID            = "true"
     # A panel's lease outlives the worker's timeout, so a live worker never loses it and
     # the sweeper only re-queues panels whose worker is really gone.
-    PANELFLOW_LEASE_SECONDS = tostring(var.worker_timeout_seconds + 60)
+    PANELFLOW_LEASE_SECONDS = tostring(local.function_sizes["worker"].timeout_seconds + 60)
   }
 
   # Only the functions that declare models (the plan handler and the worker) call them.
-  # settings.py checks the Gemini credentials whenever a port is "google", so the API, the
+  # settings/checks.py checks the Gemini credentials whenever a port is "google", so the API, the
   # dead-letter handler and the sweeper keep the default (offline) providers, which they
   # never use, and need no key.
   function_environment = tomap(merge(local.base_environment, var.extra_environment))
@@ -41,7 +41,7 @@ locals {
     var.extra_environment,
   ))
 
-  # Gemini through an API key; Vertex AI uses the service account instead (settings.py
+  # Gemini through an API key; Vertex AI uses the service account instead (settings/checks.py
   # refuses both at once).
   attach_gemini_key = var.attach_gemini_key && !var.use_vertex_ai
 }

@@ -68,11 +68,10 @@ output "web_origins" {
 # provider's marking of api_key, if any, is respected: a Firebase web API key is public in
 # every page that uses it.
 output "web_config" {
-  description = "The web client's config.json (apiUrl, auth, firebase {apiKey, authDomain, projectId, appId}, firestoreEmulatorHost); null without enable_web_client."
+  description = "The web client's config.json (apiUrl, firebase {apiKey, authDomain, projectId, appId}, firestoreEmulatorHost, authEmulatorUrl, signIn); null without enable_web_client."
   sensitive   = true
   value = var.enable_web_client ? {
     apiUrl = google_cloudfunctions2_function.function["api"].service_config[0].uri
-    auth   = "firebase"
     firebase = {
       apiKey     = data.google_firebase_web_app_config.web[0].api_key
       authDomain = data.google_firebase_web_app_config.web[0].auth_domain
@@ -80,5 +79,9 @@ output "web_config" {
       appId      = google_firebase_web_app.web[0].app_id
     }
     firestoreEmulatorHost = ""
+    authEmulatorUrl       = ""
+    signIn = {
+      google = var.enable_google_sign_in
+    }
   } : null
 }

@@ -111,48 +111,21 @@ locals {
   # Topics the declaration dead-letters to: the Pub/Sub service agent publishes there.
   dead_letter_topics = toset([for function in local.push_functions : function.dead_letter if function.dead_letter != null])
 
-  # Per-function sizes. Each stays a variable of its own (with its own validation); the
-  # sweeper handles one sweep at a time and keeps no warm instance.
+  # Per-function sizes: these defaults, with what var.function_sizes sets over them. The
+  # worker's timeout also sets the lease (functions.tf) and every push subscription's ack
+  # deadline is min(600, its function's timeout); the sweeper handles one sweep at a time and
+  # keeps no warm instance.
+  default_function_sizes = {
+    api         = { memory = "512Mi", cpu = "1", timeout_seconds = 60, concurrency = 80, min_instances = 0, max_instances = 10 }
+    plan        = { memory = "1Gi", cpu = "1", timeout_seconds = 300, concurrency = 4, min_instances = 0, max_instances = 10 }
+    worker      = { memory = "1Gi", cpu = "1", timeout_seconds = 300, concurrency = 4, min_instances = 0, max_instances = 50 }
+    dead_letter = { memory = "512Mi", cpu = "1", timeout_seconds = 60, concurrency = 8, min_instances = 0, max_instances = 5 }
+    sweeper     = { memory = "512Mi", cpu = "1", timeout_seconds = 300, concurrency = 1, min_instances = 0, max_instances = 1 }
+  }
   function_sizes = {
-    api = {
-      memory          = var.api_memory
-      cpu             = var.api_cpu
-      timeout_seconds = var.api_timeout_seconds
-      concurrency     = var.api_concurrency
-      min_instances   = var.api_min_instances
-      max_instances   = var.api_max_instances
-    }
-    plan = {
-      memory          = var.plan_memory
-      cpu             = var.plan_cpu
-      timeout_seconds = var.plan_timeout_seconds
-      concurrency     = var.plan_concurrency
-      min_instances   = var.plan_min_instances
-      max_instances   = var.plan_max_instances
-    }
-    worker = {
-      memory          = var.worker_memory
-      cpu             = var.worker_cpu
-      timeout_seconds = var.worker_timeout_seconds
-      concurrency     = var.worker_concurrency
-      min_instances   = var.worker_min_instances
-      max_instances   = var.worker_max_instances
-    }
-    dead_letter = {
-      memory          = var.dead_letter_memory
-      cpu             = var.dead_letter_cpu
-      timeout_seconds = var.dead_letter_timeout_seconds
-      concurrency     = var.dead_letter_concurrency
-      min_instances   = var.dead_letter_min_instances
-      max_instances   = var.dead_letter_max_instances
-    }
-    sweeper = {
-      memory          = var.sweeper_memory
-      cpu             = var.sweeper_cpu
-      timeout_seconds = var.sweeper_timeout_seconds
-      concurrency     = 1
-      min_instances   = 0
-      max_instances   = var.sweeper_max_instances
-    }
+    for name, defaults in local.default_function_sizes : name => merge(
+      defaults,
+      { for setting, value in try(var.function_sizes[name], {}) : setting => value if value != null },
+    )
   }
 }

@@ -305,311 +305,61 @@ variable "build_image_retention" {
 # ---- function sizes --------------------------------------------------------------------------
 # Cloud Run rule: a concurrency above 1 needs at least 1 CPU.
 
-variable "api_memory" {
-  description = "Memory of the orchestrator API function."
-  type        = string
-  default     = "512Mi"
+variable "function_sizes" {
+  description = "Per-function size overrides by function (api, plan, worker, dead_letter, sweeper): any of memory, cpu, timeout_seconds, concurrency, min_instances, max_instances. Unset settings keep the defaults in local.default_function_sizes (pipeline.tf)."
+  type = map(object({
+    memory          = optional(string)
+    cpu             = optional(string)
+    timeout_seconds = optional(number)
+    concurrency     = optional(number)
+    min_instances   = optional(number)
+    max_instances   = optional(number)
+  }))
+  default = {}
 
   validation {
-    condition     = can(regex("^[0-9]+(Mi|Gi)$", var.api_memory))
+    condition     = alltrue([for name in keys(var.function_sizes) : contains(["api", "plan", "worker", "dead_letter", "sweeper"], name)])
+    error_message = "function_sizes names api, plan, worker, dead_letter or sweeper."
+  }
+
+  validation {
+    condition     = alltrue([for size in values(var.function_sizes) : can(regex("^[0-9]+(Mi|Gi)$", coalesce(size.memory, "1Gi")))])
     error_message = "Memory is a quantity such as 512Mi or 1Gi."
   }
-}
-
-variable "api_cpu" {
-  description = "vCPUs of the orchestrator API function."
-  type        = string
-  default     = "1"
 
   validation {
-    condition     = can(tonumber(var.api_cpu))
+    condition     = alltrue([for size in values(var.function_sizes) : can(tonumber(coalesce(size.cpu, "1")))])
     error_message = "CPU is a number such as 1 or 2."
   }
-}
 
-variable "api_timeout_seconds" {
-  description = "Request timeout of the orchestrator API function."
-  type        = number
-  default     = 60
-
+  # An HTTP function may time out after 1 s; the event handlers need 10 s to do anything.
   validation {
-    condition     = var.api_timeout_seconds >= 1 && var.api_timeout_seconds <= 3600
-    error_message = "An HTTP function times out after 1 to 3600 seconds."
+    condition = alltrue([
+      for name, size in var.function_sizes :
+      coalesce(size.timeout_seconds, 60) >= (name == "api" ? 1 : 10) && coalesce(size.timeout_seconds, 60) <= 3600
+    ])
+    error_message = "timeout_seconds is 1 to 3600 for the api, 10 to 3600 for the others."
   }
-}
-
-variable "api_concurrency" {
-  description = "Requests one API instance serves at once."
-  type        = number
-  default     = 80
 
   validation {
-    condition     = var.api_concurrency >= 1 && var.api_concurrency <= 1000
+    condition     = alltrue([for size in values(var.function_sizes) : coalesce(size.concurrency, 1) >= 1 && coalesce(size.concurrency, 1) <= 1000])
     error_message = "Concurrency is 1 to 1000."
   }
-}
-
-variable "api_min_instances" {
-  description = "Warm API instances kept running (above 0 removes cold starts and costs money)."
-  type        = number
-  default     = 0
 
   validation {
-    condition     = var.api_min_instances >= 0
-    error_message = "api_min_instances cannot be negative."
+    condition     = alltrue([for size in values(var.function_sizes) : coalesce(size.min_instances, 0) >= 0 && coalesce(size.max_instances, 1) >= 1])
+    error_message = "min_instances cannot be negative and max_instances must be at least 1."
   }
-}
-
-variable "api_max_instances" {
-  description = "Upper bound of API instances."
-  type        = number
-  default     = 10
 
   validation {
-    condition     = var.api_max_instances >= 1
-    error_message = "api_max_instances must be at least 1."
+    condition     = try(coalesce(var.function_sizes["sweeper"].timeout_seconds, 300), 300) >= 15 && try(coalesce(var.function_sizes["sweeper"].timeout_seconds, 300), 300) <= 1800
+    error_message = "The sweeper's timeout_seconds is 15 to 1800 (Cloud Scheduler's attempt deadline range)."
   }
-}
 
-variable "plan_memory" {
-  description = "Memory of the plan handler (it may draw character reference sheets)."
-  type        = string
-  default     = "1Gi"
-
+  # The sweeper handles one sweep at a time and keeps no warm instance.
   validation {
-    condition     = can(regex("^[0-9]+(Mi|Gi)$", var.plan_memory))
-    error_message = "Memory is a quantity such as 512Mi or 1Gi."
-  }
-}
-
-variable "plan_cpu" {
-  description = "vCPUs of the plan handler."
-  type        = string
-  default     = "1"
-
-  validation {
-    condition     = can(tonumber(var.plan_cpu))
-    error_message = "CPU is a number such as 1 or 2."
-  }
-}
-
-variable "plan_timeout_seconds" {
-  description = "Timeout of one plan delivery; the plan subscription's ack deadline is min(600, this)."
-  type        = number
-  default     = 300
-
-  validation {
-    condition     = var.plan_timeout_seconds >= 10 && var.plan_timeout_seconds <= 3600
-    error_message = "plan_timeout_seconds is 10 to 3600."
-  }
-}
-
-variable "plan_concurrency" {
-  description = "Plan messages one instance handles at once."
-  type        = number
-  default     = 4
-
-  validation {
-    condition     = var.plan_concurrency >= 1 && var.plan_concurrency <= 1000
-    error_message = "Concurrency is 1 to 1000."
-  }
-}
-
-variable "plan_min_instances" {
-  description = "Warm plan-handler instances."
-  type        = number
-  default     = 0
-
-  validation {
-    condition     = var.plan_min_instances >= 0
-    error_message = "plan_min_instances cannot be negative."
-  }
-}
-
-variable "plan_max_instances" {
-  description = "Upper bound of plan-handler instances."
-  type        = number
-  default     = 10
-
-  validation {
-    condition     = var.plan_max_instances >= 1
-    error_message = "plan_max_instances must be at least 1."
-  }
-}
-
-variable "worker_memory" {
-  description = "Memory of the panel worker."
-  type        = string
-  default     = "1Gi"
-
-  validation {
-    condition     = can(regex("^[0-9]+(Mi|Gi)$", var.worker_memory))
-    error_message = "Memory is a quantity such as 512Mi or 1Gi."
-  }
-}
-
-variable "worker_cpu" {
-  description = "vCPUs of the panel worker."
-  type        = string
-  default     = "1"
-
-  validation {
-    condition     = can(tonumber(var.worker_cpu))
-    error_message = "CPU is a number such as 1 or 2."
-  }
-}
-
-variable "worker_timeout_seconds" {
-  description = "Timeout of one panel delivery; the panel subscription's ack deadline is min(600, this)."
-  type        = number
-  default     = 300
-
-  validation {
-    condition     = var.worker_timeout_seconds >= 10 && var.worker_timeout_seconds <= 3600
-    error_message = "worker_timeout_seconds is 10 to 3600."
-  }
-}
-
-variable "worker_concurrency" {
-  description = "Panels one worker instance renders at once (image and audio calls mostly wait on the network)."
-  type        = number
-  default     = 4
-
-  validation {
-    condition     = var.worker_concurrency >= 1 && var.worker_concurrency <= 1000
-    error_message = "Concurrency is 1 to 1000."
-  }
-}
-
-variable "worker_min_instances" {
-  description = "Warm worker instances."
-  type        = number
-  default     = 0
-
-  validation {
-    condition     = var.worker_min_instances >= 0
-    error_message = "worker_min_instances cannot be negative."
-  }
-}
-
-variable "worker_max_instances" {
-  description = "Upper bound of worker instances; with worker_concurrency it caps panels in flight (and paid model calls at once)."
-  type        = number
-  default     = 50
-
-  validation {
-    condition     = var.worker_max_instances >= 1
-    error_message = "worker_max_instances must be at least 1."
-  }
-}
-
-variable "dead_letter_memory" {
-  description = "Memory of the dead-letter handler."
-  type        = string
-  default     = "512Mi"
-
-  validation {
-    condition     = can(regex("^[0-9]+(Mi|Gi)$", var.dead_letter_memory))
-    error_message = "Memory is a quantity such as 512Mi or 1Gi."
-  }
-}
-
-variable "dead_letter_cpu" {
-  description = "vCPUs of the dead-letter handler."
-  type        = string
-  default     = "1"
-
-  validation {
-    condition     = can(tonumber(var.dead_letter_cpu))
-    error_message = "CPU is a number such as 1 or 2."
-  }
-}
-
-variable "dead_letter_timeout_seconds" {
-  description = "Timeout of one dead-letter delivery; its subscription's ack deadline is min(600, this)."
-  type        = number
-  default     = 60
-
-  validation {
-    condition     = var.dead_letter_timeout_seconds >= 10 && var.dead_letter_timeout_seconds <= 3600
-    error_message = "dead_letter_timeout_seconds is 10 to 3600."
-  }
-}
-
-variable "dead_letter_concurrency" {
-  description = "Dead letters one instance handles at once."
-  type        = number
-  default     = 8
-
-  validation {
-    condition     = var.dead_letter_concurrency >= 1 && var.dead_letter_concurrency <= 1000
-    error_message = "Concurrency is 1 to 1000."
-  }
-}
-
-variable "dead_letter_min_instances" {
-  description = "Warm dead-letter-handler instances."
-  type        = number
-  default     = 0
-
-  validation {
-    condition     = var.dead_letter_min_instances >= 0
-    error_message = "dead_letter_min_instances cannot be negative."
-  }
-}
-
-variable "dead_letter_max_instances" {
-  description = "Upper bound of dead-letter-handler instances."
-  type        = number
-  default     = 5
-
-  validation {
-    condition     = var.dead_letter_max_instances >= 1
-    error_message = "dead_letter_max_instances must be at least 1."
-  }
-}
-
-variable "sweeper_memory" {
-  description = "Memory of the sweeper."
-  type        = string
-  default     = "512Mi"
-
-  validation {
-    condition     = can(regex("^[0-9]+(Mi|Gi)$", var.sweeper_memory))
-    error_message = "Memory is a quantity such as 512Mi or 1Gi."
-  }
-}
-
-variable "sweeper_cpu" {
-  description = "vCPUs of the sweeper."
-  type        = string
-  default     = "1"
-
-  validation {
-    condition     = can(tonumber(var.sweeper_cpu))
-    error_message = "CPU is a number such as 1 or 2."
-  }
-}
-
-variable "sweeper_timeout_seconds" {
-  description = "Timeout of one sweep; the scheduler job's attempt deadline follows it (at most 1800 s)."
-  type        = number
-  default     = 300
-
-  validation {
-    condition     = var.sweeper_timeout_seconds >= 15 && var.sweeper_timeout_seconds <= 1800
-    error_message = "sweeper_timeout_seconds is 15 to 1800 (Cloud Scheduler's attempt deadline range)."
-  }
-}
-
-variable "sweeper_max_instances" {
-  description = "Upper bound of sweeper instances (one is enough: sweeps are idempotent and scheduled)."
-  type        = number
-  default     = 1
-
-  validation {
-    condition     = var.sweeper_max_instances >= 1
-    error_message = "sweeper_max_instances must be at least 1."
+    condition     = try(var.function_sizes["sweeper"].concurrency, null) == null && try(var.function_sizes["sweeper"].min_instances, null) == null
+    error_message = "The sweeper's concurrency and min_instances are fixed (1 and 0)."
   }
 }
 
@@ -628,4 +378,10 @@ variable "api_invokers" {
   description = "Members allowed to call the API function at the network edge. The default, allUsers, is what browsers need: every /jobs route still requires a Firebase ID token checked by the function. Use a group or service accounts for a private deployment."
   type        = list(string)
   default     = ["allUsers"]
+}
+
+variable "enable_google_sign_in" {
+  description = "Show \"Continue with Google\" in the web client. The Google provider of Identity Platform needs an OAuth client, made in the console (see README)."
+  type        = bool
+  default     = false
 }

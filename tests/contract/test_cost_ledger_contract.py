@@ -6,20 +6,9 @@ import uuid
 
 import pytest
 
-from fakes import InMemoryJobStore
 from panelflow.domain.costs import PaidCall
 
 pytestmark = pytest.mark.emulators
-
-
-@pytest.fixture(params=["fake", "firestore"])
-def store(request: pytest.FixtureRequest):
-    if request.param == "fake":
-        return InMemoryJobStore()
-    request.getfixturevalue("emulator_env")
-    from panelflow.adapters.firestore_store import FirestoreJobStore
-
-    return FirestoreJobStore("demo-panelflow")
 
 
 def test_calls_are_listed_oldest_first_and_each_call_id_once(store) -> None:

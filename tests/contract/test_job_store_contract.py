@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from fakes import InMemoryBlobStore, InMemoryJobStore
+from fakes import InMemoryBlobStore
 from panelflow.domain.errors import Conflict, LeaseHeld, NotFound
 from panelflow.domain.models import (
     Asset,
@@ -23,16 +23,6 @@ from panelflow.domain.models import (
 )
 
 pytestmark = pytest.mark.emulators
-
-
-@pytest.fixture(params=["fake", "firestore"])
-def store(request: pytest.FixtureRequest):
-    if request.param == "fake":
-        return InMemoryJobStore()
-    request.getfixturevalue("emulator_env")
-    from panelflow.adapters.firestore_store import FirestoreJobStore
-
-    return FirestoreJobStore("demo-panelflow")
 
 
 @pytest.fixture(params=["fake", "gcs"])

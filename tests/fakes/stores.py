@@ -128,8 +128,12 @@ class InMemoryJobStore:
             for (collection, doc_id), expires in list(self.expires.items()):
                 if expires < now and purged[collection] < limit:
                     del self.expires[(collection, doc_id)]
-                    table = self.stories if collection == "jobInputs" else self.usage
-                    purged[collection] += table.pop(doc_id, None) is not None  # type: ignore[arg-type]
+                    removed: object = (
+                        self.stories.pop(doc_id, None)
+                        if collection == "jobInputs"
+                        else self.usage.pop(doc_id, None)
+                    )
+                    purged[collection] += int(removed is not None)
             return purged
 
     def delete_job(self, job_id: str, idempotency_key_id: str = "") -> None:
@@ -388,12 +392,12 @@ class InMemoryBlobStore:
         if stored is None:
             return None
         data, content_type, meta = stored
-        return self._asset(path, content_type, len(data), meta)
+        return Asset.stored(path, content_type, len(data), meta)
 
     def put(self, path: str, data: bytes, content_type: str, **meta: int) -> Asset:
         self.puts += 1
         self.objects[path] = (bytes(data), content_type, dict(meta))
-        return self._asset(path, content_type, len(data), meta)
+        return Asset.stored(path, content_type, len(data), meta)
 
     def delete_prefix(self, prefix: str) -> int:
         if not prefix.endswith("/"):
@@ -412,15 +416,3 @@ class InMemoryBlobStore:
         expires_at = self._clock() + expires_in
         self.signed.append(path)
         return SignedUrl(url=f"memory://{path}?expires={expires_at:.0f}", expires_at=expires_at)
-
-    @staticmethod
-    def _asset(path: str, content_type: str, size: int, meta: dict[str, int]) -> Asset:
-        return Asset(
-            path=path,
-            url="",
-            content_type=content_type,
-            size=size,
-            width=meta.get("width"),
-            height=meta.get("height"),
-            duration_ms=meta.get("durationMs"),
-        )

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from emulator_fixtures import local_stack, stack_env  # noqa: F401
+from emulator_fixtures import export_env, local_stack, stack_env  # noqa: F401
 from panelflow_cli.stack import LocalStack, StackOptions
 
 
@@ -32,3 +32,8 @@ def simulated_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalS
         yield stack
     finally:
         stack.stop()
+
+
+@pytest.fixture
+def simulated_env(simulated_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    return export_env(simulated_stack, monkeypatch)

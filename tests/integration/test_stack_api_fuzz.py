@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import requests as http
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
-from api_fuzz import Request, Tally, requests
+from api_fuzz import Request, Tally, fuzz_settings, requests
 from stack_helpers import headers, id_token, start_job
 
 pytestmark = pytest.mark.stack
@@ -34,13 +34,7 @@ def test_fuzzed_requests_against_the_local_stack(stack_env: dict[str, str]) -> N
     session = http.Session()
     tally = Tally()
 
-    @settings(
-        max_examples=EXAMPLES,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @fuzz_settings(EXAMPLES)
     @given(request=requests(known_job=known_job, users=users, token=id_token))
     def one(request: Request) -> None:
         response = session.request(

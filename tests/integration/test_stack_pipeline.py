@@ -85,32 +85,26 @@ def _calls(stack: LocalStack, kind: str) -> list[dict]:
     return [row for row in rows if row["kind"] == kind]
 
 
-def test_fan_out_renders_at_least_8_panels_at_once(
-    simulated_stack: LocalStack, monkeypatch
-) -> None:
-    for key, value in simulated_stack.env.items():
-        monkeypatch.setenv(key, value)
-    api = simulated_stack.env["PANELFLOW_API_URL"]
+def test_fan_out_renders_at_least_8_panels_at_once(simulated_env: dict[str, str]) -> None:
+    api = simulated_env["PANELFLOW_API_URL"]
     story = " ".join(f"Scene number {n} happens here." for n in range(1, 13))
     job_id = start_job(api, "erin", story, panels=12)
-    timeline = wait(watch(simulated_stack.env["GOOGLE_CLOUD_PROJECT"], job_id))
+    timeline = wait(watch(simulated_env["GOOGLE_CLOUD_PROJECT"], job_id))
     assert timeline.job["status"] == "completed"
     in_flight = max_in_flight(list(timeline.panels.values()))
     assert in_flight >= 8, in_flight
 
 
 def test_failing_panels_end_the_job_partial_with_reasons(
-    simulated_stack: LocalStack, monkeypatch
+    simulated_stack: LocalStack, simulated_env: dict[str, str]
 ) -> None:
-    for key, value in simulated_stack.env.items():
-        monkeypatch.setenv(key, value)
-    api = simulated_stack.env["PANELFLOW_API_URL"]
+    api = simulated_env["PANELFLOW_API_URL"]
     story = (
         "The first panel is fine. The second one says SIMULATE-BLOCK today. "
         "The third one says SIMULATE-CRASH today. The fourth panel is fine."
     )
     job_id = start_job(api, "frank", story, panels=4)
-    timeline = wait(watch(simulated_stack.env["GOOGLE_CLOUD_PROJECT"], job_id, timeout=90))
+    timeline = wait(watch(simulated_env["GOOGLE_CLOUD_PROJECT"], job_id, timeout=90))
     assert timeline.job["status"] == "partial", timeline.job
     assert (timeline.job["panelsDone"], timeline.job["panelsFailed"]) == (2, 2)
     blocked, crashed = timeline.panels[1], timeline.panels[2]

@@ -10,9 +10,9 @@ import json
 from pathlib import Path
 
 from functions_framework import create_app
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
-from api_fuzz import USERS, Request, Tally, requests
+from api_fuzz import USERS, Request, Tally, fuzz_settings, requests
 from fakes.services import fake_services
 from panelflow import bootstrap
 from panelflow.bootstrap import Services
@@ -51,13 +51,7 @@ def test_fuzzed_requests_never_answer_5xx_and_refusals_leave_nothing() -> None:
     tally = Tally()
     leftovers: list[str] = []
 
-    @settings(
-        max_examples=EXAMPLES,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @fuzz_settings(EXAMPLES)
     @given(request=requests(known_job=KNOWN_JOB))
     def one(request: Request) -> None:
         services = _fresh_services(base_settings)

@@ -62,6 +62,7 @@ def test_the_spec_lists_exactly_the_routes_the_function_serves(client, services)
     assert sorted(openapi_spec.operations()) == sorted(
         [
             ("/healthz", "GET"),
+            ("/catalogue", "GET"),
             ("/jobs", "POST"),
             ("/jobs", "GET"),
             ("/jobs/{jobId}", "GET"),
@@ -110,6 +111,7 @@ def _check(template: str, method: str, response, status: int) -> dict:
 
 def test_real_answers_validate_against_the_spec(client, services: Services, monkeypatch) -> None:
     _check("/healthz", "GET", client.get("/healthz"), 200)
+    _check("/catalogue", "GET", client.get("/catalogue"), 200)
     created = client.post("/jobs", json={"story": "Ada met Bo.", "panels": 2}, headers=AUTH)
     job_id = _check("/jobs", "POST", created, 202)["jobId"]
     plan_job(services, job_id)

@@ -148,7 +148,6 @@ def test_image_and_audio_are_made_concurrently(services: Services) -> None:
     def wait_for_the_other(_key: str) -> None:
         if not _key.startswith("sheet:"):
             both_running.wait()  # breaks (and fails the panel) if the two calls run in turn
-        return None
 
     services.images = CountingImageGenerator(fail=wait_for_the_other)
     services.voice = CountingVoice(fail=wait_for_the_other)

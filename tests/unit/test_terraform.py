@@ -26,6 +26,8 @@ import hcl2
 import pytest
 import yaml
 
+from panelflow.settings import table as settings_table
+
 ROOT = Path(__file__).resolve().parents[2]
 TF_DIR = ROOT / "infra" / "terraform"
 FUNCTIONS_DIR = ROOT / "functions"
@@ -300,7 +302,7 @@ def test_each_function_runs_as_its_own_service_account(tf: Module) -> None:
 
 
 def test_functions_get_the_settings_the_code_reads(tf: Module) -> None:
-    settings_py = (FUNCTIONS_DIR / "panelflow" / "settings.py").read_text()
+    read = set(settings_table.BY_NAME)
     base = tf.locals["base_environment"]
     assert isinstance(base, dict)
     for key in (
@@ -312,15 +314,15 @@ def test_functions_get_the_settings_the_code_reads(tf: Module) -> None:
         "PANELFLOW_DEAD_LETTER_TOPIC",
     ):
         assert key in base, key
-        assert f'"{key}"' in settings_py, f"settings.py does not read {key}"
+        assert key in read, f"the settings table does not read {key}"
     assert base["PANELFLOW_ENV"] == "production"
     assert base["GOOGLE_CLOUD_PROJECT"] == "${var.project_id}"
     assert "google_storage_bucket.assets.name" in base["PANELFLOW_BUCKET"]
-    # Providers go to the model callers only (settings.py wants a Gemini key for "google").
+    # Providers go to the model callers only (the settings want a Gemini key for "google").
     model = str(tf.locals["model_environment"])
     assert "local.base_environment" in model
     assert re.search(r"\bPANELFLOW_PROVIDERS\s*=\s*var\.panelflow_providers", model)
-    assert '"PANELFLOW_PROVIDERS"' in settings_py
+    assert "PANELFLOW_PROVIDERS" in read
     assert tf.default("panelflow_providers") == "google"
     environment = str(block(functions_resource(tf), "service_config")["environment_variables"])
     assert "each.value.models ? local.model_environment : local.function_environment" in environment
@@ -343,20 +345,22 @@ def test_only_the_model_callers_get_the_gemini_key(tf: Module) -> None:
     )
 
 
-def test_worker_sizes_default_as_documented(tf: Module) -> None:
-    assert tf.default("worker_memory") == "1Gi"
-    assert tf.default("worker_cpu") == "1"
-    assert tf.default("worker_timeout_seconds") == 300
-    assert tf.default("worker_concurrency") == 4
-    assert tf.default("worker_max_instances") == 50
-    assert tf.default("api_memory") == "512Mi"
-    assert tf.default("api_concurrency") == 80
-    # Every deployed function has its sizes, each read from its own variables.
-    sizes = tf.locals["function_sizes"]
-    assert set(sizes) == set(FUNCTIONS)
-    for name, size in sizes.items():
-        for setting in ("memory", "cpu", "timeout_seconds", "max_instances"):
-            assert size[setting] == f"${{var.{name}_{setting}}}", (name, setting)
+def test_function_sizes_default_as_documented(tf: Module) -> None:
+    defaults = tf.locals["default_function_sizes"]
+    assert defaults["worker"] == {
+        "memory": "1Gi",
+        "cpu": "1",
+        "timeout_seconds": 300,
+        "concurrency": 4,
+        "min_instances": 0,
+        "max_instances": 50,
+    }
+    assert defaults["api"]["memory"] == "512Mi" and defaults["api"]["concurrency"] == 80
+    # Every deployed function has its sizes; the variable only overrides them.
+    assert set(defaults) == set(FUNCTIONS)
+    assert tf.default("function_sizes") == {}
+    assert "local.default_function_sizes" in tf.locals["function_sizes"]
+    assert "var.function_sizes" in tf.locals["function_sizes"]
     service = block(functions_resource(tf), "service_config")
     assert service["timeout_seconds"] == "${local.function_sizes[each.key].timeout_seconds}"
     assert (
@@ -496,24 +500,16 @@ def test_pubsub_service_agent_can_dead_letter(tf: Module) -> None:
     assert signer["member"] == "${local.pubsub_service_agent}"
 
 
-@pytest.mark.parametrize(
-    ("function", "timeout"),
-    [
-        ("worker", "worker_timeout_seconds"),
-        ("plan", "plan_timeout_seconds"),
-        ("dead_letter", "dead_letter_timeout_seconds"),
-    ],
-)
-def test_ack_deadline_covers_the_function_timeout(tf: Module, function: str, timeout: str) -> None:
+@pytest.mark.parametrize("function", ["worker", "plan", "dead_letter"])
+def test_ack_deadline_covers_the_function_timeout(tf: Module, function: str) -> None:
     body = push_subscription(tf)
     assert body["ack_deadline_seconds"] == (
         "${min(600, local.function_sizes[each.key].timeout_seconds)}"
     )
-    # And it follows the function's own timeout variable, not just its default.
-    assert tf.locals["function_sizes"][function]["timeout_seconds"] == f"${{var.{timeout}}}"
-    ack = evaluate(f"min(600, var.{timeout})", tf)
+    timeout = tf.locals["default_function_sizes"][function]["timeout_seconds"]
+    ack = min(600, timeout)
     assert 10 <= ack <= 600
-    assert ack >= tf.default(timeout) or ack == 600, f"{function}: ack {ack}s"
+    assert ack >= timeout or ack == 600, f"{function}: ack {ack}s"
 
 
 # ---- Firestore ----------------------------------------------------------------------------------
@@ -665,4 +661,7 @@ def test_terraform_fmt_is_clean() -> None:
 def test_the_panel_lease_outlives_the_worker_timeout(tf: Module) -> None:
     # A live worker must never lose its lease, or a second worker would pay again.
     source = (TF_DIR / "functions.tf").read_text()
-    assert "PANELFLOW_LEASE_SECONDS = tostring(var.worker_timeout_seconds + 60)" in source
+    assert (
+        'PANELFLOW_LEASE_SECONDS = tostring(local.function_sizes["worker"].timeout_seconds + 60)'
+        in source
+    )

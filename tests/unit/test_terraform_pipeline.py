@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import hcl2
 import pytest
@@ -270,53 +270,63 @@ class Evaluator:
         if isinstance(tree, Token):
             raise EvaluationError(f"unexpected token {tree!r}")
         kind = tree.data
-        parts = _children(tree)
-        if kind == "expr_term":
-            if not parts:  # a parenthesised or literal token
-                raise EvaluationError(f"cannot evaluate {tree!r}")
-            return self.evaluate(parts[0], scope)
-        if kind == "int_lit":
-            return int(_name(tree))
-        if kind == "float_lit":
-            return float(_name(tree))
-        if kind == "literal_value":
-            text = _name(tree)
-            return {"true": True, "false": False, "null": None}[text]
-        if kind == "string":
-            return self._template(parts, scope)
-        if kind == "identifier":
-            return self._identifier(_name(tree), scope)
-        if kind == "get_attr_expr_term":
-            base = parts[0]
-            attr = _name(_children(parts[1])[0])
-            return self._get_attr(base, attr, scope)
-        if kind == "index_expr_term":
-            value = self.evaluate(parts[0], scope)
-            key = self.evaluate(_children(parts[1])[0], scope)
-            return self._index(value, key)
-        if kind == "tuple":
-            return [self.evaluate(part, scope) for part in parts]
-        if kind == "object":
-            return {
-                self._object_key(_children(element)[0], scope): self.evaluate(
-                    _children(element)[1], scope
-                )
-                for element in parts
-            }
-        if kind == "function_call":
-            return self._call(_name(parts[0]), parts[1:], scope)
-        if kind == "conditional":
-            condition = self.evaluate(parts[0], scope)
-            return self.evaluate(parts[1] if condition else parts[2], scope)
-        if kind == "unary_op":
-            operator = str(tree.children[0])
-            value = self.evaluate(parts[0], scope)
-            return (not value) if operator == "!" else -value
-        if kind == "binary_op":
-            return self._binary(parts, scope)
         if kind in ("for_tuple_expr", "for_object_expr"):
-            return self._for(kind, parts, scope)
-        raise EvaluationError(f"the test evaluator does not support {kind}")
+            return self._for(kind, _children(tree), scope)
+        rule = self._RULES.get(kind)
+        if rule is None:
+            raise EvaluationError(f"the test evaluator does not support {kind}")
+        return rule(self, tree, _children(tree), scope)
+
+    def _expr_term(self, tree: Tree, parts: list[Tree], scope: Mapping[str, Any]) -> Any:
+        if not parts:  # a parenthesised or literal token
+            raise EvaluationError(f"cannot evaluate {tree!r}")
+        return self.evaluate(parts[0], scope)
+
+    def _literal(self, tree: Tree, parts: list[Tree], scope: Mapping[str, Any]) -> Any:
+        return {"true": True, "false": False, "null": None}[_name(tree)]
+
+    def _get_attr_term(self, tree: Tree, parts: list[Tree], scope: Mapping[str, Any]) -> Any:
+        return self._get_attr(parts[0], _name(_children(parts[1])[0]), scope)
+
+    def _index_term(self, tree: Tree, parts: list[Tree], scope: Mapping[str, Any]) -> Any:
+        value = self.evaluate(parts[0], scope)
+        return self._index(value, self.evaluate(_children(parts[1])[0], scope))
+
+    def _object(self, tree: Tree, parts: list[Tree], scope: Mapping[str, Any]) -> Any:
+        return {
+            self._object_key(_children(element)[0], scope): self.evaluate(
+                _children(element)[1], scope
+            )
+            for element in parts
+        }
+
+    def _conditional(self, tree: Tree, parts: list[Tree], scope: Mapping[str, Any]) -> Any:
+        condition = self.evaluate(parts[0], scope)
+        return self.evaluate(parts[1] if condition else parts[2], scope)
+
+    def _unary(self, tree: Tree, parts: list[Tree], scope: Mapping[str, Any]) -> Any:
+        value = self.evaluate(parts[0], scope)
+        return (not value) if str(tree.children[0]) == "!" else -value
+
+    # Each grammar rule the module uses, as (evaluator, tree, its children, scope) -> value.
+    _RULES: ClassVar[dict[str, Callable[[Any, Tree, list[Tree], Mapping[str, Any]], Any]]] = {
+        "expr_term": _expr_term,
+        "int_lit": lambda self, tree, parts, scope: int(_name(tree)),
+        "float_lit": lambda self, tree, parts, scope: float(_name(tree)),
+        "literal_value": _literal,
+        "string": lambda self, tree, parts, scope: self._template(parts, scope),
+        "identifier": lambda self, tree, parts, scope: self._identifier(_name(tree), scope),
+        "get_attr_expr_term": _get_attr_term,
+        "index_expr_term": _index_term,
+        "tuple": lambda self, tree, parts, scope: [self.evaluate(part, scope) for part in parts],
+        "object": _object,
+        "function_call": lambda self, tree, parts, scope: self._call(
+            _name(parts[0]), parts[1:], scope
+        ),
+        "conditional": _conditional,
+        "unary_op": _unary,
+        "binary_op": lambda self, tree, parts, scope: self._binary(parts, scope),
+    }
 
     def _template(self, parts: list[Tree], scope: Mapping[str, Any]) -> str:
         out = []
@@ -856,3 +866,18 @@ def test_the_evaluator_reads_expressions_it_does_not_know_as_errors() -> None:
     expression = next(iter(tree.find_data("function_call")))
     with pytest.raises(EvaluationError):
         Evaluator(TF_DIR).evaluate(expression, {})
+
+
+def test_function_sizes_override_the_defaults_one_setting_at_a_time() -> None:
+    # Terraform fills the settings an override leaves out with null.
+    unset = dict.fromkeys(
+        ("memory", "cpu", "timeout_seconds", "concurrency", "min_instances", "max_instances")
+    )
+    overrides = {"worker": {**unset, "timeout_seconds": 120, "max_instances": 8}}
+    tf = Evaluator(TF_DIR, {"function_sizes": overrides})
+    defaults = tf.local("default_function_sizes")
+    sizes = tf.local("function_sizes")
+    assert sizes["worker"] == {**defaults["worker"], "timeout_seconds": 120, "max_instances": 8}
+    assert {name: sizes[name] for name in sizes if name != "worker"} == {
+        name: size for name, size in defaults.items() if name != "worker"
+    }

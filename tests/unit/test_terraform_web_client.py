@@ -71,7 +71,8 @@ def provider(body: dict[str, Any]) -> str:
 def outputs_json(**overrides: Any) -> dict[str, Any]:
     config = {
         "apiUrl": "https://api-xyz-uc.a.run.app/",
-        "auth": "firebase",
+        "authEmulatorUrl": "",
+        "signIn": {"google": False},
         "firebase": {
             "apiKey": "AIza-test",
             "authDomain": "comics-prod.firebaseapp.com",
@@ -99,11 +100,15 @@ def test_the_web_config_output_has_the_keys_the_page_reads() -> None:
     firebase = re.search(r"firebase = \{([^}]*)\}", text)
     assert firebase, text
     firebase_keys = set(re.findall(r"(\w+) = ", firebase.group(1)))
+    sign_in = re.search(r"signIn = \{([^}]*)\}", text)
+    assert sign_in, text
+    sign_in_keys = set(re.findall(r"(\w+) = ", sign_in.group(1)))
+    assert sign_in_keys == set(client_config({})["signIn"])
     local_keys = set(client_config({}))
-    assert keys - firebase_keys == local_keys, "the keys the local web server serves"
+    assert keys - firebase_keys - sign_in_keys == local_keys, "the keys the local web server serves"
     assert firebase_keys == set(web_config.FIREBASE_KEYS) | set(client_config({})["firebase"])
     assert "data.google_firebase_web_app_config.web[0].api_key" in text
-    assert 'auth = "firebase"' in text
+    assert "google = var.enable_google_sign_in" in text
     assert outputs["web_config"]["sensitive"] is True
     assert set(web_config.REQUIRED_KEYS) == local_keys
 
@@ -147,7 +152,7 @@ def test_web_config_writes_the_page_config(tmp_path: Path) -> None:
     written = json.loads(out.read_text())
     assert set(written) == set(client_config({}))
     assert written["apiUrl"] == "https://api-xyz-uc.a.run.app"
-    assert written["auth"] == "firebase"
+    assert written["authEmulatorUrl"] == "" and written["signIn"] == {"google": False}
     assert written["firebase"] == {
         "apiKey": "AIza-test",
         "authDomain": "comics-prod.firebaseapp.com",

@@ -19,24 +19,40 @@ export class ApiError extends Error {
   }
 }
 
-/** POST /jobs → { jobId, status, links }; throws ApiError with the API's field errors. */
-export async function startJob(config, { story, style, panels }) {
+/** GET /catalogue: styles, languages, limits and job states (no token; cached 5 min). */
+export async function getCatalogue(apiUrl) {
+  const response = await fetch(`${apiUrl}/catalogue`);
+  if (!response.ok) throw new Error(`the API's catalogue answered HTTP ${response.status}`);
+  return response.json();
+}
+
+/** POST /jobs → { jobId, status, links }; throws ApiError with the API's field errors.
+ *
+ * One Idempotency-Key per submit: a request lost on a flaky network is sent once more with
+ * the same key, so it can never make a second comic. */
+export async function startJob(config, { story, style, panels, language }, idempotencyKey) {
   const body = { story, style };
   if (panels !== undefined) body.panels = panels;
-  let response;
-  try {
-    response = await fetch(`${config.apiUrl}/jobs`, {
+  if (language) body.language = language;
+  const send = async () =>
+    fetch(`${config.apiUrl}/jobs`, {
       method: 'POST',
       headers: {
         Authorization: `Bearer ${await getIdToken()}`,
         'Content-Type': 'application/json',
+        'Idempotency-Key': idempotencyKey,
       },
       body: JSON.stringify(body),
     });
+  let response;
+  try {
+    response = await send().catch(send);
   } catch {
     throw new ApiError(0, {
       code: 'unreachable',
-      message: `The API at ${config.apiUrl} could not be reached. Is the local stack up?`,
+      message: navigator.onLine
+        ? `The API at ${config.apiUrl} could not be reached. Is the local stack up?`
+        : 'You are offline: connect to the network and press the button again.',
     });
   }
   const answer = await response.json().catch(() => ({}));
@@ -47,32 +63,20 @@ export async function startJob(config, { story, style, panels }) {
 /** GET /jobs/{jobId} → the job with its panels, each image and audio with a signed url and
  * its expiresAt (epoch seconds); throws ApiError. */
 export async function getJob(config, jobId) {
-  let response;
-  try {
-    response = await fetch(`${config.apiUrl}/jobs/${encodeURIComponent(jobId)}`, {
-      headers: { Authorization: `Bearer ${await getIdToken()}` },
-    });
-  } catch {
-    throw new ApiError(0, {
-      code: 'unreachable',
-      message: `The API at ${config.apiUrl} could not be reached.`,
-    });
-  }
-  const answer = await response.json().catch(() => ({}));
-  if (response.status !== 200) throw new ApiError(response.status, answer.error);
-  return answer;
+  return call(config, `/jobs/${encodeURIComponent(jobId)}`, 'GET', 200);
 }
 
 /** POST /jobs/{jobId}:cancel: the job stops; workers make no paid call after they see it. */
 export async function cancelJob(config, jobId) {
-  return postAction(config, `/jobs/${encodeURIComponent(jobId)}:cancel`, 200);
+  return call(config, `/jobs/${encodeURIComponent(jobId)}:cancel`, 'POST', 200);
 }
 
-async function postAction(config, path, expected) {
+/** One authenticated call; throws ApiError unless the API answers the expected status. */
+async function call(config, path, method, expected) {
   let response;
   try {
     response = await fetch(`${config.apiUrl}${path}`, {
-      method: 'POST',
+      method,
       headers: { Authorization: `Bearer ${await getIdToken()}` },
     });
   } catch {
@@ -89,5 +93,5 @@ async function postAction(config, path, expected) {
 /** POST /jobs/{jobId}/panels/{index}:regenerate: draws one panel again (a new generation);
  * the job goes back to rendering and the listeners show the rest. Throws ApiError. */
 export async function retryPanel(config, jobId, index) {
-  return postAction(config, `/jobs/${encodeURIComponent(jobId)}/panels/${index}:regenerate`, 202);
+  return call(config, `/jobs/${encodeURIComponent(jobId)}/panels/${index}:regenerate`, 'POST', 202);
 }

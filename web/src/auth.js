@@ -1,51 +1,123 @@
-// Identity for the web client. This is the ONE module that knows how a user signs in; the
-// rest of the app uses only its exports:
+// Identity for the web client: Firebase Auth through its JS SDK, the same build locally (the
+// Auth emulator) and in production. This is the ONE module that knows how a user signs in;
+// the rest of the app uses only its exports:
 //
-//   initAuth(config)             once, before anything else
-//   onUserChanged(callback)      callback(user | null) now and on every change
-//   currentUser()                { uid, displayName } | null
-//   getIdToken()                 the bearer token for the HTTP API
-//   firestoreOptions(user)       options for connectFirestoreEmulator (firebase.js)
-//   signInAs(uid), signOut()     the local dev sign-in form's actions
-//   DEV_SIGN_IN                  true while the local dev sign-in is in use
+//   initAuth(config)               once, before anything else
+//   onUserChanged(callback)        callback(user | null) once Auth knows, then on every change
+//   currentUser()                  { uid, displayName, email, isAnonymous } | null
+//   getIdToken()                   a fresh ID token for the HTTP API (the SDK renews it)
+//   signInOptions()                { google, emulator }: what this deployment offers
+//   signInWithEmail, signUpWithEmail, sendPasswordReset, continueAsGuest, signInWithGoogle
+//   linkEmail, linkGoogle          turn a guest into an account; the uid (and the comics) stay
+//   signOut()
+//   SignInError                    what the actions throw: { field, code, message }
 //
-// LOCAL ONLY — "dev" mode: the local stack has no Auth emulator. The user types any user id,
-// kept in localStorage; getIdToken() mints an unsigned token in the Firebase Auth emulator's
-// format ({"alg":"none"}, sub/user_id claims). The local API (PANELFLOW_AUTH=dev) accepts it,
-// and the Firestore emulator enforces the security rules for the same uid through
-// connectFirestoreEmulator(..., { mockUserToken }). Production refuses such tokens.
-//
-// PRODUCTION — replace the bodies below with Firebase Auth on the same app as Firestore:
-//   const auth = getAuth(app);  onAuthStateChanged(auth, user => ...);
-//   signInWithPopup(auth, new GoogleAuthProvider());
-//   getIdToken() => auth.currentUser.getIdToken();
-//   firestoreOptions() => ({}): Firestore sends the signed-in user's token by itself.
+// Firestore runs on the same Firebase app (firebase.js), so it sends the signed-in user's
+// token by itself. The session survives reloads (IndexedDB, as the SDK does by default).
 
-const STORAGE_KEY = 'panelflow.devSignIn.uid';
-const LAST_KEY = 'panelflow.devSignIn.lastUid';
-// The user ids the API accepts (functions/panelflow/adapters/auth.py).
-export const UID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_\-.:@]{0,127}$/;
+import {
+  browserLocalPersistence,
+  browserPopupRedirectResolver,
+  connectAuthEmulator,
+  createUserWithEmailAndPassword,
+  EmailAuthProvider,
+  GoogleAuthProvider,
+  indexedDBLocalPersistence,
+  initializeAuth,
+  linkWithCredential,
+  linkWithPopup,
+  onIdTokenChanged,
+  sendPasswordResetEmail,
+  signInAnonymously,
+  signInWithEmailAndPassword,
+  signInWithPopup,
+  signOut as firebaseSignOut,
+} from 'firebase/auth';
+
+import { firebaseApp } from './firebase.js';
+
+/** A sign-in that did not happen. field: 'email', 'password' or 'form' (the whole form). */
+export class SignInError extends Error {
+  constructor(field, message, code = '') {
+    super(message);
+    this.field = field;
+    this.code = code;
+  }
+}
+
+// Firebase Auth's error codes → where to show the problem and what a person should read.
+// Projects with email enumeration protection (the default for new ones) answer
+// auth/invalid-credential for both an unknown email and a wrong password.
+const ERRORS = {
+  'auth/invalid-email': ['email', 'That is not a valid email address.'],
+  'auth/missing-email': ['email', 'Enter your email address.'],
+  'auth/user-not-found': ['email', 'No account uses this email. Check it, or create an account.'],
+  'auth/user-disabled': ['email', 'This account has been disabled.'],
+  'auth/email-already-in-use': ['email', 'An account already uses this email. Sign in instead.'],
+  'auth/wrong-password': ['password', 'Wrong password. Try again, or reset it.'],
+  'auth/invalid-credential': ['password', 'Wrong email or password.'],
+  'auth/invalid-login-credentials': ['password', 'Wrong email or password.'],
+  'auth/missing-password': ['password', 'Enter your password.'],
+  'auth/weak-password': ['password', 'That password is too weak: use at least 6 characters.'],
+  'auth/too-many-requests': [
+    'form',
+    'Too many attempts from this device. Wait a few minutes, or reset your password.',
+  ],
+  'auth/network-request-failed': [
+    'form',
+    'Sign-in could not reach the server. Check your connection and try again.',
+  ],
+  'auth/credential-already-in-use': [
+    'form',
+    'That Google account already has its own Panelflow account. Sign out and sign in with it ' +
+      '(the comics made as a guest stay with the guest).',
+  ],
+  'auth/popup-blocked': [
+    'form',
+    'The browser blocked the Google sign-in window. Allow pop-ups for this site and try again.',
+  ],
+  'auth/popup-closed-by-user': ['form', 'The Google sign-in window closed before signing in.'],
+  'auth/operation-not-allowed': ['form', 'This way of signing in is not enabled for this site.'],
+  'auth/admin-restricted-operation': [
+    'form',
+    'This way of signing in is not enabled for this site.',
+  ],
+  'auth/provider-already-linked': ['form', 'This account already has that sign-in.'],
+  'auth/requires-recent-login': ['form', 'Sign out and in again, then try this again.'],
+};
+
+// A guest adding a sign-in must not be told to sign in elsewhere: that would leave the guest's
+// comics behind.
+const LINK_ERRORS = {
+  'auth/email-already-in-use': [
+    'email',
+    'Another account already uses this email: choose a different one to keep these comics.',
+  ],
+};
 
 const listeners = new Set();
+let auth = null;
+let options = { google: false, emulator: false };
 let user = null;
-let projectId = '';
-
-export let DEV_SIGN_IN = true;
+let known = false; // false until Auth has read the persisted session
 
 export function initAuth(config) {
-  projectId = config.firebase.projectId;
-  DEV_SIGN_IN = (config.auth || 'dev') === 'dev';
-  if (!DEV_SIGN_IN) {
-    throw new Error('Firebase Auth sign-in is not wired into this build yet; see web/README.md');
-  }
-  const stored = readStorage(STORAGE_KEY);
-  user = stored && UID_PATTERN.test(stored) ? makeUser(stored) : null;
-  // Another tab signing in or out changes this one too.
-  window.addEventListener('storage', (event) => {
-    if (event.key !== STORAGE_KEY) return;
-    const uid = event.newValue;
-    setUser(uid && UID_PATTERN.test(uid) ? makeUser(uid) : null);
+  options = { google: config.signIn?.google === true, emulator: Boolean(config.authEmulatorUrl) };
+  // No popup resolver up front: Google sign-in brings its own, so a page without it loads no
+  // sign-in iframe.
+  auth = initializeAuth(firebaseApp(config), {
+    persistence: [indexedDBLocalPersistence, browserLocalPersistence],
   });
+  if (config.authEmulatorUrl) {
+    // The app shows its own "local" badge instead of the SDK's banner.
+    connectAuthEmulator(auth, config.authEmulatorUrl, { disableWarnings: true });
+  }
+  // Fires on sign-in, sign-out, token renewal and linking; publish() keeps only real changes.
+  onIdTokenChanged(auth, publish);
+}
+
+export function signInOptions() {
+  return options;
 }
 
 export function currentUser() {
@@ -54,92 +126,121 @@ export function currentUser() {
 
 export function onUserChanged(callback) {
   listeners.add(callback);
-  callback(user);
+  if (known) callback(user);
   return () => listeners.delete(callback);
 }
 
-/** The last user id signed in on this browser, to prefill the dev sign-in form. */
-export function lastUid() {
-  return readStorage(LAST_KEY) || '';
-}
-
-export function signInAs(uid) {
-  const value = String(uid || '').trim();
-  if (!UID_PATTERN.test(value)) {
-    throw new Error('Use 1–128 letters, digits or _ - . : @, starting with a letter or digit');
-  }
-  writeStorage(STORAGE_KEY, value);
-  writeStorage(LAST_KEY, value);
-  setUser(makeUser(value));
-}
-
-export function signOut() {
-  removeStorage(STORAGE_KEY);
-  setUser(null);
-}
-
+/** The bearer token for the API: the SDK hands back a cached one or renews it first. */
 export async function getIdToken() {
-  if (!user) throw new Error('not signed in');
-  return unsignedToken(user.uid);
+  if (!auth?.currentUser) throw new Error('not signed in');
+  return auth.currentUser.getIdToken();
 }
 
-/** Options for connectFirestoreEmulator: the emulator applies the rules to this uid. */
-export function firestoreOptions(forUser) {
-  return DEV_SIGN_IN ? { mockUserToken: { user_id: forUser.uid, sub: forUser.uid } } : {};
+export async function signInWithEmail(email, password) {
+  const fields = required(email, password);
+  await attempt(() => signInWithEmailAndPassword(auth, fields.email, fields.password));
 }
 
-// ---- dev-mode internals ----------------------------------------------------------------
-
-function makeUser(uid) {
-  return Object.freeze({ uid, displayName: uid });
+export async function signUpWithEmail(email, password) {
+  const fields = required(email, password);
+  await attempt(() => createUserWithEmailAndPassword(auth, fields.email, fields.password));
 }
 
-function setUser(next) {
-  if ((next && next.uid) === (user && user.uid)) return;
+/** Asks Firebase Auth to email a reset link. */
+export async function sendPasswordReset(email) {
+  const address = String(email || '').trim();
+  if (!address) throw new SignInError('email', 'Enter the email address of your account.');
+  await attempt(() => sendPasswordResetEmail(auth, address));
+}
+
+export async function continueAsGuest() {
+  await attempt(() => signInAnonymously(auth));
+}
+
+export async function signInWithGoogle() {
+  await attempt(() =>
+    signInWithPopup(auth, new GoogleAuthProvider(), browserPopupRedirectResolver),
+  );
+}
+
+/** Gives the guest an email and password; the uid stays, so every comic stays theirs. */
+export async function linkEmail(email, password) {
+  const fields = required(email, password);
+  const guest = signedInGuest();
+  const credential = EmailAuthProvider.credential(fields.email, fields.password);
+  await attempt(() => linkWithCredential(guest, credential), LINK_ERRORS);
+  publish(auth.currentUser); // same uid, new email: the account bar changes
+}
+
+export async function linkGoogle() {
+  const guest = signedInGuest();
+  await attempt(
+    () => linkWithPopup(guest, new GoogleAuthProvider(), browserPopupRedirectResolver),
+    LINK_ERRORS,
+  );
+  publish(auth.currentUser);
+}
+
+export async function signOut() {
+  await firebaseSignOut(auth);
+}
+
+// ---- internals ---------------------------------------------------------------------------
+
+function required(email, password) {
+  const fields = { email: String(email || '').trim(), password: String(password || '') };
+  if (!fields.email) throw new SignInError('email', 'Enter your email address.');
+  if (!fields.password) throw new SignInError('password', 'Enter your password.');
+  return fields;
+}
+
+function signedInGuest() {
+  const current = auth?.currentUser;
+  if (!current || !current.isAnonymous) {
+    throw new SignInError('form', 'Only a guest session can be turned into an account.');
+  }
+  return current;
+}
+
+async function attempt(action, messages = {}) {
+  try {
+    return await action();
+  } catch (error) {
+    throw readable(error, messages);
+  }
+}
+
+function readable(error, messages) {
+  const code = error?.code || '';
+  const entry = messages[code] || ERRORS[code];
+  if (entry) return new SignInError(entry[0], entry[1], code);
+  return new SignInError('form', `Sign-in failed (${code || error?.message || 'unknown'}).`, code);
+}
+
+function publish(firebaseUser) {
+  const next = firebaseUser ? snapshot(firebaseUser) : null;
+  if (known && same(next, user)) return;
+  known = true;
   user = next;
   for (const callback of listeners) callback(user);
 }
 
-function unsignedToken(uid) {
-  const now = Math.floor(Date.now() / 1000);
-  const claims = {
-    sub: uid,
-    user_id: uid,
-    aud: projectId,
-    iss: `panelflow-local/${projectId}`,
-    iat: now,
-    exp: now + 3600,
-  };
-  return `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url(claims)}.`;
+function snapshot(firebaseUser) {
+  const email = firebaseUser.email || '';
+  return Object.freeze({
+    uid: firebaseUser.uid,
+    email,
+    isAnonymous: firebaseUser.isAnonymous,
+    displayName: firebaseUser.displayName || email || 'Guest',
+  });
 }
 
-function base64url(data) {
-  const bytes = new TextEncoder().encode(JSON.stringify(data));
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-function readStorage(key) {
-  try {
-    return localStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
-
-function writeStorage(key, value) {
-  try {
-    localStorage.setItem(key, value);
-  } catch {
-    // Private mode: the sign-in lasts until the page closes.
-  }
-}
-
-function removeStorage(key) {
-  try {
-    localStorage.removeItem(key);
-  } catch {
-    // Nothing stored.
-  }
+function same(a, b) {
+  if (!a || !b) return a === b;
+  return (
+    a.uid === b.uid &&
+    a.email === b.email &&
+    a.isAnonymous === b.isAnonymous &&
+    a.displayName === b.displayName
+  );
 }

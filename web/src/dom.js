@@ -47,7 +47,21 @@ export const STATUS_LABELS = {
   cancelled: 'Cancelled',
 };
 
-export const TERMINAL = new Set(['completed', 'partial', 'failed', 'cancelled']);
+// The job states that end a job: filled from the API's catalogue (GET /catalogue) at start.
+export const TERMINAL = new Set();
+
+// Display names of the styles; the styles themselves come from the catalogue.
+const STYLE_LABELS = { 'pop-art': 'Pop art' };
+
+/** Takes what the server says a client may offer: styles, languages, limits, states. */
+export function useCatalogue(catalogue) {
+  TERMINAL.clear();
+  for (const state of catalogue.terminalJobStates) TERMINAL.add(state);
+}
+
+export function styleLabel(value) {
+  return STYLE_LABELS[value] || value.charAt(0).toUpperCase() + value.slice(1);
+}
 
 export function statusPill(status) {
   return h(

@@ -1,36 +1,39 @@
-// The Firestore connection. Locally each signed-in user gets an app of their own, because the
-// emulator's mock user token is fixed when the connection is made (see auth.js); with real
-// Firebase Auth one app serves every user and Firestore follows the signed-in user.
+// The Firebase app and the Firestore connection. One app serves every user: Auth (auth.js)
+// and Firestore share it, so Firestore sends the signed-in user's ID token by itself, locally
+// to the emulator as in production.
 
-import { deleteApp, initializeApp } from 'firebase/app';
-import { connectFirestoreEmulator, getFirestore } from 'firebase/firestore';
+import { initializeApp } from 'firebase/app';
+import { connectFirestoreEmulator, getFirestore, terminate } from 'firebase/firestore';
 
-import { firestoreOptions } from './auth.js';
+let app = null;
+let session = null; // { uid, db }
 
-let session = null; // { uid, app, db }
-let generation = 0;
+/** The page's one Firebase app, made from config.firebase on first use. */
+export function firebaseApp(config) {
+  if (!app) app = initializeApp(config.firebase);
+  return app;
+}
 
 /** Firestore for this user, made on first use and kept until the user changes. */
 export function openFirestore(config, user) {
   if (session && session.uid === user.uid) return session.db;
   closeFirestore();
-  generation += 1;
-  const app = initializeApp(config.firebase, `panelflow-${generation}`);
-  const db = getFirestore(app);
+  const db = getFirestore(firebaseApp(config));
   if (config.firestoreEmulatorHost) {
     const { host, port } = hostPort(config.firestoreEmulatorHost);
-    connectFirestoreEmulator(db, host, port, firestoreOptions(user));
+    connectFirestoreEmulator(db, host, port);
   }
-  session = { uid: user.uid, app, db };
+  session = { uid: user.uid, db };
   return db;
 }
 
-/** Drops the current connection; call after every listener is unsubscribed. */
+/** Drops the connection and its in-memory cache, so nothing of one user's data outlives the
+ * session; call after every listener is unsubscribed. The next openFirestore starts afresh. */
 export function closeFirestore() {
   if (!session) return;
-  const { app } = session;
+  const { db } = session;
   session = null;
-  deleteApp(app).catch((error) => console.warn('closing Firestore', error));
+  terminate(db).catch((error) => console.warn('closing Firestore', error));
 }
 
 function hostPort(value) {

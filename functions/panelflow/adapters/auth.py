@@ -138,17 +138,21 @@ def _translate_firebase_error(error: Exception) -> PanelflowError:
     """firebase-admin's errors by type: the caller's token, or a dependency that is down."""
     from firebase_admin import auth, exceptions
 
-    if isinstance(error, auth.ExpiredIdTokenError):
-        return Unauthenticated("the ID token has expired; sign in again")
-    if isinstance(error, auth.RevokedIdTokenError):
-        return Unauthenticated("the ID token was revoked; sign in again")
-    if isinstance(error, auth.UserDisabledError):
-        return Unauthenticated("this account is disabled")
-    if isinstance(error, auth.UserNotFoundError):
-        return Unauthenticated("the token's user no longer exists")
-    # InvalidIdTokenError, and the other invalid-argument errors (a tenant mismatch).
-    if isinstance(error, (auth.InvalidIdTokenError, exceptions.InvalidArgumentError, ValueError)):
-        return Unauthenticated("the ID token is not valid")
+    # The caller's token, by the most specific type first; the last row also covers the other
+    # invalid-argument errors (a tenant mismatch).
+    rejected: tuple[tuple[type[Exception] | tuple[type[Exception], ...], str], ...] = (
+        (auth.ExpiredIdTokenError, "the ID token has expired; sign in again"),
+        (auth.RevokedIdTokenError, "the ID token was revoked; sign in again"),
+        (auth.UserDisabledError, "this account is disabled"),
+        (auth.UserNotFoundError, "the token's user no longer exists"),
+        (
+            (auth.InvalidIdTokenError, exceptions.InvalidArgumentError, ValueError),
+            "the ID token is not valid",
+        ),
+    )
+    for error_types, message in rejected:
+        if isinstance(error, error_types):
+            return Unauthenticated(message)
     if isinstance(error, auth.CertificateFetchError):
         return TransientError("could not fetch the token certificates; try again")
     if isinstance(error, exceptions.FirebaseError):

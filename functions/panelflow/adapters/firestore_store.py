@@ -8,7 +8,7 @@ parts live in ``panelflow.adapters.firestore``; docs/architecture.md shows the w
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -161,6 +161,20 @@ class FirestoreJobStore:
         except Contended:
             raise TransientError(f"job {job_id} is changing too often; try again") from None
 
+    def _write_job_in_status(
+        self,
+        job_id: str,
+        allowed: Collection[str],
+        update: dict[str, Any],
+        extra: Callable[[firestore.WriteBatch], None] | None = None,
+    ) -> bool:
+        """Writes ``update`` (and ``extra``) only while the job's status is one of ``allowed``."""
+
+        def decide(data: dict[str, Any]) -> dict[str, Any] | None:
+            return update if data.get("status") in allowed else None
+
+        return self._guarded_job_write(job_id, decide, extra)
+
     def transition_job(
         self,
         job_id: str,
@@ -170,18 +184,12 @@ class FirestoreJobStore:
         charge: UsageCharge | None = None,
         **fields: object,
     ) -> bool:
-        allowed = {status.value for status in expected}
         now = self._clock()
-
-        def decide(data: dict[str, Any]) -> dict[str, Any] | None:
-            if data.get("status") not in allowed:
-                return None
-            update: dict[str, Any] = {"status": new.value, "updatedAt": now, **fields}
-            if new.terminal:
-                update["finishedAt"] = now
-            return update
-
-        moved = self._guarded_job_write(job_id, decide, self._charging(job_id, charge))
+        update: dict[str, Any] = {"status": new.value, "updatedAt": now, **fields}
+        if new.terminal:
+            update["finishedAt"] = now
+        allowed = {status.value for status in expected}
+        moved = self._write_job_in_status(job_id, allowed, update, self._charging(job_id, charge))
         if moved and new.terminal:
             self._story_kept_from(job_id, now)
         return moved
@@ -232,17 +240,14 @@ class FirestoreJobStore:
     ) -> bool:
         now = self._clock()
 
-        def decide(data: dict[str, Any]) -> dict[str, Any] | None:
-            if data.get("status") not in _PLANNABLE:
-                return None
-            return {
-                "status": JobStatus.RENDERING.value,
-                "title": plan.title,
-                "panelCount": len(plan.panels),
-                "characters": [character.to_dict() for character in characters],
-                "timings.planMs": plan_ms,
-                "updatedAt": now,
-            }
+        update = {
+            "status": JobStatus.RENDERING.value,
+            "title": plan.title,
+            "panelCount": len(plan.panels),
+            "characters": [character.to_dict() for character in characters],
+            "timings.planMs": plan_ms,
+            "updatedAt": now,
+        }
 
         def panels(batch: firestore.WriteBatch) -> None:
             for panel_plan in plan.panels:
@@ -250,7 +255,7 @@ class FirestoreJobStore:
                 data = panel.to_dict() | {"createdAt": now, "updatedAt": now}
                 batch.set(self._panel_ref(job_id, panel_plan.index), data)
 
-        return self._guarded_job_write(job_id, decide, panels)
+        return self._write_job_in_status(job_id, _PLANNABLE, update, panels)
 
     def claim_panel(self, job_id: str, index: int, owner: str, lease_seconds: float) -> Claim:
         # Compare-and-set on the panel document, not a transaction: a panel is only ever
@@ -357,18 +362,13 @@ class FirestoreJobStore:
         regenerate: bool = False,
         charge: UsageCharge | None = None,
     ) -> bool:
-        allowed = {status.value for status in expected}
         now = self._clock()
-
-        def decide(data: dict[str, Any]) -> dict[str, Any] | None:
-            if data.get("status") not in allowed:
-                return None
-            return {
-                "status": JobStatus.RENDERING.value,
-                "finishedAt": None,
-                "error": None,
-                "updatedAt": now,
-            }
+        job_update = {
+            "status": JobStatus.RENDERING.value,
+            "finishedAt": None,
+            "error": None,
+            "updatedAt": now,
+        }
 
         def panels(batch: firestore.WriteBatch) -> None:
             for index in indexes:
@@ -382,7 +382,9 @@ class FirestoreJobStore:
                     update["generation"] = firestore.Increment(1)
                 batch.update(self._panel_ref(job_id, index), update)
 
-        return self._guarded_job_write(job_id, decide, self._charging(job_id, charge, panels))
+        allowed = {status.value for status in expected}
+        extra = self._charging(job_id, charge, panels)
+        return self._write_job_in_status(job_id, allowed, job_update, extra)
 
     def expired_leases(self, now: float, limit: int = 100) -> list[Panel]:
         return queries.expired_leases(self._client, now, limit)

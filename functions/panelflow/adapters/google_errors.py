@@ -149,6 +149,25 @@ def _details_of(error: BaseException) -> list[Any]:
         return []
 
 
+def _credentials_error(error: BaseException, service: str, field: str) -> PanelflowError | None:
+    """Credentials missing, unreachable or refused; None for any other error."""
+    from google.auth import exceptions as auth_exceptions
+
+    if isinstance(error, auth_exceptions.DefaultCredentialsError):
+        return ConfigurationError(
+            f"{service} needs Application Default Credentials (a service account on Cloud "
+            "Functions, or gcloud auth application-default login)",
+            field=field or None,
+        )
+    if isinstance(error, auth_exceptions.TransportError):
+        return TransientError(f"Could not reach the credentials service for {service}")
+    if isinstance(error, (api_exceptions.Unauthorized, api_exceptions.Forbidden)):
+        return ProviderError(
+            f"{service} refused the credentials; check that the service account may use it"
+        )
+    return None
+
+
 def translate(error: BaseException, service: str, *, field: str = "") -> PanelflowError:
     """A ``google.api_core`` or ``google.auth`` exception as the core's error, by type.
 
@@ -157,7 +176,6 @@ def translate(error: BaseException, service: str, *, field: str = "") -> Panelfl
         service: the service in words ("Cloud Text-to-Speech", "the job store", ...).
         field: the settings variable a configuration problem points at.
     """
-    from google.auth import exceptions as auth_exceptions
 
     if isinstance(error, api_exceptions.RetryError):
         cause = type(error.cause).__name__ if error.cause else "errors"
@@ -172,18 +190,9 @@ def translate(error: BaseException, service: str, *, field: str = "") -> Panelfl
             f"{service} is busy or unavailable ({type(error).__name__}); try again later",
             retry_after=verdict.retry_after,
         )
-    if isinstance(error, auth_exceptions.DefaultCredentialsError):
-        return ConfigurationError(
-            f"{service} needs Application Default Credentials (a service account on Cloud "
-            "Functions, or gcloud auth application-default login)",
-            field=field or None,
-        )
-    if isinstance(error, auth_exceptions.TransportError):
-        return TransientError(f"Could not reach the credentials service for {service}")
-    if isinstance(error, (api_exceptions.Unauthorized, api_exceptions.Forbidden)):
-        return ProviderError(
-            f"{service} refused the credentials; check that the service account may use it"
-        )
+    refused = _credentials_error(error, service, field)
+    if refused is not None:
+        return refused
     detail = " ".join(str(getattr(error, "message", "") or error).split())[:300]
     if isinstance(error, api_exceptions.BadRequest):
         return ProviderError(f"{service} refused the request: {detail}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -25,6 +26,8 @@ class JobStatus(str, enum.Enum):
 TERMINAL_JOB_STATUSES = frozenset(
     {JobStatus.COMPLETED, JobStatus.PARTIAL, JobStatus.FAILED, JobStatus.CANCELLED}
 )
+# The same as the strings clients read from the job document's status.
+TERMINAL_STATES = frozenset(status.value for status in TERMINAL_JOB_STATUSES)
 
 
 def final_status(done: int, failed: int) -> JobStatus:
@@ -144,6 +147,20 @@ class Asset:
             if value is not None:
                 data[key] = value
         return data
+
+    @classmethod
+    def stored(cls, path: str, content_type: str, size: int, meta: Mapping[str, int]) -> Asset:
+        """A file just written or found in a blob store, from the metadata stored beside it
+        (``width``, ``height``, ``durationMs``); its url stays empty (see ``url``)."""
+        return cls(
+            path=path,
+            url="",
+            content_type=content_type,
+            size=size,
+            width=meta.get("width"),
+            height=meta.get("height"),
+            duration_ms=meta.get("durationMs"),
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Asset | None:

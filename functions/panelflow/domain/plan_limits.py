@@ -34,9 +34,10 @@ def shorten(text: str, limit: int) -> str:
         return text
     cut = text[: limit - 1]
     space = cut.rfind(" ")
+    # Scripts without spaces (Japanese) have no word boundary to find: cut hard.
     if space > limit // 2:
         cut = cut[:space]
-    return cut.rstrip(" ,;:") + ELLIPSIS
+    return cut.rstrip(" ,;:—\u2013-") + ELLIPSIS
 
 
 def _fit_bytes(text: str, budget: int) -> str:

@@ -29,6 +29,11 @@ MODELS: dict[str, GeminiModel] = {
     model.model_id: model
     for model in (
         GeminiModel("gemini-3.5-flash", "text", thinking=True),
+        # Newer GA Flash releases (July to September 2026), no shutdown date announced.
+        GeminiModel("gemini-3.6-flash", "text", thinking=True),
+        GeminiModel("gemini-3.7-flash", "text", thinking=True),
+        GeminiModel("gemini-3.8-flash", "text", thinking=True),
+        GeminiModel("gemini-3.5-flash-lite", "text", thinking=True),
         GeminiModel("gemini-3.1-flash-lite", "text", thinking=True),
         GeminiModel("gemini-3.1-pro-preview", "text", thinking=True),
         GeminiModel(

@@ -17,6 +17,7 @@ from panelflow.entrypoints.validation import parse_json_body, parse_start_job
 from panelflow.services.control import cancel_job, regenerate_panel, retry_job
 from panelflow.services.deletion import delete_account, delete_job
 from panelflow.services.jobs import get_job_for, job_view, start_job
+from panelflow.settings import catalogue
 
 # Matched with fullmatch: ``$`` would also match before a trailing newline.
 _JOB_PATH = re.compile(r"/jobs/([A-Za-z0-9_-]{1,64})")
@@ -38,6 +39,9 @@ _CORS_PREFLIGHT = {
 }
 
 Response = tuple[dict[str, Any], int, dict[str, str]]
+# The catalogue is the same for every caller and changes only with a deployment. A shared
+# cache must still keep one copy per Origin: only allowed origins get the CORS headers.
+_CATALOGUE_HEADERS = {"Cache-Control": "public, max-age=300", "Vary": "Origin"}
 
 
 class MethodNotAllowed(PanelflowError):
@@ -125,6 +129,9 @@ def _route(services: Services, request: flask.Request) -> Response:
     path = request.path.rstrip("/") or "/"
     routes: dict[str, dict[str, Callable[[], Response]]] = {
         "/healthz": {"GET": lambda: ({"ok": True}, 200, {})},
+        "/catalogue": {
+            "GET": lambda: (catalogue(services.settings), 200, dict(_CATALOGUE_HEADERS))
+        },
         "/jobs": {
             "POST": lambda: _post_job(services, request),
             "GET": lambda: _list_jobs(services, request),

@@ -22,39 +22,19 @@ def sweep(services: JobDependencies, now: float | None = None) -> dict[str, int]
         Counts of what it did, for the logs and the caller.
     """
     now = time.time() if now is None else now
-    store, settings = services.store, services.settings
     report = {"requeued": 0, "panelsFailed": 0, "replanned": 0, "jobsTimedOut": 0}
-
-    _sweep_expired_leases(services, now, report)
-
-    waiting = (JobStatus.QUEUED, JobStatus.PLANNING)
-    for job in store.stale_jobs(waiting, now - settings.plan_deadline_seconds):
-        if now - job.created_at > settings.job_deadline_seconds:
-            error = {"code": "planning_timed_out", "message": "planning did not finish in time"}
-            if store.transition_job(job.job_id, waiting, JobStatus.FAILED, error=error):
-                report["jobsTimedOut"] += 1
-        else:
-            services.queue.publish_plan(job.job_id)
-            report["replanned"] += 1
-
-    for job in store.stale_jobs((JobStatus.RENDERING,), now - settings.job_deadline_seconds):
-        reason = {"code": "timed_out", "message": "this panel did not finish in time"}
-        for panel in store.list_panels(job.job_id):
-            if not panel.status.finished:
-                store.fail_panel(job.job_id, panel.index, reason)
-        if finish_job_if_done(services, job) is not None:
-            report["jobsTimedOut"] += 1
-
+    _recover_expired_leases(services, now, report)
+    _recover_stalled_plans(services, now, report)
+    _time_out_rendering_jobs(services, now, report)
     # Where there is no TTL policy (the emulator), expired records are deleted here.
-    purged = store.purge_expired(now)
-    report["expiredDeleted"] = sum(purged.values())
+    report["expiredDeleted"] = sum(services.store.purge_expired(now).values())
     if any(report.values()):
         logs.info("sweep", **report)
     return report
 
 
-def _sweep_expired_leases(services: JobDependencies, now: float, report: dict[str, int]) -> None:
-    """Panels whose worker died: re-queued, or failed after too many attempts."""
+def _recover_expired_leases(services: JobDependencies, now: float, report: dict[str, int]) -> None:
+    """Requeues a panel whose worker vanished, or fails it once it has used its attempts."""
     store, settings = services.store, services.settings
     for panel in store.expired_leases(now):
         job = store.get_job(panel.job_id)
@@ -73,3 +53,29 @@ def _sweep_expired_leases(services: JobDependencies, now: float, report: dict[st
         elif store.release_panel(panel.job_id, panel.index, None):
             services.queue.publish_panels(panel.job_id, [panel.index])
             report["requeued"] += 1
+
+
+def _recover_stalled_plans(services: JobDependencies, now: float, report: dict[str, int]) -> None:
+    """Asks for a plan again, or fails the job once it is past its deadline."""
+    store, settings = services.store, services.settings
+    waiting = (JobStatus.QUEUED, JobStatus.PLANNING)
+    for job in store.stale_jobs(waiting, now - settings.plan_deadline_seconds):
+        if now - job.created_at > settings.job_deadline_seconds:
+            error = {"code": "planning_timed_out", "message": "planning did not finish in time"}
+            if store.transition_job(job.job_id, waiting, JobStatus.FAILED, error=error):
+                report["jobsTimedOut"] += 1
+        else:
+            services.queue.publish_plan(job.job_id)
+            report["replanned"] += 1
+
+
+def _time_out_rendering_jobs(services: JobDependencies, now: float, report: dict[str, int]) -> None:
+    """Fails the unfinished panels of a job past its deadline, which then finishes it."""
+    store, settings = services.store, services.settings
+    for job in store.stale_jobs((JobStatus.RENDERING,), now - settings.job_deadline_seconds):
+        reason = {"code": "timed_out", "message": "this panel did not finish in time"}
+        for panel in store.list_panels(job.job_id):
+            if not panel.status.finished:
+                store.fail_panel(job.job_id, panel.index, reason)
+        if finish_job_if_done(services, job) is not None:
+            report["jobsTimedOut"] += 1

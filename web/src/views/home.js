@@ -3,17 +3,19 @@
 import { collection, limit, onSnapshot, orderBy, query, where } from 'firebase/firestore';
 
 import { ApiError, startJob } from '../api.js';
-import { h, statusPill, when } from '../dom.js';
+import { h, statusPill, styleLabel, when } from '../dom.js';
 
-export const STYLES = [
-  { value: 'storybook', label: 'Storybook' },
-  { value: 'manga', label: 'Manga' },
-  { value: 'noir', label: 'Noir' },
-  { value: 'watercolor', label: 'Watercolor' },
-  { value: 'pop-art', label: 'Pop art' },
-];
-const FIELDS = ['story', 'style', 'panels'];
-const MAX_STORY = 5000;
+const FIELDS = ['story', 'style', 'panels', 'language'];
+
+/** A language code as the reader's browser names it ("ja" → "Japanese"), code as fallback. */
+function languageName(code) {
+  try {
+    const names = new Intl.DisplayNames([navigator.language || 'en'], { type: 'language' });
+    return names.of(code) || code;
+  } catch {
+    return code;
+  }
+}
 
 export function mountHome(container, { config, db, user }) {
   const unsubscribe = [];
@@ -31,6 +33,8 @@ export function mountHome(container, { config, db, user }) {
 // ---- New comic ---------------------------------------------------------------------------
 
 function composeCard(config) {
+  // Styles, languages and limits are the API's (GET /catalogue), never a copy of them.
+  const { styles: styleValues, languages, panels: limits, maxStoryChars } = config.catalogue;
   const errors = Object.fromEntries(
     [...FIELDS, 'form'].map((field) => [
       field,
@@ -42,19 +46,18 @@ function composeCard(config) {
     id: 'story',
     name: 'story',
     rows: 9,
-    placeholder:
-      'Paste a story. Paragraphs become scenes; "quoted speech" becomes speech bubbles.',
+    placeholder: 'Paste a story. Paragraphs become scenes; "quoted speech" becomes speech bubbles.',
     'aria-describedby': 'story-count story-error',
   });
-  const count = h('span', { id: 'story-count', class: 'count' }, `0 / ${MAX_STORY}`);
+  const count = h('span', { id: 'story-count', class: 'count' }, `0 / ${maxStoryChars}`);
   story.addEventListener('input', () => {
-    count.textContent = `${story.value.length} / ${MAX_STORY}`;
-    count.classList.toggle('count--over', story.value.length > MAX_STORY);
+    count.textContent = `${story.value.length} / ${maxStoryChars}`;
+    count.classList.toggle('count--over', story.value.length > maxStoryChars);
   });
   const styles = h(
     'div',
     { class: 'chips', role: 'radiogroup', 'aria-labelledby': 'style-label' },
-    STYLES.map(({ value, label }, index) =>
+    styleValues.map((value, index) =>
       h(
         'label',
         { class: `chip chip--${value}` },
@@ -66,7 +69,7 @@ function composeCard(config) {
           'aria-describedby': 'style-error',
         }),
         h('span', { class: 'swatch', 'aria-hidden': 'true' }),
-        h('span', {}, label),
+        h('span', {}, styleLabel(value)),
       ),
     ),
   );
@@ -75,13 +78,28 @@ function composeCard(config) {
     name: 'panels',
     type: 'number',
     inputmode: 'numeric',
-    min: 1,
-    max: 24,
+    min: limits.min,
+    max: limits.max,
     step: 1,
-    value: 6,
+    value: limits.default,
     'aria-describedby': 'panels-hint panels-error',
   });
+  const browserLanguage = (navigator.language || '').slice(0, 2).toLowerCase();
+  const language = h(
+    'select',
+    { id: 'language', name: 'language', 'aria-describedby': 'language-error' },
+    languages.map((code) =>
+      h(
+        'option',
+        { value: code, selected: code === browserLanguage || undefined, lang: code },
+        languageName(code),
+      ),
+    ),
+  );
   const submit = h('button', { type: 'submit', class: 'button button--primary' }, 'Make my comic');
+  // One Idempotency-Key per comic the user asks for: kept while the same request is retried
+  // (a button pressed again after a network failure), renewed once a comic was started.
+  let idempotencyKey = crypto.randomUUID();
   // novalidate: the API is the one judge of a request; its reasons appear next to each field.
   const form = h(
     'form',
@@ -105,8 +123,15 @@ function composeCard(config) {
       { class: 'field field--narrow' },
       h('label', { for: 'panels' }, 'Panels'),
       panels,
-      h('span', { id: 'panels-hint', class: 'hint' }, '1 to 24'),
+      h('span', { id: 'panels-hint', class: 'hint' }, `${limits.min} to ${limits.max}`),
       errors.panels,
+    ),
+    h(
+      'div',
+      { class: 'field field--narrow' },
+      h('label', { for: 'language' }, 'Language'),
+      language,
+      errors.language,
     ),
     errors.form,
     h('div', { class: 'actions' }, submit),
@@ -120,12 +145,18 @@ function composeCard(config) {
     try {
       const rawPanels = panels.value.trim();
       const number = Number(rawPanels);
-      const created = await startJob(config, {
-        story: story.value,
-        style: form.elements.style.value,
-        // Anything that is not a whole number goes as typed, for the API to explain.
-        panels: rawPanels === '' ? undefined : Number.isInteger(number) ? number : rawPanels,
-      });
+      const created = await startJob(
+        config,
+        {
+          story: story.value,
+          style: form.elements.style.value,
+          // Anything that is not a whole number goes as typed, for the API to explain.
+          panels: rawPanels === '' ? undefined : Number.isInteger(number) ? number : rawPanels,
+          language: language.value,
+        },
+        idempotencyKey,
+      );
+      idempotencyKey = crypto.randomUUID();
       window.location.hash = `#/jobs/${encodeURIComponent(created.jobId)}`;
     } catch (error) {
       showErrors(form, errors, error);
@@ -217,7 +248,7 @@ function comicsCard(db, user, keep) {
 
 function comicItem(jobId, job) {
   const panels = job.panelCount || job.panelsRequested || 0;
-  const style = STYLES.find((item) => item.value === job.style);
+  const style = job.style ? { value: job.style, label: styleLabel(job.style) } : undefined;
   return h(
     'li',
     { class: 'comic-item', dataset: { jobId, status: job.status } },

@@ -6,8 +6,7 @@
 import { collection, doc, onSnapshot, orderBy, query } from 'firebase/firestore';
 
 import { cancelJob, getJob, retryPanel } from '../api.js';
-import { h, STATUS_LABELS, statusPill, TERMINAL } from '../dom.js';
-import { STYLES } from './home.js';
+import { h, STATUS_LABELS, statusPill, styleLabel, TERMINAL } from '../dom.js';
 
 export function mountJob(container, { config, db, user, jobId }) {
   const view = createView(jobId);
@@ -167,12 +166,7 @@ function createView(jobId) {
     'article',
     { id: 'job-view', class: 'job', dataset: { jobId, status: '', finished: 0, total: 0 } },
     h('a', { href: '#/', class: 'back' }, '← My comics'),
-    h(
-      'header',
-      { class: 'job-head' },
-      h('div', {}, eyebrow, title),
-      pill,
-    ),
+    h('header', { class: 'job-head' }, h('div', {}, eyebrow, title), pill),
     bar,
     h('div', { class: 'progress-row' }, progressText, cancel, shareButton()),
     jobError,
@@ -195,7 +189,7 @@ function createView(jobId) {
     root.dataset.total = String(total);
     title.textContent = job.title || 'Your comic';
     document.title = `${job.title || 'Comic'} · Panelflow`;
-    const style = STYLES.find((item) => item.value === job.style)?.label || job.style;
+    const style = job.style ? styleLabel(job.style) : '';
     eyebrow.textContent = [style, total && `${total} panels`].filter(Boolean).join(' · ');
     pill.replaceChildren(statusPill(status));
 
@@ -294,11 +288,7 @@ function panelCard(panel, link, jobId, config, stopped = false) {
                 loading: 'lazy',
                 decoding: 'async',
               })
-            : h(
-                'div',
-                { class: 'panel-placeholder' },
-                panel.image?.path ? 'Loading…' : 'No image',
-              ),
+            : h('div', { class: 'panel-placeholder' }, panel.image?.path ? 'Loading…' : 'No image'),
         ),
         h(
           'figcaption',
@@ -418,7 +408,7 @@ function notFound(jobId, user) {
       {},
       'There is no comic ',
       h('code', {}, jobId),
-      ` for ${user.uid}: it does not exist, or it belongs to another account.`,
+      ` for ${user.displayName}: it does not exist, or it belongs to another account.`,
     ),
     h('a', { href: '#/', class: 'button button--primary' }, 'Back to my comics'),
   );

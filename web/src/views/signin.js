@@ -1,57 +1,157 @@
-// The local dev sign-in (auth.js "dev" mode). A real Firebase Auth build shows its own
-// sign-in buttons here instead.
+// Sign-in: email and password (sign in, create an account, reset the password), Google where
+// the deployment enables it, and "Continue as guest". The app re-renders once a user is in.
 
-import { lastUid, signInAs, UID_PATTERN } from '../auth.js';
+import {
+  continueAsGuest,
+  sendPasswordReset,
+  signInOptions,
+  signInWithEmail,
+  signInWithGoogle,
+  signUpWithEmail,
+} from '../auth.js';
 import { h } from '../dom.js';
+import { credentialsForm } from './credentials.js';
+
+const MODES = {
+  signin: { title: 'Sign in', submit: 'Sign in', action: signInWithEmail },
+  signup: { title: 'Create account', submit: 'Create account', action: signUpWithEmail },
+  reset: { title: 'Reset your password', submit: 'Send reset link', action: null },
+};
 
 export function mountSignIn(container) {
-  const input = h('input', {
-    id: 'uid',
-    name: 'uid',
-    autocomplete: 'username',
-    spellcheck: 'false',
-    required: true,
-    maxlength: 128,
-    placeholder: 'e.g. ada',
-    'aria-describedby': 'uid-hint uid-error',
-    value: lastUid(),
-  });
-  const error = h('p', { class: 'field-error', id: 'uid-error', role: 'alert' });
-  const form = h(
-    'form',
-    { id: 'signin-form', class: 'stack', novalidate: true },
-    h('div', { class: 'field' }, h('label', { for: 'uid' }, 'Sign in as'), input, error),
-    h('button', { type: 'submit', class: 'button button--primary' }, 'Sign in'),
-  );
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    const uid = input.value.trim();
-    if (!UID_PATTERN.test(uid)) {
-      error.textContent = 'Use 1–128 letters, digits or _ - . : @, starting with a letter or digit';
-      input.setAttribute('aria-invalid', 'true');
-      input.focus();
-      return;
+  const options = signInOptions();
+  const body = h('div', { class: 'signin-body' });
+  let email = '';
+
+  function show(mode) {
+    const { form, inputs, extras } = credentialsForm({
+      id: 'signin-form',
+      fields: mode === 'reset' ? ['email'] : ['email', 'password'],
+      newPassword: mode === 'signup',
+      submitLabel: MODES[mode].submit,
+      onSubmit: async (values) => {
+        email = values.email;
+        if (mode !== 'reset') return MODES[mode].action(values.email, values.password);
+        await sendPasswordReset(values.email);
+        const address = values.email.trim();
+        return `If an account uses ${address}, a link to reset its password is on its way.`;
+      },
+    });
+    inputs.email.value = email;
+    inputs.email.addEventListener('input', () => (email = inputs.email.value));
+    form.dataset.mode = mode;
+    if (mode === 'signin') {
+      extras.password.append(
+        linkButton('forgot-password', 'Forgot your password?', () => show('reset')),
+      );
     }
-    signInAs(uid); // the app re-renders on the user change
+    body.replaceChildren(
+      mode === 'reset'
+        ? h(
+            'div',
+            { class: 'stack' },
+            h('h2', {}, MODES.reset.title),
+            h(
+              'p',
+              { class: 'muted' },
+              'Enter the email address of your account: Firebase Auth sends it a link.',
+            ),
+            form,
+            linkButton('back-to-signin', '← Back to sign in', () => show('signin')),
+          )
+        : h('div', { class: 'stack' }, tabs(mode), form),
+    );
+    (inputs.email.value ? inputs.password || inputs.email : inputs.email).focus();
+  }
+
+  function tabs(current) {
+    return h(
+      'div',
+      { class: 'tabs', role: 'group', 'aria-label': 'Account' },
+      ['signin', 'signup'].map((mode) =>
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'tab',
+            dataset: { mode },
+            'aria-pressed': String(mode === current),
+            onclick: () => mode !== current && show(mode),
+          },
+          MODES[mode].title,
+        ),
+      ),
+    );
+  }
+
+  const otherError = h('p', {
+    class: 'field-error',
+    id: 'signin-other-error',
+    role: 'alert',
+    dataset: { errorFor: 'other' },
   });
+  const other = async (button, action) => {
+    otherError.textContent = '';
+    button.disabled = true;
+    try {
+      await action();
+    } catch (error) {
+      otherError.textContent = error.message;
+    } finally {
+      button.disabled = false;
+    }
+  };
+  const google = options.google
+    ? h('button', { type: 'button', id: 'google-signin', class: 'button button--wide' }, [
+        h('span', { class: 'google-mark', 'aria-hidden': 'true' }, 'G'),
+        'Continue with Google',
+      ])
+    : null;
+  google?.addEventListener('click', () => other(google, signInWithGoogle));
+  const guest = h(
+    'button',
+    { type: 'button', id: 'guest-signin', class: 'button button--wide' },
+    'Continue as guest',
+  );
+  guest.addEventListener('click', () => other(guest, continueAsGuest));
 
   container.append(
     h(
       'section',
       { class: 'card signin', 'aria-labelledby': 'signin-title' },
-      h('p', { class: 'badge badge--dev' }, 'Local development sign-in'),
+      options.emulator
+        ? h(
+            'p',
+            { class: 'badge badge--dev', title: 'Accounts live in the local Auth emulator' },
+            'Local Auth emulator',
+          )
+        : null,
       h('h1', { id: 'signin-title' }, 'Turn a story into a comic'),
       h(
         'p',
-        { id: 'uid-hint', class: 'muted' },
-        'The local stack has no Auth emulator, so type any user id: the API and the ' +
-          'Firestore emulator accept an unsigned token for it. Sign in with the same id on ' +
-          'another browser or device to pick up your comics there. In production this is ' +
-          'Firebase Auth.',
+        { class: 'muted' },
+        'Sign in to start comics and pick them up on any device, as they draw.',
       ),
-      form,
+      body,
+      h('p', { class: 'divider' }, h('span', {}, 'or')),
+      h(
+        'div',
+        { class: 'stack stack--tight' },
+        google,
+        guest,
+        h(
+          'p',
+          { class: 'hint', id: 'guest-hint' },
+          'As a guest you can start right away; add an email later to keep your comics.',
+        ),
+        otherError,
+      ),
     ),
   );
-  input.focus();
+  show('signin');
   return () => {};
+}
+
+function linkButton(id, text, onclick) {
+  return h('button', { type: 'button', id, class: 'link-button', onclick }, text);
 }

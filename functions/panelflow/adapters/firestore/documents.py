@@ -33,7 +33,10 @@ def job_ref(client: firestore.Client, job_id: str) -> firestore.DocumentReferenc
 
 
 def panel_ref(client: firestore.Client, job_id: str, index: int) -> firestore.DocumentReference:
-    return job_ref(client, job_id).collection(PANELS).document(panel_id(index))
+    panel: firestore.DocumentReference = (
+        job_ref(client, job_id).collection(PANELS).document(panel_id(index))
+    )
+    return panel
 
 
 def translate(call: Callable[[], Any]) -> Any:

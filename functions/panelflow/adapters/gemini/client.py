@@ -38,7 +38,7 @@ class RetryPolicy:
     retry_timeouts: bool = True
 
     def backoff(self, attempt: int) -> float:
-        base = min(self.max_s, self.initial_s * 2 ** (attempt - 1))
+        base = min(self.max_s, self.initial_s * 2.0 ** (attempt - 1))
         return base + random.uniform(0, self.initial_s)
 
 

@@ -67,6 +67,13 @@ def translate_error(
         return TransientError(
             f"{action}: the Gemini API answered with something that is not JSON; try again later"
         )
+    if isinstance(error, auth_errors.GoogleAuthError):
+        return _credentials_error(error, action)
+    return _transport_error(error, action)
+
+
+def _credentials_error(error: Exception, action: str) -> PanelflowError:
+    """Application Default Credentials, with Vertex AI: missing, unreachable or refused."""
     if isinstance(error, auth_errors.DefaultCredentialsError):
         return ConfigurationError(
             f"{action}: Vertex AI needs Application Default Credentials (a service account on "
@@ -75,8 +82,10 @@ def translate_error(
         )
     if isinstance(error, auth_errors.TransportError):
         return TransientError(f"{action}: the credentials service could not be reached")
-    if isinstance(error, auth_errors.GoogleAuthError):
-        return ProviderError(f"{action}: the Google credentials were refused ({error})")
+    return ProviderError(f"{action}: the Google credentials were refused ({error})")
+
+
+def _transport_error(error: Exception, action: str) -> PanelflowError:
     if isinstance(error, TIMEOUTS):
         return TransientError(f"{action}: the Gemini API did not answer in time; try again later")
     if isinstance(error, _TRANSIENT_TRANSPORT):

@@ -72,6 +72,15 @@ def _tag(sentence: str, span: tuple[int, int]) -> str | None:
 
 
 def find_characters(sentences: list[Sentence]) -> list[str]:
+    candidates, lowercase = _count_candidates(sentences)
+    chosen = [candidate for candidate in candidates.values() if _is_character(candidate, lowercase)]
+    chosen.sort(key=lambda c: (-min(c.speaker, 1), -(c.count + c.speaker), c.first))
+    top = sorted(chosen[:MAX_CHARACTERS], key=lambda c: c.first)
+    return [candidate.name for candidate in top]
+
+
+def _count_candidates(sentences: list[Sentence]) -> tuple[dict[str, _Candidate], set[str]]:
+    """Every capitalised word with how it is used, and the words also seen in lowercase."""
     candidates: dict[str, _Candidate] = {}
     lowercase: set[str] = set()
     position = 0
@@ -99,26 +108,22 @@ def find_characters(sentences: list[Sentence]) -> list[str]:
                 if previous in PREPOSITIONS:
                     candidate.after_preposition += 1
         position += len(text) + 1
-    chosen = []
-    for candidate in candidates.values():
-        if candidate.speaker:
-            chosen.append(candidate)
-            continue
-        if candidate.count < 2:
-            continue
-        if candidate.non_initial == 0 and candidate.name.casefold().endswith("ly"):
-            # "Slowly, ... Slowly, ...": a sentence opener, not a name.
-            continue
-        if candidate.name.casefold() in lowercase:
-            # "Rain ... rain": an ordinary word that happened to start a sentence.
-            continue
-        if candidate.non_initial and candidate.after_preposition == candidate.non_initial:
-            # Only ever "in Paris", "to Harbourtown": a place, not a person.
-            continue
-        chosen.append(candidate)
-    chosen.sort(key=lambda c: (-min(c.speaker, 1), -(c.count + c.speaker), c.first))
-    top = sorted(chosen[:MAX_CHARACTERS], key=lambda c: c.first)
-    return [candidate.name for candidate in top]
+    return candidates, lowercase
+
+
+def _is_character(candidate: _Candidate, lowercase: set[str]) -> bool:
+    if candidate.speaker:
+        return True
+    if candidate.count < 2:
+        return False
+    if candidate.non_initial == 0 and candidate.name.casefold().endswith("ly"):
+        # "Slowly, ... Slowly, ...": a sentence opener, not a name.
+        return False
+    if candidate.name.casefold() in lowercase:
+        # "Rain ... rain": an ordinary word that happened to start a sentence.
+        return False
+    # Only ever "in Paris", "to Harbourtown": a place, not a person.
+    return not (candidate.non_initial and candidate.after_preposition == candidate.non_initial)
 
 
 def _digest(name: str) -> bytes:
@@ -178,6 +183,26 @@ def _voice(name: str, names: list[str], sentences: list[Sentence], digest: bytes
     return VOICE_HINTS[digest[6] % len(VOICE_HINTS)]
 
 
+def _nearest_name(full_text: str, position: int, cast: Cast, wanted: str) -> str | None:
+    """The cast member named closest to a quote (outside it) whose voice fits the pronoun."""
+    nearest: tuple[int, str] | None = None
+    for name in cast.names:
+        # A neutral voice hint may still be "she" or "he" in the text.
+        if wanted and cast.voices.get(name) not in (wanted, "neutral"):
+            continue
+        for match in _name_re(name).finditer(full_text):
+            if match.start() <= position <= match.end():
+                continue
+            # Names before the quote win ties: prose introduces the speaker first.
+            if match.start() < position:
+                distance = (position - match.end()) * 2
+            else:
+                distance = (match.start() - position) * 2 + 1
+            if nearest is None or distance < nearest[0]:
+                nearest = (distance, name)
+    return None if nearest is None else nearest[1]
+
+
 def in_order(names: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
@@ -216,24 +241,9 @@ def find_speaker(
         # An untagged quote right after someone spoke continues their turn.
         return previous_speaker
     wanted = "female" if pronoun in FEMALE_PRONOUNS else "male" if pronoun in MALE_PRONOUNS else ""
-    position = offset + span[0]
-    nearest: tuple[int, str] | None = None
-    for name in cast.names:
-        # A neutral voice hint may still be "she" or "he" in the text.
-        if wanted and cast.voices.get(name) not in (wanted, "neutral"):
-            continue
-        for match in _name_re(name).finditer(full_text):
-            if match.start() <= position <= match.end():
-                continue
-            # Names before the quote win ties: prose introduces the speaker first.
-            if match.start() < position:
-                distance = (position - match.end()) * 2
-            else:
-                distance = (match.start() - position) * 2 + 1
-            if nearest is None or distance < nearest[0]:
-                nearest = (distance, name)
+    nearest = _nearest_name(full_text, offset + span[0], cast, wanted)
     if nearest is not None:
-        return nearest[1]
+        return nearest
     for hint in (wanted, "neutral") if wanted else ():
         if hint in cast.recent:
             # "she said" in a panel that does not name her: the woman mentioned last.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from panelflow.adapters.offline.plan.cast import Cast, find_speaker, in_order, names_mentioned
-from panelflow.adapters.offline.plan.sentences import Sentence, speech_text, trim, without_quotes
+from panelflow.adapters.offline.plan.sentences import Sentence, speech_text, without_quotes
 from panelflow.adapters.offline.plan.vocabulary import (
     CAPTION_CHARS,
     FALLBACK_SPEAKER,
@@ -16,6 +16,7 @@ from panelflow.adapters.offline.plan.vocabulary import (
     TIME_WORDS,
 )
 from panelflow.domain.models import DialogueLine, PanelPlan
+from panelflow.domain.plan_limits import shorten
 
 
 def group_sentences(sentences: list[Sentence], panels: int) -> list[list[Sentence]]:
@@ -98,7 +99,7 @@ def plan_panel(
     places = [word for word in words if word in PLACE_WORDS][:2] or setting[0]
     times = [word for word in words if word in TIME_WORDS][:2] or setting[1]
     current = places + times
-    scene = trim(story_text, SCENE_CHARS)
+    scene = shorten(story_text, SCENE_CHARS)
     if not scene:
         people = [name for name in in_order(speakers) if name != FALLBACK_SPEAKER]
         people = people or [FALLBACK_SPEAKER]
@@ -112,8 +113,8 @@ def plan_panel(
     plan = PanelPlan(
         index=index,
         scene=scene,
-        caption=trim(story_text, CAPTION_CHARS),
-        narration=trim(story_text, NARRATION_CHARS),
+        caption=shorten(story_text, CAPTION_CHARS),
+        narration=shorten(story_text, NARRATION_CHARS),
         dialogue=tuple(dialogue),
         characters=tuple(characters),
         image_prompt=prompt,

@@ -27,6 +27,7 @@ from panelflow.adapters.offline.plan.vocabulary import (
     TITLE_CHARS,
     TITLES,
 )
+from panelflow.domain.plan_limits import shorten
 
 
 @dataclass
@@ -50,7 +51,7 @@ def split_title(text: str) -> tuple[str, str]:
     if HEADING_RE.match(first):
         heading = HEADING_RE.sub("", first).strip()
         if LETTER_RE.search(heading):
-            return trim(heading, TITLE_CHARS), rest
+            return shorten(heading, TITLE_CHARS), rest
         return _title_from(rest), rest
     is_short_line = (
         len(first) <= TITLE_CHARS
@@ -67,7 +68,7 @@ def _title_from(text: str) -> str:
     first = sentences[0].text if sentences else text
     first = re.sub(r"[\"“”«»„「」『』\u2018\u2019]", "", first)
     first = re.sub(r"\s+", " ", first).strip().rstrip(".。,;:")
-    return trim(first, TITLE_CHARS) or "Untitled"
+    return shorten(first, TITLE_CHARS) or "Untitled"
 
 
 def _paragraphs(body: str) -> list[str]:
@@ -203,7 +204,7 @@ def speech_text(quote: str) -> str:
     inner = re.sub(r"\s+", " ", quote[1:-1]).strip().rstrip(",;:—\u2013 ")
     if not LETTER_RE.search(inner) and not any(ch.isdigit() for ch in inner):
         return ""
-    return trim(inner, DIALOGUE_CHARS)
+    return shorten(inner, DIALOGUE_CHARS)
 
 
 def without_quotes(text: str, quotes: list[tuple[int, int]]) -> str:
@@ -224,16 +225,3 @@ def without_quotes(text: str, quotes: list[tuple[int, int]]) -> str:
     if remainder and not LETTER_RE.search(remainder):
         return ""
     return remainder
-
-
-def trim(text: str, limit: int) -> str:
-    """Shortens at a word boundary with an ellipsis, the result at most ``limit`` characters."""
-    text = re.sub(r"\s+", " ", text).strip()
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    # Scripts without spaces (Japanese) have no word boundary to find: cut hard.
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:—\u2013-") + "…"

@@ -193,6 +193,33 @@ def draw_figures(
     return heads
 
 
+def _draw_legs(
+    draw: ImageDraw.ImageDraw,
+    *,
+    x: int,
+    half: int,
+    waist: int,
+    ground: int,
+    fill: RGB,
+    outline: RGB,
+    line: int,
+) -> None:
+    """Two trouser legs from the waist to the ground, each with a shoe."""
+    leg = max(4, half // 2)
+    for side in (-1, 1):
+        lx = x + side * (half // 2)
+        draw.rectangle(
+            [lx - leg // 2, waist - 4, lx + leg // 2, ground],
+            fill=fill,
+            outline=outline,
+            width=line,
+        )
+        draw.ellipse(
+            [lx - leg // 2 - 3 + side * 3, ground - 8, lx + leg // 2 + 3 + side * 6, ground + 3],
+            fill=outline,
+        )
+
+
 def draw_figure(
     draw: ImageDraw.ImageDraw,
     look: Look,
@@ -219,19 +246,16 @@ def draw_figure(
     waist = top + int(height * 0.58)
     half = int(height * breadth / 2)
     # Legs first, so the coat hangs over them.
-    leg = max(4, half // 2)
-    for side in (-1, 1):
-        lx = x + side * (half // 2)
-        draw.rectangle(
-            [lx - leg // 2, waist - 4, lx + leg // 2, ground],
-            fill=trousers,
-            outline=outline,
-            width=line,
-        )
-        draw.ellipse(
-            [lx - leg // 2 - 3 + side * 3, ground - 8, lx + leg // 2 + 3 + side * 6, ground + 3],
-            fill=outline,
-        )
+    _draw_legs(
+        draw,
+        x=x,
+        half=half,
+        waist=waist,
+        ground=ground,
+        fill=trousers,
+        outline=outline,
+        line=line,
+    )
     if look.hair_style == "long":
         # Behind the shoulders: the coat, drawn next, hides the ends.
         draw.rounded_rectangle(

@@ -1,7 +1,7 @@
-"""The provider parts of the settings: the price table, model and voice-tier checks.
+"""The provider parts of the settings: the price table and the model registry check.
 
-Read by ``panelflow.settings`` (which validates the environment once at start-up); kept
-apart so the provider choices and their prices are found, and changed, in one place.
+Read by the settings table (``panelflow.settings.table``); kept apart so the provider
+choices and their prices are found, and changed, in one place.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 from panelflow.domain import provider_models
-from panelflow.domain import voices as voice_catalogue
 from panelflow.domain.errors import ConfigurationError
 
 # Estimated prices in USD for the cost ledger (panelflow.domain.costs): per million tokens
@@ -32,15 +31,6 @@ DEFAULT_PRICES: dict[str, dict[str, float]] = {
 }
 
 
-def tier_from(tier: str) -> str:
-    if tier not in voice_catalogue.TIERS:
-        raise ConfigurationError(
-            f"PANELFLOW_TTS_TIER must be one of {', '.join(voice_catalogue.TIERS)}, not {tier!r}",
-            field="PANELFLOW_TTS_TIER",
-        )
-    return tier
-
-
 def check_model(variable: str, model: str, kind: str, *, allow_unlisted: bool) -> None:
     """Refuses retired models always, unknown ones unless PANELFLOW_ALLOW_UNLISTED_MODELS."""
     problem = provider_models.problem_with(model, kind)
@@ -52,9 +42,8 @@ def check_model(variable: str, model: str, kind: str, *, allow_unlisted: bool) -
         )
 
 
-def prices_from(raw: str) -> dict[str, dict[str, float]]:
+def prices_from(variable: str, raw: str) -> dict[str, dict[str, float]]:
     """DEFAULT_PRICES with the entries of PANELFLOW_PRICES (same shape) replacing theirs."""
-    variable = "PANELFLOW_PRICES"
     prices = {model: dict(rates) for model, rates in DEFAULT_PRICES.items()}
     if not raw.strip():
         return prices

@@ -1,0 +1,19 @@
+// Lints the web client's ES modules, which run in the browser as they are (no bundler).
+import js from '@eslint/js';
+import globals from 'globals';
+
+export default [
+  js.configs.recommended,
+  {
+    files: ['src/**/*.js'],
+    languageOptions: {
+      ecmaVersion: 2024,
+      sourceType: 'module',
+      globals: globals.browser,
+    },
+  },
+  {
+    files: ['eslint.config.js'],
+    languageOptions: { sourceType: 'module' },
+  },
+];
