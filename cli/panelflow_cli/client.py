@@ -136,6 +136,14 @@ class ApiClient:
     def get_job(self, job_id: str) -> dict[str, Any]:
         return self._call("GET", f"/jobs/{job_id}")
 
+    def delete_job(self, job_id: str) -> None:
+        """Deletes the job and everything stored for it (a running one is cancelled first)."""
+        self._call("DELETE", f"/jobs/{job_id}")
+
+    def delete_account(self) -> None:
+        """Deletes every job of the caller, their records and their sign-in account."""
+        self._call("DELETE", "/me")
+
     def list_jobs(self, limit: int = 20) -> list[dict[str, Any]]:
         return list(self._call("GET", "/jobs", params={"limit": limit})["jobs"])
 
@@ -153,6 +161,8 @@ def _retry_delay(response: requests.Response) -> float | None:
 
 
 def _body(response: requests.Response) -> dict[str, Any]:
+    if response.status_code == 204:
+        return {}
     try:
         body = response.json()
     except ValueError:

@@ -4,6 +4,7 @@ jobs, demo, stage."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import getpass
 import json
@@ -37,10 +38,12 @@ from panelflow_cli.follow import TERMINAL, Progress, ProgressBar, follow_job
 from panelflow_cli.identity import IdentityError, Session
 from panelflow_cli.reader import write_reader
 from panelflow_cli.stack import LocalStack, StackError, StackOptions, read_state, stop_recorded
+from panelflow_cli.terminal import json_line, printable
 
 
 def _err(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    # Messages carry text from the API (errors written by models, titles): never raw.
+    print(printable(message), file=sys.stderr, flush=True)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -259,8 +262,8 @@ def cmd_whoami(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(who))
     else:
-        print(f"uid:     {who['uid']}")
-        print(f"user:    {who['user']}")
+        print(f"uid:     {printable(who['uid'])}")
+        print(f"user:    {printable(who['user'])}")
         print(f"api:     {target.api_url}{' (local stack)' if target.local else ''}")
         print(f"project: {target.project}")
     return 0
@@ -289,7 +292,7 @@ def _summary(job: dict[str, Any], reader: Path | None) -> dict[str, Any]:
 
 
 def _print(line: str) -> None:
-    print(line, flush=True)
+    print(printable(line), flush=True)
 
 
 def _poll_job(
@@ -418,9 +421,41 @@ def cmd_show(args: argparse.Namespace) -> int:
     if job is None:
         return 1
     if args.compact:
-        print(json.dumps(job, separators=(",", ":"), ensure_ascii=False))
+        print(json_line(job, separators=(",", ":"), ensure_ascii=False))
     else:
-        print(json.dumps(job, indent=2, ensure_ascii=False))
+        print(json_line(job, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    """Deletes one job with everything stored for it; again (or not yours): an error."""
+    client = _client(args)
+    try:
+        client.delete_job(args.job_id)
+    except ApiError as error:
+        _err(str(error))
+        return 1
+    _err(f"deleted job {args.job_id} and everything stored for it")
+    return 0
+
+
+def cmd_delete_account(args: argparse.Namespace) -> int:
+    """Deletes the signed-in account, every job of it and its sign-in; needs --yes."""
+    if not args.yes:
+        _err(
+            "this deletes your account, every comic in it and your sign-in, for good: "
+            "run 'panelflow delete-account --yes' to go ahead"
+        )
+        return 2
+    target, client = _connect(args)
+    try:
+        client.delete_account()
+    except ApiError as error:
+        _err(str(error))
+        return 1
+    with contextlib.suppress(CredentialsError):
+        CredentialStore().remove(target)  # the account is gone: so is its sign-in here
+    _err(f"deleted your account and everything stored for it on {target.describe()}")
     return 0
 
 
@@ -429,14 +464,15 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     if jobs is None:
         return 1
     if args.json:
-        print(json.dumps(jobs))
+        print(json_line(jobs))
         return 0
     for job in jobs:
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.get("createdAt") or 0))
-        print(
+        line = (
             f"{job['jobId']}  {created}  {job['status']:<10} {job.get('panelCount', 0):>3} panels  "
             f"{job.get('title', '')}"
         )
+        print(printable(line, one_line=True))
     return 0
 
 
@@ -515,6 +551,21 @@ def _connection_options(*, inherited: bool) -> argparse.ArgumentParser:
     return options
 
 
+def _add_delete_commands(sub: Any, connection: argparse.ArgumentParser) -> None:
+    delete = sub.add_parser(
+        "delete", parents=[connection], help="delete a job and everything stored for it"
+    )
+    delete.add_argument("job_id")
+    delete.set_defaults(run=cmd_delete)
+    delete_account = sub.add_parser(
+        "delete-account",
+        parents=[connection],
+        help="delete your account, every job in it and your sign-in (asks for --yes)",
+    )
+    delete_account.add_argument("--yes", action="store_true", help="yes, delete it all")
+    delete_account.set_defaults(run=cmd_delete_account)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="panelflow",
@@ -579,6 +630,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("job_id")
     show.add_argument("--compact", action="store_true", help="one line instead of indented")
     show.set_defaults(run=cmd_show)
+
+    _add_delete_commands(sub, connection)
 
     jobs = sub.add_parser("jobs", parents=[connection], help="list your jobs, newest first")
     jobs.add_argument("--limit", type=int, default=20)

@@ -28,6 +28,8 @@ from google.cloud import pubsub_v1
 from google.cloud.pubsub_v1.subscriber.message import Message
 from google.cloud.pubsub_v1.subscriber.scheduler import ThreadScheduler
 
+from panelflow_cli.function_guard import CALLER_HEADER
+
 _local = threading.local()
 
 
@@ -77,8 +79,12 @@ class Route:
         project: str,
         timeout: float,
         backoff: tuple[float, float] = (1.0, 10.0),
+        caller_secret: str = "",
     ) -> None:
         self.subscription = config["subscription"]
+        # Proves to the function's guard that the relay is calling (as Eventarc's OIDC token
+        # does in production).
+        self.caller = {CALLER_HEADER: caller_secret} if caller_secret else {}
         self.topic = config["topic"]
         self.url = config["url"]
         self.concurrency = int(config["concurrency"])
@@ -92,7 +98,9 @@ class Route:
 
     def _post(self, headers: dict[str, str], body: bytes) -> bool:
         try:
-            response = _session().post(self.url, data=body, headers=headers, timeout=self.timeout)
+            response = _session().post(
+                self.url, data=body, headers={**headers, **self.caller}, timeout=self.timeout
+            )
             return 200 <= response.status_code < 300
         except requests.RequestException:
             return False
@@ -116,12 +124,13 @@ class Route:
         message.drop()
 
 
-def _every(url: str, seconds: float, stopping: threading.Event) -> None:
+def _every(url: str, seconds: float, stopping: threading.Event, secret: str = "") -> None:
     """POSTs to ``url`` every ``seconds``, as Cloud Scheduler calls the sweeper."""
     session = requests.Session()
+    headers = {CALLER_HEADER: secret} if secret else {}
     while not stopping.wait(seconds):
         try:
-            session.post(url, json={}, timeout=60)
+            session.post(url, json={}, headers=headers, timeout=60)
         except requests.RequestException as error:
             print(f"scheduled call to {url} failed: {error!r}", file=sys.stderr, flush=True)
 
@@ -133,7 +142,9 @@ def run(config_path: Path, ready: Path | None) -> int:
     futures = []
     for route_config in config["routes"]:
         minimum, maximum = config.get("backoff", (1.0, 10.0))
-        route = Route(route_config, project, float(config.get("timeout", 300)), (minimum, maximum))
+        secret = str(config.get("caller_secret", ""))
+        timeout = float(config.get("timeout", 300))
+        route = Route(route_config, project, timeout, (minimum, maximum), secret)
         executor = ThreadPoolExecutor(max_workers=route.concurrency, thread_name_prefix=route.topic)
         future = subscriber.subscribe(
             subscriber.subscription_path(project, route.subscription),
@@ -151,7 +162,9 @@ def run(config_path: Path, ready: Path | None) -> int:
 
     for job in config.get("schedule", []):
         threading.Thread(
-            target=_every, args=(job["url"], float(job["every"]), stopping), daemon=True
+            target=_every,
+            args=(job["url"], float(job["every"]), stopping, str(config.get("caller_secret", ""))),
+            daemon=True,
         ).start()
 
     signal.signal(signal.SIGTERM, stop)

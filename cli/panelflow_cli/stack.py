@@ -22,8 +22,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from secrets import token_urlsafe
 
-from panelflow_cli import emulators, environments, staging
+from panelflow_cli import emulators, environments, function_guard, staging
 from panelflow_cli import pipeline as declared
 from panelflow_cli.processes import (
     HOST,
@@ -108,6 +109,8 @@ class LocalStack:
         self._pubsub_ports = {key: free_port() for key in self.pipeline.functions}
         self._storage_ports = {key: free_port() for key in self.pipeline.functions}
         self._function_urls: dict[str, str] = {}
+        # The relay's proof to the event functions that it is the relay (function_guard).
+        self._caller_secret = token_urlsafe(32)
 
     @property
     def processes(self) -> dict[str, subprocess.Popen[bytes]]:
@@ -147,6 +150,10 @@ class LocalStack:
     def function_url(self, key: str) -> str:
         """Where function ``key`` of functions/pipeline.yaml listens (the relay calls it)."""
         return self._function_urls[key]
+
+    def caller_headers(self) -> dict[str, str]:
+        """What the relay sends so that an event function answers it (function_guard)."""
+        return {function_guard.CALLER_HEADER: self._caller_secret}
 
     def function_env(self, key: str) -> dict[str, str]:
         """The environment function ``key`` runs with (also used by tests of its grants)."""
@@ -295,8 +302,11 @@ class LocalStack:
         for key, function in self.pipeline.functions.items():
             ports[key] = free_port()
             source = staged[function.bundle]
+            # functions-framework behind the local guard (Host, and the relay's secret).
+            python = environments.functions_framework(built[function.bundle]).with_name("python")
             command = [
-                str(environments.functions_framework(built[function.bundle])),
+                str(python),
+                str(Path(function_guard.__file__)),
                 f"--target={function.entry_point}",
                 f"--source={source / 'main.py'}",
                 f"--signature-type={function.signature}",
@@ -304,6 +314,9 @@ class LocalStack:
                 f"--port={ports[key]}",
             ]
             env = self.function_env(key)
+            if function.http != "public":
+                # Only the relay (Eventarc, Cloud Scheduler in production) may call it.
+                env[function_guard.SECRET_VARIABLE] = self._caller_secret
             # The staged copy of the core, so what runs is what would deploy.
             env["PYTHONPATH"] = str(source)
             self.group.spawn(key, command, env, cwd=source)
@@ -353,6 +366,8 @@ class LocalStack:
     def _start_relay(self) -> None:
         config = {
             "project": self.options.project_id,
+            # Sent with every delivery and scheduled call (function_guard checks it).
+            "caller_secret": self._caller_secret,
             "timeout": self.options.delivery_timeout_s,
             "backoff": list(self.options.retry_backoff),
             "schedule": [
@@ -363,6 +378,8 @@ class LocalStack:
             "routes": self._relay_routes(),
         }
         config_path = self.state_dir / "relay.json"
+        config_path.touch(mode=0o600)
+        config_path.chmod(0o600)
         config_path.write_text(json.dumps(config, indent=2))
         ready = self.state_dir / "relay.ready"
         ready.unlink(missing_ok=True)

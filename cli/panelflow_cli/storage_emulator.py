@@ -33,6 +33,7 @@ import time
 from datetime import UTC, datetime
 from functools import partial
 from http import server
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from cryptography.exceptions import InvalidSignature
@@ -41,6 +42,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from gcp_storage_emulator import server as emulator
 from gcp_storage_emulator.handlers import buckets
 from gcp_storage_emulator.storage import Storage
+
+from panelflow_cli.function_guard import is_loopback_host
 
 _storage_lock = threading.Lock()
 
@@ -78,6 +81,8 @@ class _Handler(emulator.RequestHandler):
             return
         if not self.parse_request():
             return
+        if self._refused_by_guard():
+            return
         method = getattr(self, f"do_{self.command}", None)
         if method is None:
             self.send_error(501, f"unsupported method {self.command!r}")
@@ -102,17 +107,31 @@ class _Handler(emulator.RequestHandler):
             method()
         self.wfile.flush()
 
-    def _refuse_json(self, message: str) -> None:
+    def _refused_by_guard(self) -> bool:
+        """Answers (and returns True) a request no local caller should send."""
+        if not is_loopback_host(self.headers.get("Host", "")):
+            # DNS rebinding: a page whose name now points here still sends its own name.
+            self._refuse_json("requests must name a loopback host", status=421)
+            return True
+        if _is_xml_object_path(self.path) and has_method_override(self.path, self.headers):
+            # A read-only signed link must not become a write (the signature covers the
+            # method on the request line, not one named in a header or the query).
+            self._refuse(400, "InvalidArgument", "method overrides are not supported")
+            return True
+        return False
+
+    def _refuse_json(self, message: str, status: int = 403) -> None:
+        reason = "forbidden" if status == 403 else "misdirected"
         body = json.dumps(
             {
                 "error": {
-                    "code": 403,
+                    "code": status,
                     "message": message,
-                    "errors": [{"message": message, "domain": "global", "reason": "forbidden"}],
+                    "errors": [{"message": message, "domain": "global", "reason": reason}],
                 }
             }
         ).encode()
-        self.send_response(403)
+        self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -135,6 +154,18 @@ class _Handler(emulator.RequestHandler):
 # Paths of the JSON API and the emulator's own endpoints; everything else with a bucket and
 # an object name is the XML API, which signed URLs use.
 _OPEN_PREFIXES = ("/storage/", "/download/", "/upload/", "/batch/", "/b/", "/wipe")
+
+
+# Headers and the query parameter with which some servers let a request name another method.
+_OVERRIDE_HEADERS = ("X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override")
+
+
+def has_method_override(raw_path: str, headers: Any) -> bool:
+    """True when the request asks for a method other than its own, by header or ``_method``."""
+    if any(headers.get(name) is not None for name in _OVERRIDE_HEADERS):
+        return True
+    query = urlsplit(raw_path).query
+    return any(key.lower() == "_method" for key, _ in parse_qsl(query, keep_blank_values=True))
 
 
 def _is_xml_object_path(raw_path: str) -> bool:

@@ -10,10 +10,14 @@ from panelflow.bootstrap import get_services
 from panelflow.entrypoints import events, http
 from panelflow.services.planning import plan_job
 
+# What the framework answers before our function runs (a path its routing cannot match) is
+# JSON in the API's error shape too, never an HTML page.
+http.answer_framework_errors(functions_framework.errorhandler)
+
 
 @functions_framework.http
 def api(request: flask.Request) -> flask.Response:
-    """POST /jobs, GET /jobs, GET /jobs/{id}, GET /healthz."""
+    """POST /jobs, GET /jobs, GET and DELETE /jobs/{id}, DELETE /me, GET /healthz."""
     return http.handle(get_services(), request)
 
 

@@ -76,7 +76,9 @@ class Services:
     def store(self) -> JobStore:
         from panelflow.adapters.firestore_store import FirestoreJobStore
 
-        return FirestoreJobStore(self.settings.project_id)
+        return FirestoreJobStore(
+            self.settings.project_id, story_retention_days=self.settings.story_retention_days
+        )
 
     @functools.cached_property
     def queue(self) -> PanelQueue:

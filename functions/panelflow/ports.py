@@ -26,10 +26,11 @@ from panelflow.domain.models import (
     StoryPlan,
     SynthesizedAudio,
 )
-from panelflow.domain.quotas import Quota
+from panelflow.domain.quotas import Quota, UsageCharge
 from panelflow.settings import Settings
 
 __all__ = [
+    "AccountDependencies",
     "Authenticator",
     "BlobStore",
     "Claim",
@@ -95,7 +96,14 @@ class JobStore(Protocol):
         """
 
     def delete_job(self, job_id: str, idempotency_key_id: str = "") -> None:
-        """Removes a job that was never queued, with its story and idempotency key."""
+        """Removes the job with everything stored beside it: its panels, its cost ledger,
+        its story and its idempotency key. The job document goes first, so a worker that
+        wrote something after it was gone finds it missing and removes its own writes
+        (``panelflow.services.deletion.forget_if_deleted``). Deleting twice is harmless."""
+
+    def delete_owner_records(self, owner_uid: str) -> None:
+        """Removes what an owner has beside their jobs: the usage record, idempotency keys
+        and any story whose job is gone."""
 
     def get_job(self, job_id: str) -> Job | None:
         """Returns the job, or None when there is none."""
@@ -117,12 +125,22 @@ class JobStore(Protocol):
         """Returns the owner's jobs, newest first."""
 
     def transition_job(
-        self, job_id: str, expected: Sequence[JobStatus], new: JobStatus, **fields: object
+        self,
+        job_id: str,
+        expected: Sequence[JobStatus],
+        new: JobStatus,
+        *,
+        charge: UsageCharge | None = None,
+        **fields: object,
     ) -> bool:
-        """Moves the job to ``new`` if its status is one of ``expected``.
+        """Moves the job to ``new`` if its status is one of ``expected``; with ``charge``,
+        the owner's usage is charged in the same atomic write.
 
         Returns:
             True when this call made the transition.
+
+        Raises:
+            QuotaExceeded: ``charge`` reached a limit; nothing was written.
         """
 
     def save_plan(
@@ -180,12 +198,25 @@ class JobStore(Protocol):
         indexes: Sequence[int],
         expected: Sequence[JobStatus],
         regenerate: bool = False,
+        charge: UsageCharge | None = None,
     ) -> bool:
         """Sets the panels pending and the job rendering, atomically, if the job's status
-        is one of ``expected``; ``regenerate`` bumps each panel's generation.
+        is one of ``expected``; ``regenerate`` bumps each panel's generation, and
+        ``charge`` is charged to the owner's usage in the same write.
 
         Returns:
             True when this call re-queued them.
+
+        Raises:
+            QuotaExceeded: ``charge`` reached a limit; nothing was written.
+        """
+
+    def purge_expired(self, now: float, limit: int = 200) -> dict[str, int]:
+        """Deletes idempotency keys, stories and usage records whose ``expiresAt`` passed
+        (``panelflow.domain.retention``): what Firestore's TTL policies do in production.
+
+        Returns:
+            How many documents were deleted, by collection.
         """
 
     def expired_leases(self, now: float, limit: int = 100) -> list[Panel]:
@@ -243,6 +274,9 @@ class BlobStore(Protocol):
         Raises:
             NotFound: nothing is stored there.
         """
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Deletes every object whose name starts with ``prefix``; returns how many."""
 
     def signed_url(self, path: str, expires_in: float) -> SignedUrl:
         """A link that lets whoever holds it read ``path`` until it expires.
@@ -304,6 +338,13 @@ class Authenticator(Protocol):
 
         Raises:
             Unauthenticated: the header is missing, malformed, invalid or expired.
+        """
+
+    def delete_user(self, uid: str) -> None:
+        """Deletes the user's sign-in account (Firebase Auth); a missing one is fine.
+
+        Raises:
+            TransientError: the user directory is unavailable.
         """
 
 
@@ -377,6 +418,13 @@ class RenderingDependencies(StoreDependencies, Protocol):
     def voice_engine(self) -> str:
         """The voice engine's name in asset names (``panelflow.domain.assets``)."""
         ...
+
+
+class AccountDependencies(JobDependencies, Protocol):
+    """Deleting an account: its jobs, and the user's sign-in account."""
+
+    @property
+    def authenticator(self) -> Authenticator: ...
 
 
 class Dependencies(JobDependencies, PlanningDependencies, RenderingDependencies, Protocol):

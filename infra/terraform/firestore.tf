@@ -71,3 +71,30 @@ resource "google_firebaserules_release" "firestore" {
   name         = "cloud.firestore"
   ruleset_name = "projects/${var.project_id}/rulesets/${google_firebaserules_ruleset.firestore.name}"
 }
+
+# Retention (docs/security.md): Firestore deletes a document some time after the timestamp
+# in its expiresAt field has passed (usually within a day). The code writes that field
+# (functions/panelflow/domain/retention.py): idempotency keys 24 h after their request,
+# stories PANELFLOW_STORY_RETENTION_DAYS after their job ends, usage records the day after
+# their day. The sweeper deletes the same documents where there is no TTL (the emulator).
+locals {
+  firestore_ttl_fields = {
+    idempotencyKeys = "expiresAt"
+    jobInputs       = "expiresAt"
+    usage           = "expiresAt"
+  }
+}
+
+resource "google_firestore_field" "ttl" {
+  for_each = local.firestore_ttl_fields
+
+  project    = var.project_id
+  database   = google_firestore_database.default.name
+  collection = each.key
+  field      = each.value
+
+  ttl_config {}
+
+  # Only range queries of the sweeper read it, within one collection: keep the default
+  # single-field indexes.
+}

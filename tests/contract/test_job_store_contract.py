@@ -106,6 +106,47 @@ def test_delete_job_removes_job_and_story(store) -> None:
         store.get_story(job.job_id)
 
 
+def test_delete_job_removes_panels_costs_story_and_key_and_twice_is_harmless(store) -> None:
+    from panelflow.domain.costs import PaidCall
+    from panelflow.domain.models import IdempotencyRecord
+
+    owner = f"erase-{uuid.uuid4().hex[:8]}"
+    job = _job(owner)
+    key = IdempotencyRecord(key_id=uuid.uuid4().hex, body_hash="h", expires_at=time.time() + 60)
+    job = Job(**{**job.__dict__, "idempotency_key_id": key.key_id})
+    store.create_job(job, "story", key)
+    plan = _plan(2)
+    assert store.save_plan(job.job_id, plan, list(plan.characters), plan_ms=1)
+    store.record_costs(job.job_id, [PaidCall(kind="image", provider="x", model="m")])
+    store.delete_job(job.job_id, job.idempotency_key_id)
+    assert store.get_job(job.job_id) is None
+    assert store.list_panels(job.job_id) == [] and store.list_costs(job.job_id) == []
+    with pytest.raises(NotFound):
+        store.get_story(job.job_id)
+    # The key is gone: the same key makes a new job.
+    again = _job(owner)
+    assert store.create_job(again, "story", key).job_id == again.job_id
+    store.delete_job(job.job_id, job.idempotency_key_id)  # twice: harmless
+
+
+def test_delete_owner_records_removes_usage_keys_and_stray_stories(store) -> None:
+    from panelflow.domain.errors import QuotaExceeded
+    from panelflow.domain.models import IdempotencyRecord
+
+    owner = f"erase-{uuid.uuid4().hex[:8]}"
+    job = _job(owner)
+    key = IdempotencyRecord(key_id=uuid.uuid4().hex, body_hash="h", expires_at=time.time() + 60)
+    store.create_job(job, "story", key, quota=_quota(active=1))
+    with pytest.raises(QuotaExceeded):
+        store.create_job(_job(owner), "b", quota=_quota(active=1))
+    store.delete_owner_records(owner)
+    with pytest.raises(NotFound):
+        store.get_story(job.job_id)
+    # Usage and key are gone: a new request is neither refused nor answered with the old job.
+    fresh = _job(owner)
+    assert store.create_job(fresh, "c", key, quota=_quota(active=2)).job_id == fresh.job_id
+
+
 def test_transitions_are_guarded(store) -> None:
     job = _job()
     store.create_job(job, "story")
@@ -442,6 +483,19 @@ def test_concurrent_starts_never_exceed_the_active_limit(store) -> None:
 # ---- signed asset links ------------------------------------------------------------------------
 
 
+def test_delete_prefix_removes_exactly_that_folder(blobs) -> None:
+    job = uuid.uuid4().hex
+    for name in ("a.png", "panels/000/b.mp3"):
+        blobs.put(f"jobs/{job}/{name}", b"x", "image/png")
+    blobs.put(f"jobs/{job}0/kept.png", b"x", "image/png")
+    assert blobs.delete_prefix(f"jobs/{job}/") == 2
+    assert blobs.exists(f"jobs/{job}/a.png") is None
+    assert blobs.exists(f"jobs/{job}0/kept.png") is not None
+    assert blobs.delete_prefix(f"jobs/{job}/") == 0
+    with pytest.raises(ValueError):
+        blobs.delete_prefix(f"jobs/{job}")
+
+
 def test_signed_urls_expire_and_carry_their_lifetime(blobs) -> None:
     import calendar
     from urllib.parse import parse_qs, urlsplit
@@ -471,3 +525,98 @@ def test_signed_urls_expire_and_carry_their_lifetime(blobs) -> None:
     time.sleep(2.1)
     expired = requests.get(short.url, timeout=10)
     assert expired.status_code == 400 and b"ExpiredToken" in expired.content
+
+
+def _race_retries_against_starts(store, services, request) -> tuple[list, list[str], list]:
+    """One round: 4 ended jobs retried while 4 new ones start, all released at once."""
+    from panelflow.domain.errors import Conflict, QuotaExceeded, TransientError
+    from panelflow.services.control import retry_job
+    from panelflow.services.jobs import start_job
+
+    owner = f"race-{uuid.uuid4().hex[:8]}"
+    ended = []
+    for _ in range(4):  # ended jobs with no panels: a retry plans them again
+        job = _job(owner)
+        store.create_job(job, "story")
+        store.transition_job(job.job_id, [JobStatus.QUEUED], JobStatus.FAILED)
+        ended.append(job.job_id)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(8)
+
+    def order(action) -> None:
+        barrier.wait()
+        try:
+            action()
+            outcome = "ok"
+        except QuotaExceeded:
+            outcome = "refused"
+        except (Conflict, TransientError):
+            outcome = "raced"
+        with lock:
+            outcomes.append(outcome)
+
+    actions = [lambda j=j: retry_job(services, owner, j) for j in ended] + [
+        lambda: start_job(services, owner, request) for _ in range(4)
+    ]
+    threads = [threading.Thread(target=order, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    running = [j for j in store.list_jobs(owner, limit=50) if not j.status.terminal]
+    return running, outcomes, ended
+
+
+def test_retries_and_starts_hammered_together_never_run_more_than_the_limit(store) -> None:
+    """A retry moves its job back to running in the same guarded write as the usage record:
+    a start that reads the usage meanwhile cannot see the job as ended and take its slot."""
+    from fakes import RecordingQueue
+    from panelflow.bootstrap import Services
+    from panelflow.domain.models import JobRequest
+    from panelflow.settings import Settings
+
+    limit = 3
+    settings = Settings.from_env(
+        {"GOOGLE_CLOUD_PROJECT": "demo-panelflow", "PANELFLOW_MAX_PANELS_PER_DAY": "0"}
+    )
+    assert settings.max_active_jobs == limit
+    services = Services(settings, store=store, queue=RecordingQueue(), blobs=InMemoryBlobStore())
+    request = JobRequest(story="A story.", style="noir", panels=3, language="en")
+    figures = {"rounds": 0, "started": 0, "retried": 0, "refused": 0, "raced": 0, "peak": 0}
+    for _ in range(4):
+        running, outcomes, ended = _race_retries_against_starts(store, services, request)
+        assert len(running) <= limit, (len(running), outcomes)
+        assert outcomes.count("ok") == len(running)
+        figures["rounds"] += 1
+        figures["peak"] = max(figures["peak"], len(running))
+        figures["retried"] += sum(1 for j in running if j.job_id in ended)
+        figures["started"] += sum(1 for j in running if j.job_id not in ended)
+        figures["refused"] += outcomes.count("refused")
+        figures["raced"] += outcomes.count("raced")
+    print(f"retry/start race ({type(store).__name__}): {figures}")
+    assert figures["peak"] == limit
+
+
+def test_expired_keys_usage_and_stories_are_purged_and_nothing_else(store) -> None:
+    """What Firestore's TTL policies delete in production, the sweeper deletes locally."""
+    from panelflow.domain.models import IdempotencyRecord
+    from panelflow.domain.quotas import DAY_SECONDS
+
+    now = time.time()
+    owner = f"ttl-{uuid.uuid4().hex[:8]}"
+    job = _job(owner)
+    key = IdempotencyRecord(key_id=uuid.uuid4().hex, body_hash="h", expires_at=now + 3600)
+    store.create_job(job, "the story", key, quota=_quota(active=3, now=now))
+    store.transition_job(job.job_id, [JobStatus.QUEUED], JobStatus.CANCELLED)
+    store.purge_expired(now + 60)
+    assert store.get_story(job.job_id) == "the story"  # nothing expired yet
+    store.purge_expired(now + 2 * 3600)  # the key expired: a new request makes a new job
+    again = _job(owner)
+    assert store.create_job(again, "x", key, quota=_quota(active=3, now=now)).job_id == again.job_id
+    store.purge_expired(now + 89 * DAY_SECONDS)
+    assert store.get_story(job.job_id) == "the story"  # kept 90 days after the job ended
+    store.purge_expired(now + 91 * DAY_SECONDS)
+    with pytest.raises(NotFound):
+        store.get_story(job.job_id)
+    assert store.get_job(job.job_id) is not None  # the comic stays until its owner deletes it

@@ -21,6 +21,7 @@ class FakeAuthenticator:
 
     def __init__(self) -> None:
         self.disabled: set[str] = set()
+        self.deleted: list[str] = []
         self.calls = 0
 
     def uid(self, authorization: str | None) -> str:
@@ -33,4 +34,9 @@ class FakeAuthenticator:
             raise Unauthenticated("the token carries no valid user id")
         if uid in self.disabled:
             raise Unauthenticated("this account is disabled")
+        if uid in self.deleted:
+            raise Unauthenticated("the token's user no longer exists")
         return uid
+
+    def delete_user(self, uid: str) -> None:
+        self.deleted.append(uid)

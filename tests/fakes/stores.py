@@ -24,7 +24,8 @@ from panelflow.domain.models import (
     PanelStatus,
     StoryPlan,
 )
-from panelflow.domain.quotas import Quota, Usage, charge
+from panelflow.domain.quotas import Quota, Usage, UsageCharge, charge
+from panelflow.domain.retention import story_expires_at, usage_expires_at
 from panelflow.ports import Claim, SignedUrl
 
 
@@ -35,6 +36,9 @@ class InMemoryJobStore:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.jobs: dict[str, Job] = {}
         self.stories: dict[str, str] = {}
+        self.story_owners: dict[str, str] = {}
+        # When each story and usage record may be deleted (panelflow.domain.retention).
+        self.expires: dict[tuple[str, str], float] = {}
         self.panels: dict[str, dict[int, Panel]] = {}
         self.finished_at: dict[tuple[str, int], float] = {}
         self.final_transitions: list[tuple[str, JobStatus]] = []
@@ -63,14 +67,17 @@ class InMemoryJobStore:
                 usage = self._charged(job.owner_uid, job.job_id, job.panels_requested, quota)
             if idempotency is not None:
                 self.keys[idempotency.key_id] = {
+                    "ownerUid": job.owner_uid,
                     "jobId": job.job_id,
                     "bodyHash": idempotency.body_hash,
                     "expiresAt": idempotency.expires_at,
                 }
             if usage is not None:
-                self.usage[job.owner_uid] = usage
+                self._set_usage(job.owner_uid, usage)
             self.jobs[job.job_id] = copy.deepcopy(job)
             self.stories[job.job_id] = story
+            self.story_owners[job.job_id] = job.owner_uid
+            self.expires[("jobInputs", job.job_id)] = story_expires_at(job.created_at, 90)
             return copy.deepcopy(job)
 
     def _earlier_job(self, idempotency: IdempotencyRecord | None) -> Job | None:
@@ -99,13 +106,55 @@ class InMemoryJobStore:
 
     def charge_usage(self, owner_uid: str, job_id: str, panels: int, quota: Quota) -> None:
         with self._lock:
-            self.usage[owner_uid] = self._charged(owner_uid, job_id, panels, quota)
+            self._set_usage(owner_uid, self._charged(owner_uid, job_id, panels, quota))
+
+    def _apply_charge(self, job_id: str, charge: UsageCharge | None) -> None:
+        """Charges in the same locked step as the move (raises before anything changes)."""
+        if charge is not None:
+            self._set_usage(
+                charge.owner_uid,
+                self._charged(charge.owner_uid, job_id, charge.panels, charge.quota),
+            )
+
+    def _set_usage(self, owner_uid: str, usage: Usage) -> None:
+        self.usage[owner_uid] = usage
+        self.expires[("usage", owner_uid)] = usage_expires_at(self._clock())
+
+    def purge_expired(self, now: float, limit: int = 200) -> dict[str, int]:
+        with self._lock:
+            purged = {"idempotencyKeys": 0, "jobInputs": 0, "usage": 0}
+            for key_id in [k for k, v in self.keys.items() if v["expiresAt"] < now][:limit]:
+                del self.keys[key_id]
+                purged["idempotencyKeys"] += 1
+            for (collection, doc_id), expires in list(self.expires.items()):
+                if expires < now and purged[collection] < limit:
+                    del self.expires[(collection, doc_id)]
+                    removed: object = (
+                        self.stories.pop(doc_id, None)
+                        if collection == "jobInputs"
+                        else self.usage.pop(doc_id, None)
+                    )
+                    purged[collection] += int(removed is not None)
+            return purged
 
     def delete_job(self, job_id: str, idempotency_key_id: str = "") -> None:
         with self._lock:
             self.jobs.pop(job_id, None)
             self.stories.pop(job_id, None)
             self.keys.pop(idempotency_key_id, None)
+            self.panels.pop(job_id, None)
+            self.costs.pop(job_id, None)
+            for key in [key for key in self.finished_at if key[0] == job_id]:
+                del self.finished_at[key]
+
+    def delete_owner_records(self, owner_uid: str) -> None:
+        with self._lock:
+            self.usage.pop(owner_uid, None)
+            for key_id in [k for k, v in self.keys.items() if v.get("ownerUid") == owner_uid]:
+                del self.keys[key_id]
+            for job_id in [j for j, owner in self.story_owners.items() if owner == owner_uid]:
+                self.stories.pop(job_id, None)
+                del self.story_owners[job_id]
 
     def get_job(self, job_id: str) -> Job | None:
         with self._lock:
@@ -134,16 +183,24 @@ class InMemoryJobStore:
             return copy.deepcopy(mine[:limit])
 
     def transition_job(
-        self, job_id: str, expected: Sequence[JobStatus], new: JobStatus, **fields: object
+        self,
+        job_id: str,
+        expected: Sequence[JobStatus],
+        new: JobStatus,
+        *,
+        charge: UsageCharge | None = None,
+        **fields: object,
     ) -> bool:
         with self._lock:
             job = self.jobs.get(job_id)
             if job is None or job.status not in expected:
                 return False
+            self._apply_charge(job_id, charge)
             job.status = new
             job.updated_at = self._clock()
             if new.terminal:
                 job.finished_at = job.updated_at
+                self._story_kept_from(job_id, job.updated_at)
             if "error" in fields:
                 job.error = fields["error"]  # type: ignore[assignment]
             return True
@@ -217,11 +274,13 @@ class InMemoryJobStore:
         indexes: Sequence[int],
         expected: Sequence[JobStatus],
         regenerate: bool = False,
+        charge: UsageCharge | None = None,
     ) -> bool:
         with self._lock:
             job = self.jobs.get(job_id)
             if job is None or job.status not in expected:
                 return False
+            self._apply_charge(job_id, charge)
             job.status = JobStatus.RENDERING
             job.finished_at = None
             job.error = None
@@ -272,8 +331,13 @@ class InMemoryJobStore:
             if move is None:
                 return None
             move.apply(job)
+            self._story_kept_from(job_id, self._clock())
             self.final_transitions.append((job_id, job.status))
             return job.status
+
+    def _story_kept_from(self, job_id: str, ended_at: float) -> None:
+        if job_id in self.stories:
+            self.expires[("jobInputs", job_id)] = story_expires_at(ended_at, 90)
 
     def _first_done_at(self, job_id: str) -> float | None:
         done = [
@@ -335,6 +399,14 @@ class InMemoryBlobStore:
         self.puts += 1
         self.objects[path] = (bytes(data), content_type, dict(meta))
         return Asset.stored(path, content_type, len(data), meta)
+
+    def delete_prefix(self, prefix: str) -> int:
+        if not prefix.endswith("/"):
+            raise ValueError("a prefix to delete must end with '/'")
+        doomed = [path for path in self.objects if path.startswith(prefix)]
+        for path in doomed:
+            del self.objects[path]
+        return len(doomed)
 
     def get(self, path: str) -> bytes:
         if path not in self.objects:

@@ -122,7 +122,9 @@ def test_the_sweeper_requeues_a_lost_panel_from_its_own_environment(
         {"status": "rendering", "lease": {"owner": "lost-worker", "expiresAt": time.time() - 5}}
     )
     timeline = watch(project, job_id)
-    report = requests.post(local_stack.function_url("sweeper"), timeout=30)
+    report = requests.post(
+        local_stack.function_url("sweeper"), headers=local_stack.caller_headers(), timeout=30
+    )
     assert report.status_code == 200, local_stack.logs("sweeper")[-3000:]
     assert report.json()["requeued"] >= 1
     wait(timeline)

@@ -307,7 +307,9 @@ def test_json_with_a_charset_and_numbers_that_are_integers(client) -> None:
         client, b'{"story": "Ada.", "panels": 3}', "application/json; charset=utf-8"
     )
     assert response.status_code == 202
-    bad = _post_raw(client, b'{"story": "Ada.", "panels": 3.0}')
+    # JSON Schema counts 3.0 as an integer; 3.5 is not one.
+    assert _post_raw(client, b'{"story": "Ada.", "panels": 3.0}').status_code == 202
+    bad = _post_raw(client, b'{"story": "Ada.", "panels": 3.5}')
     assert bad.status_code == 400
 
 

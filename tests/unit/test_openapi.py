@@ -51,6 +51,9 @@ def test_the_spec_is_openapi_3_1_with_bearer_security() -> None:
         operation = spec["paths"][template][method.lower()]
         for status in operation["responses"]:
             response = openapi_spec.response_spec(template, method, int(status))
+            if int(status) == 204:
+                assert "content" not in response
+                continue
             schema = response["content"]["application/json"]["schema"]
             openapi_spec.validator(schema["$ref"]).iter_errors({})  # resolves or raises
 
@@ -66,6 +69,8 @@ def test_the_spec_lists_exactly_the_routes_the_function_serves(client, services)
             ("/jobs/{jobId}:cancel", "POST"),
             ("/jobs/{jobId}:retry", "POST"),
             ("/jobs/{jobId}/panels/{index}:regenerate", "POST"),
+            ("/jobs/{jobId}", "DELETE"),
+            ("/me", "DELETE"),
         ]
     )
     job_id = _job(client, services)
@@ -74,6 +79,9 @@ def test_the_spec_lists_exactly_the_routes_the_function_serves(client, services)
         path = _concrete(template, job_id)
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
             response = client.open(path, method=method, headers=AUTH, json={"story": "x"})
+            if response.status_code == 204:  # a deletion: documented, and answered with no body
+                assert (template, method) in documented and response.data == b""
+                continue
             body = response.get_json()
             assert body is not None, (method, path, response.status_code, response.data[:200])
             if (template, method) in documented:

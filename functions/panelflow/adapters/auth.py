@@ -60,21 +60,35 @@ class FirebaseAuthenticator:
         self._clock = clock
         self._lock = threading.Lock()
 
+    def _app(self) -> Any:
+        """This project's firebase_admin app, created on first use."""
+        import firebase_admin
+
+        name = f"panelflow-{self._project_id}"
+        try:
+            return firebase_admin.get_app(name)
+        except ValueError:  # not initialised yet in this process
+            return firebase_admin.initialize_app(options={"projectId": self._project_id}, name=name)
+
     def _verifier(self) -> Callable[..., Mapping[str, Any]]:
         with self._lock:
             if self._verify is None:
-                import firebase_admin
                 from firebase_admin import auth
 
-                name = f"panelflow-{self._project_id}"
-                try:
-                    app = firebase_admin.get_app(name)
-                except ValueError:  # not initialised yet in this process
-                    app = firebase_admin.initialize_app(
-                        options={"projectId": self._project_id}, name=name
-                    )
-                self._verify = functools.partial(auth.verify_id_token, app=app)
+                self._verify = functools.partial(auth.verify_id_token, app=self._app())
             return self._verify
+
+    def delete_user(self, uid: str) -> None:
+        from firebase_admin import auth, exceptions
+
+        with self._lock:
+            app = self._app()
+        try:
+            auth.delete_user(uid, app=app)
+        except auth.UserNotFoundError:
+            return  # deleted already: deleting an account twice is not an error
+        except exceptions.FirebaseError as error:
+            raise TransientError("could not delete the sign-in account; try again") from error
 
     def uid(self, authorization: str | None) -> str:
         token = bearer_token(authorization)

@@ -14,13 +14,16 @@ from typing import Any
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from panelflow.adapters.firestore import queries
 from panelflow.adapters.firestore.admission import JobAdmission
 from panelflow.adapters.firestore.documents import (
     IDEMPOTENCY,
     INPUTS,
+    PANELS,
     TRANSIENT,
+    USAGE,
     Contended,
     compare_and_set,
     job_ref,
@@ -42,7 +45,8 @@ from panelflow.domain.models import (
     PanelStatus,
     StoryPlan,
 )
-from panelflow.domain.quotas import Quota
+from panelflow.domain.quotas import Quota, UsageCharge
+from panelflow.domain.retention import EXPIRES_AT, story_expires_at, timestamp
 from panelflow.ports import Claim
 
 __all__ = ["FirestoreJobStore", "panel_id"]
@@ -61,10 +65,12 @@ class FirestoreJobStore:
         client: firestore.Client | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        story_retention_days: int = 90,
     ) -> None:
         self._client = client or firestore.Client(project=project_id)
         self._clock = clock
-        self._admission = JobAdmission(self._client, clock, sleep)
+        self._story_retention_days = story_retention_days
+        self._admission = JobAdmission(self._client, clock, sleep, story_retention_days)
 
     @property
     def client(self) -> firestore.Client:
@@ -89,12 +95,33 @@ class FirestoreJobStore:
         self._admission.charge_usage(owner_uid, job_id, panels, quota)
 
     def delete_job(self, job_id: str, idempotency_key_id: str = "") -> None:
-        batch = self._client.batch()
-        batch.delete(self._job_ref(job_id))
-        batch.delete(self._client.collection(INPUTS).document(job_id))
+        # The job first: a worker that writes after this finds its job gone and cleans up.
+        translate(self._job_ref(job_id).delete)
+        refs = [
+            *translate(lambda: list(self._job_ref(job_id).collection(PANELS).list_documents())),
+            *translate(lambda: list(self._job_ref(job_id).collection(COSTS).list_documents())),
+            self._client.collection(INPUTS).document(job_id),
+        ]
         if idempotency_key_id:
-            batch.delete(self._client.collection(IDEMPOTENCY).document(idempotency_key_id))
-        batch.commit()
+            refs.append(self._client.collection(IDEMPOTENCY).document(idempotency_key_id))
+        self._delete_all(refs)
+
+    def delete_owner_records(self, owner_uid: str) -> None:
+        refs = [self._client.collection(USAGE).document(owner_uid)]
+        for collection in (IDEMPOTENCY, INPUTS):
+            query = self._client.collection(collection).where(
+                filter=FieldFilter("ownerUid", "==", owner_uid)
+            )
+            refs += [doc.reference for doc in translate(query.get)]
+        self._delete_all(refs)
+
+    def _delete_all(self, refs: Sequence[firestore.DocumentReference]) -> None:
+        """Deletes in batches of at most 500 writes (Firestore's limit per commit)."""
+        for start in range(0, len(refs), 500):
+            batch = self._client.batch()
+            for ref in refs[start : start + 500]:
+                batch.delete(ref)
+            translate(batch.commit)
 
     def get_job(self, job_id: str) -> Job | None:
         snapshot = translate(self._job_ref(job_id).get)
@@ -149,13 +176,64 @@ class FirestoreJobStore:
         return self._guarded_job_write(job_id, decide, extra)
 
     def transition_job(
-        self, job_id: str, expected: Sequence[JobStatus], new: JobStatus, **fields: object
+        self,
+        job_id: str,
+        expected: Sequence[JobStatus],
+        new: JobStatus,
+        *,
+        charge: UsageCharge | None = None,
+        **fields: object,
     ) -> bool:
         now = self._clock()
         update: dict[str, Any] = {"status": new.value, "updatedAt": now, **fields}
         if new.terminal:
             update["finishedAt"] = now
-        return self._write_job_in_status(job_id, {status.value for status in expected}, update)
+        allowed = {status.value for status in expected}
+        moved = self._write_job_in_status(job_id, allowed, update, self._charging(job_id, charge))
+        if moved and new.terminal:
+            self._story_kept_from(job_id, now)
+        return moved
+
+    def _story_kept_from(self, job_id: str, ended_at: float) -> None:
+        """The story is kept for the retention after its job ends (see domain.retention)."""
+        expires = timestamp(story_expires_at(ended_at, self._story_retention_days))
+        try:
+            self._client.collection(INPUTS).document(job_id).update({EXPIRES_AT: expires})
+        except gexc.NotFound:
+            pass  # deleted with its job meanwhile
+        except TRANSIENT:
+            pass  # the expiry written at the start still holds; the story is kept no longer
+
+    def purge_expired(self, now: float, limit: int = 200) -> dict[str, int]:
+        purged: dict[str, int] = {}
+        for collection in (IDEMPOTENCY, INPUTS, USAGE):
+            query = (
+                self._client.collection(collection)
+                .where(filter=FieldFilter(EXPIRES_AT, "<", timestamp(now)))
+                .limit(limit)
+            )
+            refs = [doc.reference for doc in translate(query.get)]
+            self._delete_all(refs)
+            purged[collection] = len(refs)
+        return purged
+
+    def _charging(
+        self,
+        job_id: str,
+        charge: UsageCharge | None,
+        writes: Callable[[firestore.WriteBatch], None] | None = None,
+    ) -> Callable[[firestore.WriteBatch], None] | None:
+        """``writes`` plus the owner's usage update, guarded by the version read, so the job
+        runs again and takes its slot in one commit (or neither happens)."""
+        if charge is None:
+            return writes
+
+        def extra(batch: firestore.WriteBatch) -> None:
+            if writes is not None:
+                writes(batch)
+            self._admission.add_charge(batch, charge.owner_uid, job_id, charge.panels, charge.quota)
+
+        return extra
 
     def save_plan(
         self, job_id: str, plan: StoryPlan, characters: Sequence[Character], plan_ms: int
@@ -276,6 +354,7 @@ class FirestoreJobStore:
         indexes: Sequence[int],
         expected: Sequence[JobStatus],
         regenerate: bool = False,
+        charge: UsageCharge | None = None,
     ) -> bool:
         now = self._clock()
         job_update = {
@@ -298,7 +377,8 @@ class FirestoreJobStore:
                 batch.update(self._panel_ref(job_id, index), update)
 
         allowed = {status.value for status in expected}
-        return self._write_job_in_status(job_id, allowed, job_update, panels)
+        extra = self._charging(job_id, charge, panels)
+        return self._write_job_in_status(job_id, allowed, job_update, extra)
 
     def expired_leases(self, now: float, limit: int = 100) -> list[Panel]:
         return queries.expired_leases(self._client, now, limit)
@@ -322,7 +402,10 @@ class FirestoreJobStore:
             moved = move.status if move is not None else None
             return move.fields() if move is not None else None
 
-        return moved if self._guarded_job_write(job_id, decide) else None
+        if not self._guarded_job_write(job_id, decide):
+            return None
+        self._story_kept_from(job_id, now)
+        return moved
 
     # ---- cost ledger: jobs/{jobId}/costs/{callId}, one document per paid call ----------
 

@@ -140,6 +140,21 @@ class GcsBlobStore:
             raise TransientError("could not upload to storage, try again") from error
         return Asset.stored(path, content_type, len(data), meta)
 
+    def delete_prefix(self, prefix: str) -> int:
+        if not prefix.endswith("/"):
+            raise ValueError("a prefix to delete must end with '/'")  # never "jobs/1" of "jobs/12"
+        deleted = 0
+        try:
+            for blob in self._bucket.list_blobs(prefix=prefix):
+                try:
+                    blob.delete()
+                except gexc.NotFound:
+                    continue  # deleted meanwhile
+                deleted += 1
+        except _TRANSIENT as error:
+            raise TransientError("storage is unavailable, try again") from error
+        return deleted
+
     def get(self, path: str) -> bytes:
         try:
             return bytes(self._bucket.blob(path).download_as_bytes())

@@ -41,7 +41,7 @@ TRANSIENT_API_ERRORS: tuple[type[Exception], ...] = (
     api_exceptions.Aborted,
     ConnectionError,
 )
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?)s\s*$")
+_DURATION = re.compile(r"\s*(\d+(?:\.\d*)?)s\s*")
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ def _seconds(duration: Any) -> float | None:
     if duration is None:
         return None
     if isinstance(duration, str):
-        match = _DURATION.match(duration)
+        match = _DURATION.fullmatch(duration)
         return float(match.group(1)) if match else None
     seconds = getattr(duration, "seconds", None)
     if seconds is None:

@@ -98,3 +98,14 @@ def charge(usage: Usage, still_active: list[str], quota: Quota, job_id: str, pan
     # With no limit on running jobs nothing needs tracking (and the list cannot grow).
     active = (*others, job_id) if quota.max_active_jobs else ()
     return Usage(active_jobs=active, day=day, panels=used_today + panels)
+
+
+@dataclass(frozen=True)
+class UsageCharge:
+    """Panels a job orders again (retry, regenerate), charged to its owner in the same
+    guarded write that moves the job back to running: a concurrent start cannot read the
+    usage between the two and take the slot the job is about to hold again."""
+
+    owner_uid: str
+    panels: int
+    quota: Quota

@@ -8,20 +8,23 @@ from collections.abc import Callable
 from typing import Any
 
 import flask
+from werkzeug.exceptions import HTTPException
 
 from panelflow import logs
 from panelflow.bootstrap import Services
 from panelflow.domain.errors import NotFound, PanelflowError, QuotaExceeded, ValidationFailed
 from panelflow.entrypoints.validation import parse_json_body, parse_start_job
 from panelflow.services.control import cancel_job, regenerate_panel, retry_job
+from panelflow.services.deletion import delete_account, delete_job
 from panelflow.services.jobs import get_job_for, job_view, start_job
 from panelflow.settings import catalogue
 
-_JOB_PATH = re.compile(r"^/jobs/([A-Za-z0-9_-]{1,64})$")
-_JOB_ACTION = re.compile(r"^/jobs/([A-Za-z0-9_-]{1,64}):(cancel|retry)$")
-_PANEL_ACTION = re.compile(r"^/jobs/([A-Za-z0-9_-]{1,64})/panels/([0-9]{1,3}):regenerate$")
+# Matched with fullmatch: ``$`` would also match before a trailing newline.
+_JOB_PATH = re.compile(r"/jobs/([A-Za-z0-9_-]{1,64})")
+_JOB_ACTION = re.compile(r"/jobs/([A-Za-z0-9_-]{1,64}):(cancel|retry)")
+_PANEL_ACTION = re.compile(r"/jobs/([A-Za-z0-9_-]{1,64})/panels/([0-9]{1,3}):regenerate")
 # Printable ASCII, as for HTTP tokens; long enough for a UUID or a hash.
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 _SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -30,7 +33,7 @@ _SECURITY_HEADERS = {
 }
 # Answer to a CORS preflight from an allowed origin (PANELFLOW_CORS_ORIGINS).
 _CORS_PREFLIGHT = {
-    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
     "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key",
     "Access-Control-Max-Age": "600",
 }
@@ -44,6 +47,11 @@ _CATALOGUE_HEADERS = {"Cache-Control": "public, max-age=300", "Vary": "Origin"}
 class MethodNotAllowed(PanelflowError):
     code = "method_not_allowed"
     http_status = 405
+
+    def __init__(self, message: str, allow: list[str]) -> None:
+        super().__init__(message)
+        # The route's methods, for the Allow header a 405 must carry (RFC 9110, 15.5.6).
+        self.allow = allow
 
 
 class UnsupportedMediaType(PanelflowError):
@@ -69,18 +77,41 @@ def handle(services: Services, request: flask.Request) -> flask.Response:
         body, status, headers = {"error": error.to_dict()}, error.http_status, {}
         if isinstance(error, QuotaExceeded):
             headers["Retry-After"] = str(error.retry_after)
+        elif isinstance(error, MethodNotAllowed):
+            headers["Allow"] = ", ".join(error.allow)
         elif error.retryable:
             headers["Retry-After"] = "1"
     except Exception as error:  # the API never leaks a stack trace or a bare 500 page
         logs.error("unhandled error", error=type(error).__name__, path=request.path)
         body = {"error": {"code": "internal", "message": "internal error; try again later"}}
         status, headers = 500, {}
-    response = flask.make_response(json.dumps(body), status)
-    response.headers["Content-Type"] = "application/json"
+    response = flask.make_response("" if status == 204 else json.dumps(body), status)
+    if status != 204:
+        response.headers["Content-Type"] = "application/json"
     response.headers.update(_SECURITY_HEADERS)
     response.headers.update(headers)
     response.headers.update(cors)
     return response
+
+
+def framework_error(error: HTTPException) -> flask.Response:
+    """What the framework answers itself (a path its routing cannot match, such as one with
+    a control character in it), in our JSON error shape instead of an HTML page."""
+    status = error.code or 500
+    codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+    body = {"error": {"code": codes.get(status, "invalid_argument"), "message": error.name}}
+    if status >= 500:
+        body = {"error": {"code": "internal", "message": "internal error; try again later"}}
+    response = flask.make_response("" if status == 204 else json.dumps(body), status)
+    if status != 204:
+        response.headers["Content-Type"] = "application/json"
+    response.headers.update(_SECURITY_HEADERS)
+    return response
+
+
+def answer_framework_errors(errorhandler: Callable[..., Any]) -> None:
+    """Registers :func:`framework_error` with the framework's ``errorhandler`` decorator."""
+    errorhandler(HTTPException)(framework_error)
 
 
 def _cors_headers(allowed: tuple[str, ...], origin: str | None) -> dict[str, str]:
@@ -105,16 +136,20 @@ def _route(services: Services, request: flask.Request) -> Response:
             "POST": lambda: _post_job(services, request),
             "GET": lambda: _list_jobs(services, request),
         },
+        "/me": {"DELETE": lambda: _delete_account(services, request)},
     }
-    match = _JOB_PATH.match(path)
+    match = _JOB_PATH.fullmatch(path)
     if match:
         job_id = match.group(1)
-        routes[path] = {"GET": lambda: _get_job(services, request, job_id)}
-    match = _JOB_ACTION.match(path)
+        routes[path] = {
+            "GET": lambda: _get_job(services, request, job_id),
+            "DELETE": lambda: _delete_job(services, request, job_id),
+        }
+    match = _JOB_ACTION.fullmatch(path)
     if match:
         job_id, action = match.groups()
         routes[path] = {"POST": lambda: _job_action(services, request, job_id, action)}
-    match = _PANEL_ACTION.match(path)
+    match = _PANEL_ACTION.fullmatch(path)
     if match:
         job_id, index = match.group(1), int(match.group(2))
         routes[path] = {"POST": lambda: _regenerate(services, request, job_id, index)}
@@ -123,7 +158,7 @@ def _route(services: Services, request: flask.Request) -> Response:
         raise NotFound(f"no route {path}")
     handler = handlers.get(request.method)
     if handler is None:
-        raise MethodNotAllowed(f"{request.method} is not allowed on {path}")
+        raise MethodNotAllowed(f"{request.method} is not allowed on {path}", sorted(handlers))
     return handler()
 
 
@@ -147,7 +182,7 @@ def _post_job(services: Services, request: flask.Request) -> Response:
         raise PayloadTooLarge(f"body must be at most {limit} bytes", field="body")
     job_request = parse_start_job(parse_json_body(raw), services.settings)
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not _IDEMPOTENCY_KEY.match(key):
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
         raise ValidationFailed(
             [{"field": "Idempotency-Key", "reason": "must be 1-255 printable ASCII characters"}]
         )
@@ -171,6 +206,16 @@ def _regenerate(services: Services, request: flask.Request, job_id: str, index: 
 def _get_job(services: Services, request: flask.Request, job_id: str) -> Response:
     job = get_job_for(services, _uid(services, request), job_id)
     return job_view(services, job), 200, {}
+
+
+def _delete_job(services: Services, request: flask.Request, job_id: str) -> Response:
+    delete_job(services, _uid(services, request), job_id)
+    return {}, 204, {}
+
+
+def _delete_account(services: Services, request: flask.Request) -> Response:
+    delete_account(services, _uid(services, request))
+    return {}, 204, {}
 
 
 def _list_jobs(services: Services, request: flask.Request) -> Response:

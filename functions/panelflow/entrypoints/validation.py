@@ -26,6 +26,22 @@ class StartJobBody(BaseModel):
     panels: int | None = None
     language: str | None = None
 
+    @field_validator("style", "panels", "language", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # Leave a field out for its default; null is not one of its documented types.
+        if value is None:
+            raise ValueError("must not be null (leave the field out for its default)")
+        return value
+
+    @field_validator("panels", mode="before")
+    @classmethod
+    def _whole_number(cls, value: Any) -> Any:
+        # JSON Schema counts 14.0 as an integer, and so do the clients it generates.
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+
     @field_validator("story")
     @classmethod
     def _clean_story(cls, value: str) -> str:

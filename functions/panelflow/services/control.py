@@ -7,6 +7,7 @@ import time
 from panelflow import logs
 from panelflow.domain.errors import Conflict, NotFound
 from panelflow.domain.models import Job, JobStatus, PanelStatus
+from panelflow.domain.quotas import UsageCharge
 from panelflow.ports import JobDependencies
 from panelflow.services.jobs import get_job_for, quota_at
 
@@ -44,9 +45,12 @@ def retry_job(services: JobDependencies, owner_uid: str, job_id: str) -> Job:
     if job.status not in ENDED:
         raise Conflict(f"job {job_id} is still {job.status.value}; retry it once it ends")
     if not job.panel_count:
-        _charge(services, owner_uid, job, job.panels_requested)
         if not services.store.transition_job(
-            job_id, (JobStatus.FAILED, JobStatus.CANCELLED), JobStatus.QUEUED, error=None
+            job_id,
+            (JobStatus.FAILED, JobStatus.CANCELLED),
+            JobStatus.QUEUED,
+            charge=_charge(services, owner_uid, job.panels_requested),
+            error=None,
         ):
             raise Conflict(f"job {job_id} changed meanwhile; try again")
         services.queue.publish_plan(job_id)
@@ -57,8 +61,8 @@ def retry_job(services: JobDependencies, owner_uid: str, job_id: str) -> Job:
     indexes = [p.index for p in services.store.list_panels(job_id) if p.status in again]
     if not indexes:
         raise Conflict(f"job {job_id} has no failed panels to retry")
-    _charge(services, owner_uid, job, len(indexes))
-    if not services.store.requeue_panels(job_id, indexes, ENDED):
+    charge = _charge(services, owner_uid, len(indexes))
+    if not services.store.requeue_panels(job_id, indexes, ENDED, charge=charge):
         raise Conflict(f"job {job_id} changed meanwhile; try again")
     services.queue.publish_panels(job_id, indexes)
     logs.info("panels re-queued", jobId=job_id, panels=len(indexes))
@@ -80,19 +84,20 @@ def regenerate_panel(services: JobDependencies, owner_uid: str, job_id: str, ind
     if services.store.get_panel(job_id, index) is None:
         raise NotFound(f"job {job_id} has no panel with index {index}")
     allowed = (JobStatus.RENDERING, JobStatus.COMPLETED, JobStatus.PARTIAL, JobStatus.FAILED)
-    _charge(services, owner_uid, job, 1)
-    if not services.store.requeue_panels(job_id, [index], allowed, regenerate=True):
+    charge = _charge(services, owner_uid, 1)
+    if not services.store.requeue_panels(job_id, [index], allowed, regenerate=True, charge=charge):
         raise Conflict(f"job {job_id} changed meanwhile; try again")
     services.queue.publish_panels(job_id, [index])
     logs.info("panel regenerating", jobId=job_id, panelIndex=index)
     return services.store.get_job(job_id) or job
 
 
-def _charge(services: JobDependencies, owner_uid: str, job: Job, panels: int) -> None:
+def _charge(services: JobDependencies, owner_uid: str, panels: int) -> UsageCharge | None:
     """Panels drawn again count like new ones, and a job running again takes a slot.
 
-    Charged before the re-queue: if that then loses a race (409), the charge stays.
+    The store charges them in the same guarded write that moves the job back to running: a
+    start that read the usage in between would otherwise see the job as ended and take its
+    slot. A re-queue that loses a race (409) charges nothing.
     """
     quota = quota_at(services, time.time())
-    if quota is not None:
-        services.store.charge_usage(owner_uid, job.job_id, panels, quota)
+    return UsageCharge(owner_uid, panels, quota) if quota is not None else None

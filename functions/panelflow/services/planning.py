@@ -10,6 +10,7 @@ from panelflow.domain.errors import JobCancelled, PanelflowError
 from panelflow.domain.models import Character, JobStatus, PanelStatus
 from panelflow.ports import PlanningDependencies
 from panelflow.services import references
+from panelflow.services.deletion import forget_if_deleted
 from panelflow.services.metering import metered
 from panelflow.services.rendering import ensure_active
 
@@ -47,16 +48,18 @@ def plan_job(services: PlanningDependencies, job_id: str) -> None:
         characters = references.with_references(services, job, plan, _with_reference)
     except JobCancelled:
         logs.info("planning stopped: the job was cancelled", jobId=job_id)
+        forget_if_deleted(store, services.blobs, job_id)
         return
     except PanelflowError as error:
         if error.retryable:
             raise
-        store.transition_job(
+        if not store.transition_job(
             job_id,
             [JobStatus.QUEUED, JobStatus.PLANNING],
             JobStatus.FAILED,
             error={"code": error.code, "message": error.message},
-        )
+        ):
+            forget_if_deleted(store, services.blobs, job_id)
         logs.warning("planning failed", jobId=job_id, code=error.code)
         return
     plan_ms = int((time.monotonic() - started) * 1000)
@@ -64,7 +67,7 @@ def plan_job(services: PlanningDependencies, job_id: str) -> None:
         logs.info("job planned", jobId=job_id, panels=len(plan.panels), planMs=plan_ms)
         # Just written, all pending: fan out without reading them back.
         services.queue.publish_panels(job_id, [panel.index for panel in plan.panels])
-    else:
+    elif not forget_if_deleted(store, services.blobs, job_id):
         _publish_unfinished(services, job_id)
 
 

@@ -20,7 +20,8 @@ from panelflow.domain.models import (
     PanelRequest,
     SpeechLine,
 )
-from panelflow.ports import RenderingDependencies, StoreDependencies
+from panelflow.ports import Claim, RenderingDependencies, StoreDependencies
+from panelflow.services.deletion import forget_if_deleted
 from panelflow.services.metering import metered
 
 
@@ -62,33 +63,67 @@ def render_panel(services: RenderingDependencies, job_id: str, index: int) -> No
     except JobCancelled:
         store.release_panel(job_id, index, owner)
         logs.info("panel stopped: the job was cancelled", **log_fields)
+        forget_if_deleted(store, services.blobs, job_id)
         return
     except PanelflowError as error:
-        if error.retryable:
-            store.release_panel(job_id, index, owner)
-            # retryAfter: the least wait the provider asked for (google.rpc.RetryInfo), which
-            # the subscription's retry policy should cover.
-            retry_after = getattr(error, "retry_after", None)
-            logs.warning(
-                "panel will be retried", code=error.code, retryAfter=retry_after, **log_fields
-            )
-            raise
-        store.fail_panel(job_id, index, error.to_dict(), owner)
-        logs.warning("panel failed", code=error.code, **log_fields)
+        _retry_or_fail(services, claim.panel, owner, error, log_fields)
     except Exception:
         store.release_panel(job_id, index, owner)
         raise
     else:
-        produced = time.monotonic()
-        if store.complete_panel(job_id, index, owner, PanelAssets(image, audio), claim.token):
-            logs.info(
-                "panel done",
-                claimMs=int((claimed - started) * 1000),
-                produceMs=int((produced - claimed) * 1000),
-                recordMs=int((time.monotonic() - produced) * 1000),
-                **log_fields,
-            )
+        if not _store_done(services, claim, owner, (image, audio), (started, claimed), log_fields):
+            return
     finish_job_if_done(services, job)
+
+
+def _retry_or_fail(
+    services: RenderingDependencies,
+    panel: Panel,
+    owner: str,
+    error: PanelflowError,
+    log_fields: dict[str, object],
+) -> None:
+    """A retryable error gives the panel back and is raised again (the message is
+    redelivered); any other fails the panel with its reason."""
+    store = services.store
+    if error.retryable:
+        store.release_panel(panel.job_id, panel.index, owner)
+        # retryAfter: the least wait the provider asked for (google.rpc.RetryInfo), which
+        # the subscription's retry policy should cover.
+        retry_after = getattr(error, "retry_after", None)
+        logs.warning("panel will be retried", code=error.code, retryAfter=retry_after, **log_fields)
+        raise error
+    if not store.fail_panel(panel.job_id, panel.index, error.to_dict(), owner):
+        forget_if_deleted(store, services.blobs, panel.job_id)
+    logs.warning("panel failed", code=error.code, **log_fields)
+
+
+def _store_done(
+    services: RenderingDependencies,
+    claim: Claim,
+    owner: str,
+    produced_assets: tuple[Asset, Asset | None],
+    times: tuple[float, float],
+    log_fields: dict[str, object],
+) -> bool:
+    """Marks the claimed panel done; False when its job was deleted meanwhile (what this
+    delivery wrote is then removed)."""
+    store, panel = services.store, claim.panel
+    image, audio = produced_assets
+    started, claimed = times
+    produced = time.monotonic()
+    if not store.complete_panel(
+        panel.job_id, panel.index, owner, PanelAssets(image, audio), claim.token
+    ):
+        return not forget_if_deleted(store, services.blobs, panel.job_id)
+    logs.info(
+        "panel done",
+        claimMs=int((claimed - started) * 1000),
+        produceMs=int((produced - claimed) * 1000),
+        recordMs=int((time.monotonic() - produced) * 1000),
+        **log_fields,
+    )
+    return True
 
 
 def finish_job_if_done(services: StoreDependencies, job: Job) -> JobStatus | None:

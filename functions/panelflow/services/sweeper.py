@@ -26,6 +26,8 @@ def sweep(services: JobDependencies, now: float | None = None) -> dict[str, int]
     _recover_expired_leases(services, now, report)
     _recover_stalled_plans(services, now, report)
     _time_out_rendering_jobs(services, now, report)
+    # Where there is no TTL policy (the emulator), expired records are deleted here.
+    report["expiredDeleted"] = sum(services.store.purge_expired(now).values())
     if any(report.values()):
         logs.info("sweep", **report)
     return report

@@ -52,6 +52,8 @@ class Settings:
     # Per user: jobs running at once, and panels ordered per UTC day (0: no limit).
     max_active_jobs: int
     max_panels_per_day: int
+    # Days a job's story is kept after the job ends (deleting the job deletes it at once).
+    story_retention_days: int
     # Lifetime of the signed asset links the API hands a job's owner.
     signed_url_seconds: int
     # Local only: a PEM RSA key that signs asset links for the Storage emulator. In

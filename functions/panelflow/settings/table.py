@@ -115,6 +115,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("PANELFLOW_JOB_DEADLINE_SECONDS", "job_deadline_seconds", parsers.whole_seconds, 1800.0, "the sweeper fails a job unchanged this long, with a reason", minimum=1),
     Variable("PANELFLOW_MAX_ACTIVE_JOBS", "max_active_jobs", parsers.integer, 3, "per user: jobs running at once (0: no limit)", minimum=0),
     Variable("PANELFLOW_MAX_PANELS_PER_DAY", "max_panels_per_day", parsers.integer, 200, "per user: panels ordered per UTC day (0: no limit)", minimum=0),
+    Variable("PANELFLOW_STORY_RETENTION_DAYS", "story_retention_days", parsers.integer, 90, "days a job's story is kept after the job ends (deleting the job deletes it at once); see docs/security.md", minimum=1, maximum=3650),
     Variable("PANELFLOW_SIGNED_URL_SECONDS", "signed_url_seconds", parsers.integer, 900, "lifetime of the signed asset links `GET /jobs/{jobId}` hands the owner", minimum=1, maximum=MAX_SIGNED_URL_S),
     Variable("PANELFLOW_SIGNING_KEY_FILE", "signing_key_file", parsers.text, "", "local only: the PEM RSA key that signs asset links for the Storage emulator (the local stack makes one); production signs with the service account through IAM and refuses this", check=parsers.existing_file),
     Variable("PANELFLOW_AUTH_CHECK_REVOKED", "check_revoked", parsers.boolean, True, "also ask Firebase Auth (or its emulator), on every request, whether the token was revoked or its user disabled or deleted; `false` saves that lookup"),

@@ -22,6 +22,12 @@ from panelflow.adapters.firestore.documents import (
 from panelflow.domain.errors import Conflict, IdempotencyConflict, QuotaExceeded, TransientError
 from panelflow.domain.models import IdempotencyRecord, Job, JobStatus
 from panelflow.domain.quotas import Quota, Usage, charge
+from panelflow.domain.retention import (
+    EXPIRES_AT,
+    story_expires_at,
+    timestamp,
+    usage_expires_at,
+)
 
 ATTEMPTS = 8
 
@@ -34,10 +40,12 @@ class JobAdmission:
         client: firestore.Client,
         clock: Callable[[], float],
         sleep: Callable[[float], None],
+        story_retention_days: int = 90,
     ) -> None:
         self._client = client
         self._clock = clock
         self._sleep = sleep
+        self._story_retention_days = story_retention_days
 
     def create_job(
         self,
@@ -51,7 +59,7 @@ class JobAdmission:
             batch = self._job_batch(job, story, key)
             if quota is not None:
                 try:
-                    self._charge(batch, job.owner_uid, job.job_id, job.panels_requested, quota)
+                    self.add_charge(batch, job.owner_uid, job.job_id, job.panels_requested, quota)
                 except QuotaExceeded:
                     # A repeat of a request that got its job is answered, not refused.
                     earlier = self._live_key_job(key) if key else None
@@ -79,7 +87,12 @@ class JobAdmission:
         batch.create(job_ref(self._client, job.job_id), job.to_dict())
         batch.create(
             self._client.collection(INPUTS).document(job.job_id),
-            {"story": story, "ownerUid": job.owner_uid, "createdAt": job.created_at},
+            {
+                "story": story,
+                "ownerUid": job.owner_uid,
+                "createdAt": job.created_at,
+                EXPIRES_AT: timestamp(story_expires_at(job.created_at, self._story_retention_days)),
+            },
         )
         if key is not None:
             key.add_to(batch, job)
@@ -128,7 +141,7 @@ class JobAdmission:
             )
         return Job.from_dict(earlier_doc.to_dict())
 
-    def _charge(
+    def add_charge(
         self, batch: firestore.WriteBatch, owner_uid: str, job_id: str, panels: int, quota: Quota
     ) -> None:
         """Adds the owner's new usage to ``batch``, guarded by the version it was read at
@@ -149,7 +162,12 @@ class JobAdmission:
                 if doc.exists and not JobStatus(doc.get("status")).terminal:
                     still_active.append(doc.id)
         updated = charge(usage, still_active, quota, job_id, panels)
-        data = updated.to_dict() | {"ownerUid": owner_uid, "updatedAt": self._clock()}
+        now = self._clock()
+        data = updated.to_dict() | {
+            "ownerUid": owner_uid,
+            "updatedAt": now,
+            EXPIRES_AT: timestamp(usage_expires_at(now)),
+        }
         if snapshot.exists:
             option = self._client.write_option(last_update_time=snapshot.update_time)
             batch.update(ref, data, option=option)
@@ -159,7 +177,7 @@ class JobAdmission:
     def charge_usage(self, owner_uid: str, job_id: str, panels: int, quota: Quota) -> None:
         for _ in range(ATTEMPTS):
             batch = self._client.batch()
-            self._charge(batch, owner_uid, job_id, panels, quota)
+            self.add_charge(batch, owner_uid, job_id, panels, quota)
             try:
                 batch.commit()
                 return

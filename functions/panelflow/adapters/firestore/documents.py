@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -82,7 +84,9 @@ def compare_and_set(
         batch.update(ref, update, option=option)
         try:
             return batch.commit()[-1]
-        except gexc.FailedPrecondition:
+        except (gexc.FailedPrecondition, gexc.AlreadyExists):
+            # This document, or one ``extra`` guards or creates, changed meanwhile.
+            time.sleep(random.uniform(0.002, 0.02))
             continue
         except TRANSIENT as error:
             raise TransientError("the job store is unavailable, try again") from error

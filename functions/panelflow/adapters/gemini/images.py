@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from dataclasses import dataclass
 
 from google import genai
 from google.genai import types
@@ -29,6 +30,18 @@ def image_mime_type(data: bytes) -> str:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     return "image/png"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why the image model drew nothing: ``reason`` in our words, and what the model said
+    instead (derived from the story, so for the panel's owner only, never for the logs)."""
+
+    reason: str
+    said: str = ""
+
+    def __str__(self) -> str:
+        return f'{self.reason} ("{self.said[:160]}")' if self.said else self.reason
 
 
 class GeminiImageGenerator:
@@ -102,7 +115,8 @@ class GeminiImageGenerator:
         outcome = self._attempt(prompt, sheets, subject, kind)
         if isinstance(outcome, RenderedImage):
             return outcome
-        logger.info("image refused (%s), re-rolling with a softened prompt", outcome)
+        # Only our words: what the model said is derived from the story.
+        logger.info("image refused (%s), re-rolling with a softened prompt", outcome.reason)
         second = self._attempt(prompts.soften(prompt), sheets, subject, kind)
         if isinstance(second, RenderedImage):
             return second
@@ -113,7 +127,7 @@ class GeminiImageGenerator:
 
     def _attempt(
         self, prompt: str, sheets: list[types.Part], subject: str, kind: str
-    ) -> RenderedImage | str:
+    ) -> RenderedImage | Refusal:
         """The image, or why there is none."""
         config = types.GenerateContentConfig(
             response_modalities=["IMAGE"],
@@ -146,10 +160,10 @@ class GeminiImageGenerator:
         return outcome
 
     @staticmethod
-    def _read(response: types.GenerateContentResponse, subject: str) -> RenderedImage | str:
+    def _read(response: types.GenerateContentResponse, subject: str) -> RenderedImage | Refusal:
         declined = refusal(response)
         if declined:
-            return declined
+            return Refusal(declined)
         candidates = response.candidates or []
         parts = (
             candidates[0].content.parts if candidates and candidates[0].content else None
@@ -168,8 +182,7 @@ class GeminiImageGenerator:
             assert blob is not None and blob.data
             return _rendered(blob.data, blob.mime_type or "image/png", subject)
         said = " ".join(" ".join(p.text for p in parts if p.text and not p.thought).split())
-        reason = FINISH_REASONS["NO_IMAGE"]
-        return f'{reason} ("{said[:160]}")' if said else reason
+        return Refusal(FINISH_REASONS["NO_IMAGE"], said)
 
 
 def _rendered(data: bytes, mime_type: str, subject: str) -> RenderedImage:
