@@ -104,7 +104,7 @@ def real(emulator_env: dict[str, str]) -> FirebaseAuthenticator:
 NOW = int(time.time())
 BAD_TOKENS: dict[str, Callable[[str], str]] = {
     "expired": lambda token: _edit(token, exp=NOW - 7200),
-    "not yet valid": lambda token: _edit(token, iat=NOW + 3600, auth_time=NOW + 3600),
+    "not yet valid": lambda token: _edit(token, iat=NOW + 30 * 86400, auth_time=NOW + 30 * 86400),
     "another project": lambda token: _edit(token, aud="demo-another"),
     "another issuer": lambda token: _edit(token, iss="https://securetoken.google.com/demo-x"),
     "another uid shape": lambda token: _edit(token, sub="a/b", user_id="a/b"),

@@ -90,8 +90,8 @@ def test_a_valid_emulator_token_gives_its_uid(emulated: None) -> None:
         (bearer(emulator_token(exp=int(time.time()) - 1)), "expired"),
         (bearer(emulator_token(exp=1)), "expired"),
         (bearer(emulator_token(exp="tomorrow")), "expired"),
-        (bearer(emulator_token(iat=int(time.time()) + 600)), "not valid yet"),
-        (bearer(emulator_token(auth_time=int(time.time()) + 600)), "not valid yet"),
+        (bearer(emulator_token(iat=int(time.time()) + 30 * 86400)), "not valid yet"),
+        (bearer(emulator_token(auth_time=int(time.time()) + 30 * 86400)), "not valid yet"),
         (bearer(emulator_token(iat=None)), "not valid yet"),
         # Tampered: an emulator token carries no signature, and says so in its header.
         (bearer(emulator_token("ada") + "c2lnbmF0dXJl"), "not valid"),
