@@ -8,7 +8,8 @@ import pytest
 
 import faults
 
-pytestmark = pytest.mark.stack
+# The drill bounds its own waits; a loaded machine may need more than the default 300 s.
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(600)]
 
 
 def test_fault_drills_hold_every_guarantee(tmp_path: Path) -> None:
