@@ -131,20 +131,19 @@ class _Handler(emulator.RequestHandler):
                 }
             }
         ).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        self.wfile.flush()
+        self._reply(status, "application/json", body)
 
     def _refuse(self, status: int, code: str, message: str) -> None:
         body = (
             "<?xml version='1.0' encoding='UTF-8'?>"
             f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
         ).encode()
+        self._reply(status, "application/xml", body)
+
+    def _reply(self, status: int, media_type: str, body: bytes) -> None:
+        """A refusal in Cloud Storage's shape: JSON on its JSON API, XML on signed links."""
         self.send_response(status)
-        self.send_header("Content-Type", "application/xml; charset=UTF-8")
+        self.send_header("Content-Type", f"{media_type}; charset=UTF-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

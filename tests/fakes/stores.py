@@ -108,13 +108,20 @@ class InMemoryJobStore:
         with self._lock:
             self._set_usage(owner_uid, self._charged(owner_uid, job_id, panels, quota))
 
-    def _apply_charge(self, job_id: str, charge: UsageCharge | None) -> None:
-        """Charges in the same locked step as the move (raises before anything changes)."""
+    def _charged_move(
+        self, job_id: str, expected: Sequence[JobStatus], charge: UsageCharge | None
+    ) -> Job | None:
+        """The job if it may move (its status is expected), charged in the same locked step
+        (raises before anything changes); None when it may not move."""
+        job = self.jobs.get(job_id)
+        if job is None or job.status not in expected:
+            return None
         if charge is not None:
             self._set_usage(
                 charge.owner_uid,
                 self._charged(charge.owner_uid, job_id, charge.panels, charge.quota),
             )
+        return job
 
     def _set_usage(self, owner_uid: str, usage: Usage) -> None:
         self.usage[owner_uid] = usage
@@ -192,10 +199,9 @@ class InMemoryJobStore:
         **fields: object,
     ) -> bool:
         with self._lock:
-            job = self.jobs.get(job_id)
-            if job is None or job.status not in expected:
+            job = self._charged_move(job_id, expected, charge)
+            if job is None:
                 return False
-            self._apply_charge(job_id, charge)
             job.status = new
             job.updated_at = self._clock()
             if new.terminal:
@@ -277,10 +283,9 @@ class InMemoryJobStore:
         charge: UsageCharge | None = None,
     ) -> bool:
         with self._lock:
-            job = self.jobs.get(job_id)
-            if job is None or job.status not in expected:
+            job = self._charged_move(job_id, expected, charge)
+            if job is None:
                 return False
-            self._apply_charge(job_id, charge)
             job.status = JobStatus.RENDERING
             job.finished_at = None
             job.error = None
