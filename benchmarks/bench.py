@@ -28,6 +28,7 @@ from unittest import mock
 import requests
 
 from panelflow.domain.models import TERMINAL_STATES, PanelRequest
+from panelflow_cli import environments
 from panelflow_cli.identity import emulator_token
 from panelflow_cli.stack import HOST, LocalStack, StackOptions, free_port
 
@@ -150,20 +151,15 @@ def raw_listener_lag(db: Any, rounds: int = 8, burst: int = 12) -> list[float]:
 
 
 def import_time(directory: Path, runs: int = 5) -> float:
-    """Cold import of a function's main module in a fresh interpreter (median of runs)."""
+    """Cold import of a staged function's main module (median of runs), in a fresh
+    interpreter of the function's own environment: what a new instance pays before it serves."""
     code = "import time; t = time.perf_counter(); import main; print(time.perf_counter() - t)"
+    command = [str(environments.python(environments.ensure(directory.name))), "-c", code]
     env = {**os.environ, "PYTHONPATH": str(directory)}
-    times = []
-    for _ in range(runs):
-        out = subprocess.run(
-            [sys.executable, "-c", code],
-            cwd=directory,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        times.append(float(out.stdout.strip()))
+    times = [
+        float(subprocess.check_output(command, cwd=directory, env=env, text=True))
+        for _ in range(runs)
+    ]
     return statistics.median(times)
 
 

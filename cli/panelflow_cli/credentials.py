@@ -215,6 +215,7 @@ class SignedIn:
         self,
         target: Target,
         session: Session,
+        *,
         store: CredentialStore | None = None,
         identity: Identity | None = None,
     ) -> None:

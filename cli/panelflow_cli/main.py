@@ -141,7 +141,7 @@ def _signed_in(args: argparse.Namespace, target: Target, *, guest: bool = True) 
     else:
         # The stored login names the project when the command line did not.
         target, session = found
-    signed = SignedIn(target, session, store)
+    signed = SignedIn(target, session, store=store)
     try:
         signed()
     except IdentityError as error:
@@ -150,7 +150,7 @@ def _signed_in(args: argparse.Namespace, target: Target, *, guest: bool = True) 
         if not (target.local and session.anonymous and guest):
             raise CliError(f"{error}: run 'panelflow login'") from error
         # A guest of an earlier local stack on the same port: the emulator has forgotten it.
-        signed = SignedIn(target, _new_guest(store, target), store)
+        signed = SignedIn(target, _new_guest(store, target), store=store)
     return signed
 
 
@@ -190,7 +190,7 @@ def _stored_guest(store: CredentialStore, target: Target) -> SignedIn | None:
         session = store.get(target)
         if session is None or not session.anonymous:
             return None
-        signed = SignedIn(target, session, store)
+        signed = SignedIn(target, session, store=store)
         signed()
         return signed
     except (CredentialsError, IdentityError):

@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from fakes import InMemoryBlobStore
+from fakes.providers import simple_plan
 from panelflow.domain.errors import Conflict, LeaseHeld, NotFound
 from panelflow.domain.models import (
     Asset,
@@ -18,7 +19,6 @@ from panelflow.domain.models import (
     Job,
     JobStatus,
     PanelAssets,
-    PanelPlan,
     PanelStatus,
     StoryPlan,
 )
@@ -53,21 +53,9 @@ def _job(owner: str = "owner-1", created: float | None = None) -> Job:
 
 
 def _plan(panels: int = 3) -> StoryPlan:
-    return StoryPlan(
-        title="A title",
-        characters=(Character(name="Ada", description="red coat", voice="female"),),
-        panels=tuple(
-            PanelPlan(
-                index=i,
-                scene=f"scene {i}",
-                caption=f"caption {i}",
-                narration=f"narration {i}",
-                dialogue=(DialogueLine(speaker="Ada", text=f"hi {i}"),),
-                characters=("Ada",),
-                image_prompt=f"prompt {i}",
-            )
-            for i in range(panels)
-        ),
+    ada = Character(name="Ada", description="red coat", voice="female")
+    return simple_plan(
+        panels, "A title", (ada,), line=lambda i: f"hi {i}", prompt=lambda i: f"prompt {i}"
     )
 
 

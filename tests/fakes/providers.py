@@ -33,6 +33,33 @@ class _Counting:
             raise error
 
 
+def simple_plan(
+    panels: int,
+    title: str,
+    characters: tuple[Character, ...],
+    *,
+    line: Callable[[int], str],
+    prompt: Callable[[int], str],
+) -> StoryPlan:
+    """``panels`` panels, each with a caption, a narration and one line of Ada's."""
+    return StoryPlan(
+        title=title,
+        characters=characters,
+        panels=tuple(
+            PanelPlan(
+                index=index,
+                scene=f"scene {index}",
+                caption=f"caption {index}",
+                narration=f"narration {index}",
+                dialogue=(DialogueLine(speaker="Ada", text=line(index)),),
+                characters=("Ada",),
+                image_prompt=prompt(index),
+            )
+            for index in range(panels)
+        ),
+    )
+
+
 class CountingPlanner(_Counting):
     """One panel per requested count, two characters, a line of dialogue per panel."""
 
@@ -42,21 +69,12 @@ class CountingPlanner(_Counting):
             Character(name="Ada", description="red coat", voice="female"),
             Character(name="Bo", description="blue cap", voice="male"),
         )
-        return StoryPlan(
-            title=story.split(".")[0][:40],
-            characters=characters,
-            panels=tuple(
-                PanelPlan(
-                    index=index,
-                    scene=f"scene {index}",
-                    caption=f"caption {index}",
-                    narration=f"narration {index}",
-                    dialogue=(DialogueLine(speaker="Ada", text=f"line {index}"),),
-                    characters=("Ada",),
-                    image_prompt=f"{style} scene {index}",
-                )
-                for index in range(panels)
-            ),
+        return simple_plan(
+            panels,
+            story.split(".")[0][:40],
+            characters,
+            line=lambda index: f"line {index}",
+            prompt=lambda index: f"{style} scene {index}",
         )
 
 

@@ -9,19 +9,24 @@ from panelflow.bootstrap import Services
 from panelflow.settings import Settings
 
 
-def fake_services(settings: Settings, worker_id: str = "worker-1") -> Services:
+def fake_services(
+    settings: Settings, worker_id: str = "worker-1", *, fake_providers: bool = True
+) -> Services:
     """Fresh in-memory fakes for every port, a fake authenticator among them.
 
-    Each fake goes in through its own typed keyword, so mypy checks it against its port.
+    With ``fake_providers=False`` the planner, images and voice are the ones the settings
+    choose (the Google adapters against their local wire fakes, say): only the
+    infrastructure is faked. Each fake goes in through its own typed keyword, so mypy
+    checks it against its port.
     """
     return Services(
         settings,
         store=InMemoryJobStore(),
         queue=RecordingQueue(),
         blobs=InMemoryBlobStore(),
-        planner=CountingPlanner(),
-        images=CountingImageGenerator(),
-        voice=CountingVoice(),
+        planner=CountingPlanner() if fake_providers else None,
+        images=CountingImageGenerator() if fake_providers else None,
+        voice=CountingVoice() if fake_providers else None,
         authenticator=FakeAuthenticator(),
         worker_id=worker_id,
     )

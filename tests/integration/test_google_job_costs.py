@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from fakes.auth import FakeAuthenticator
 from fakes.gemini_server import FakeGemini
-from fakes.stores import InMemoryBlobStore, InMemoryJobStore, RecordingQueue
+from fakes.services import fake_services
 from fakes.tts_server import FakeTextToSpeech
 from google_fakes_env import dusk_panel, google_settings, mira_and_tomas
 from panelflow.bootstrap import Services
@@ -30,14 +29,7 @@ ONE_PANEL: dict[str, Any] = {
 
 @pytest.fixture
 def services(fake: FakeGemini, tts: FakeTextToSpeech) -> Services:
-    settings = google_settings(fake, tts)
-    return Services(
-        settings,
-        store=InMemoryJobStore(),
-        queue=RecordingQueue(),
-        blobs=InMemoryBlobStore(),
-        authenticator=FakeAuthenticator(),
-    )
+    return fake_services(google_settings(fake, tts), fake_providers=False)
 
 
 def _run(services: Services, story: str, panels: int) -> dict[str, Any]:

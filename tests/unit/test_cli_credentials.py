@@ -180,7 +180,7 @@ class FakeIdentity:
 
 def test_a_token_near_expiry_is_refreshed_and_stored(store: CredentialStore) -> None:
     identity: Any = FakeIdentity()
-    signed = SignedIn(LOCAL, session(expires_in=30.0), store, identity)
+    signed = SignedIn(LOCAL, session(expires_in=30.0), store=store, identity=identity)
     assert signed() == "renewed-1"
     assert signed() == "renewed-1"  # fresh now: no second refresh
     assert len(identity.refreshed) == 1
@@ -189,7 +189,7 @@ def test_a_token_near_expiry_is_refreshed_and_stored(store: CredentialStore) -> 
 
 def test_a_fresh_token_is_used_as_is(store: CredentialStore) -> None:
     identity: Any = FakeIdentity()
-    signed = SignedIn(LOCAL, session(expires_in=120.0), store, identity)
+    signed = SignedIn(LOCAL, session(expires_in=120.0), store=store, identity=identity)
     assert signed() == "id-ada"
     assert identity.refreshed == [] and not store.path.exists()
 
@@ -203,7 +203,7 @@ def test_a_login_found_by_api_url_alone_is_renewed_in_its_own_place(
     target, login = found
     assert target.key == DEPLOYED.key
     identity: Any = FakeIdentity()
-    assert SignedIn(target, login, store, identity)() == "renewed-1"
+    assert SignedIn(target, login, store=store, identity=identity)() == "renewed-1"
     logins = json.loads(store.path.read_text())["logins"]
     assert list(logins) == [DEPLOYED.key]
     assert store.remove(Target(DEPLOYED.api_url, "", api_key="web-key")) is True

@@ -91,6 +91,10 @@ class PanelPlan:
     image_prompt: str = ""
 
 
+# The fields a panel takes from its plan, by the same names.
+_PLAN_FIELDS = tuple(name for name in PanelPlan.__dataclass_fields__)
+
+
 @dataclass(frozen=True)
 class StoryPlan:
     title: str
@@ -219,17 +223,16 @@ class Panel:
 
     @classmethod
     def from_plan(cls, job_id: str, plan: PanelPlan) -> Panel:
-        return cls(
-            job_id=job_id,
-            index=plan.index,
-            status=PanelStatus.PENDING,
-            scene=plan.scene,
-            caption=plan.caption,
-            narration=plan.narration,
-            dialogue=list(plan.dialogue),
-            characters=list(plan.characters),
-            image_prompt=plan.image_prompt,
-        )
+        """A pending panel with the plan's text and prompt (lists where the plan has tuples)."""
+        planned = {name: getattr(plan, name) for name in _PLAN_FIELDS}
+        planned.update(dialogue=list(plan.dialogue), characters=list(plan.characters))
+        return cls(job_id=job_id, status=PanelStatus.PENDING, **planned)
+
+    def plan(self) -> PanelPlan:
+        """The plan this panel carries out: the inverse of ``from_plan``."""
+        planned = {name: getattr(self, name) for name in _PLAN_FIELDS}
+        planned.update(dialogue=tuple(self.dialogue), characters=tuple(self.characters))
+        return PanelPlan(**planned)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from panelflow import logs
@@ -16,7 +18,6 @@ from panelflow.domain.models import (
     JobStatus,
     Panel,
     PanelAssets,
-    PanelPlan,
     PanelRequest,
     SpeechLine,
 )
@@ -154,7 +155,7 @@ def ensure_active(services: StoreDependencies, job_id: str) -> None:
 
 
 def _image(services: RenderingDependencies, job: Job, panel: Panel) -> Asset:
-    plan = _plan_of(panel)
+    plan = panel.plan()
     characters = [c for c in job.characters if c.name in panel.characters] or list(job.characters)
     path = assets.panel_image_path(job, panel, plan, characters, services.image_engine)
     stored = _stored(services, panel, path)
@@ -162,22 +163,14 @@ def _image(services: RenderingDependencies, job: Job, panel: Panel) -> Asset:
         return stored
     references = _references(services, characters)
     previous = services.store.get_panel(job.job_id, panel.index - 1) if panel.index else None
-    ensure_active(services, job.job_id)
-    with metered(
-        services,
-        job.job_id,
-        kind="image",
-        provider=services.settings.images,
-        units={"images": 1},
-        panel_index=panel.index,
-    ):
+    with _paid_call(services, job, panel, "image", services.settings.images, {"images": 1}):
         image = services.images.panel(
             PanelRequest(
                 panel=plan,
                 style=job.style,
                 characters=characters,
                 references=references,
-                previous=_plan_of(previous) if previous else None,
+                previous=previous.plan() if previous else None,
             )
         )
     return services.blobs.put(
@@ -203,17 +196,28 @@ def _audio(services: RenderingDependencies, job: Job, panel: Panel) -> Asset | N
     stored = _stored(services, panel, path)
     if stored is not None:
         return stored
-    ensure_active(services, job.job_id)
-    with metered(
-        services,
-        job.job_id,
-        kind="speech",
-        provider=services.settings.voice,
-        units={"characters": sum(len(line.text) for line in lines)},
-        panel_index=panel.index,
-    ):
+    characters = {"characters": sum(len(line.text) for line in lines)}
+    with _paid_call(services, job, panel, "speech", services.settings.voice, characters):
         audio = services.voice.synthesize(lines, language=job.language)
     return services.blobs.put(path, audio.data, audio.content_type, durationMs=audio.duration_ms)
+
+
+@contextlib.contextmanager
+def _paid_call(
+    services: RenderingDependencies,
+    job: Job,
+    panel: Panel,
+    kind: str,
+    provider: str,
+    units: Mapping[str, int],
+) -> Iterator[None]:
+    """One paid provider call for ``panel``: made only while its job runs (checked right
+    before), and recorded in the job's cost ledger whatever its outcome."""
+    ensure_active(services, job.job_id)
+    with metered(
+        services, job.job_id, kind=kind, provider=provider, units=units, panel_index=panel.index
+    ):
+        yield
 
 
 def _stored(services: RenderingDependencies, panel: Panel, path: str) -> Asset | None:
@@ -224,15 +228,3 @@ def _stored(services: RenderingDependencies, panel: Panel, path: str) -> Asset |
 
 def _references(services: RenderingDependencies, characters: list[Character]) -> dict[str, bytes]:
     return {c.name: services.blobs.get(c.reference_path) for c in characters if c.reference_path}
-
-
-def _plan_of(panel: Panel) -> PanelPlan:
-    return PanelPlan(
-        index=panel.index,
-        scene=panel.scene,
-        caption=panel.caption,
-        narration=panel.narration,
-        dialogue=tuple(panel.dialogue),
-        characters=tuple(panel.characters),
-        image_prompt=panel.image_prompt,
-    )
