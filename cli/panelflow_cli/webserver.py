@@ -20,6 +20,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from panelflow_cli.function_guard import is_loopback_host
 from panelflow_cli.identity import EMULATOR_API_KEY
 
 # Locally authDomain only names popup and redirect pages, which the Auth emulator serves.
@@ -77,6 +78,16 @@ class WebHandler(SimpleHTTPRequestHandler):
     def __init__(self, *args: Any, config: bytes, directory: str, **kwargs: Any) -> None:
         self.config = config
         super().__init__(*args, directory=directory, **kwargs)
+
+    def parse_request(self) -> bool:
+        """Only requests addressed to this machine: a page elsewhere that points its own name
+        at 127.0.0.1 (DNS rebinding) gets 421, as the functions and Storage answer it."""
+        if not super().parse_request():
+            return False
+        if not is_loopback_host(self.headers.get("Host", "")):
+            self._send(HTTPStatus.MISDIRECTED_REQUEST, "text/plain; charset=utf-8", "not here\n")
+            return False
+        return True
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0].split("#", 1)[0]

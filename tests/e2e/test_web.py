@@ -32,7 +32,7 @@ from playwright.sync_api import (
 
 from emulator_fixtures import running, simulated_options
 from fakes.deployment import terraform_outputs
-from panelflow_cli.identity import Identity
+from panelflow_cli.identity import Identity, IdentityError
 from panelflow_cli.stack import LocalStack, read_env_file
 from web_config import web_config
 
@@ -732,3 +732,48 @@ def test_finished_comic_with_the_offline_providers(local_stack: LocalStack, devi
     if not DOCS_SCREENSHOT.exists() or os.environ.get("PANELFLOW_UPDATE_SCREENSHOTS"):
         DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, DOCS_SCREENSHOT)
+
+
+def test_a_comic_then_the_whole_account_are_deleted_from_the_page(
+    web_stack: LocalStack, device: Device
+) -> None:
+    api = web_stack.env["PANELFLOW_API_URL"]
+    token = identity(web_stack).token_for("ursula")
+    auth = {"Authorization": f"Bearer {token}"}
+    first = start_job(web_stack, "ursula", "Ursula drew a fox.", panels=1)
+    second = start_job(web_stack, "ursula", "Ursula drew a crow.", panels=1)
+    page = device()
+    questions: list[str] = []
+
+    def answer(dialog: Dialog) -> None:
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
+    sign_in(page, web_stack, "ursula", f"/#/jobs/{first}")
+    page.wait_for_selector("#job-view[data-total='1']")
+    page.click("#delete-job")
+    page.wait_for_selector("#new-comic")
+    assert "removed for good" in questions[-1] and "15 minutes" in questions[-1]
+    page.wait_for_function("document.querySelectorAll('#my-comics li').length === 1")
+    assert requests.get(f"{api}/jobs/{first}", headers=auth, timeout=10).status_code == 404
+    assert requests.get(f"{api}/jobs/{second}", headers=auth, timeout=10).status_code == 200
+
+    page.click("#account-link")
+    page.wait_for_selector("#delete-account")
+    shot(page, "account-delete")
+    page.click("#delete-account")
+    page.wait_for_selector("#signin-form")
+    assert "Every comic you made" in questions[-1]
+    # The account is gone: its token is refused and its email signs nobody in.
+    assert requests.get(f"{api}/jobs", headers=auth, timeout=10).status_code == 401
+    with pytest.raises(IdentityError):
+        identity(web_stack).sign_in(*credentials("ursula"))
+
+
+def test_the_web_server_answers_only_this_machine(web_stack: LocalStack) -> None:
+    url = web_stack.env["PANELFLOW_WEB_URL"]
+    assert requests.get(f"{url}/config.json", timeout=10).status_code == 200
+    for host in ("evil.example", "panelflow.evil.example:80", "10.0.0.1"):
+        refused = requests.get(f"{url}/config.json", headers={"Host": host}, timeout=10)
+        assert refused.status_code == 421, host

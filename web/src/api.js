@@ -71,6 +71,16 @@ export async function cancelJob(config, jobId) {
   return call(config, `/jobs/${encodeURIComponent(jobId)}:cancel`, 'POST', 200);
 }
 
+/** DELETE /jobs/{jobId}: the comic, its story, panels, images, audio and cost records. */
+export async function deleteJob(config, jobId) {
+  return call(config, `/jobs/${encodeURIComponent(jobId)}`, 'DELETE', 204);
+}
+
+/** DELETE /me: every comic and record of the signed-in user, then the sign-in itself. */
+export async function deleteAccount(config) {
+  return call(config, '/me', 'DELETE', 204);
+}
+
 /** One authenticated call; throws ApiError unless the API answers the expected status. */
 async function call(config, path, method, expected) {
   let response;

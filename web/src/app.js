@@ -50,7 +50,7 @@ function render() {
   const db = openFirestore(config, user);
   const current = route();
   if (current.name === 'job') unmount = mountJob(main, { config, db, user, jobId: current.jobId });
-  else if (current.name === 'account') unmount = mountAccount(main, { user });
+  else if (current.name === 'account') unmount = mountAccount(main, { config, user });
   else unmount = mountHome(main, { config, db, user });
 }
 
@@ -80,7 +80,11 @@ function renderAccount(user) {
         { id: 'link-account', href: '#/account', class: 'button button--small' },
         'Keep my comics',
       )
-    : null;
+    : h(
+        'a',
+        { id: 'account-link', href: '#/account', class: 'button button--ghost button--small' },
+        'Account',
+      );
   const leave = h(
     'button',
     { type: 'button', id: 'sign-out', class: 'button button--ghost button--small' },

@@ -1,11 +1,52 @@
 // #/account: a guest turns their session into an account (email and password, or Google where
-// enabled). The uid stays the same, so every comic started as a guest stays theirs.
+// enabled). The uid stays the same, so every comic started as a guest stays theirs. Anyone
+// can delete their account here, everything in it included.
 
-import { linkEmail, linkGoogle, signInOptions } from '../auth.js';
+import { deleteAccount } from '../api.js';
+import { linkEmail, linkGoogle, signInOptions, signOut } from '../auth.js';
 import { h } from '../dom.js';
 import { credentialsForm } from './credentials.js';
 
-export function mountAccount(container, { user }) {
+const DELETE_ACCOUNT =
+  'Delete your account and everything in it?\n\n' +
+  'Every comic you made (its story, panels, images, audio and costs), your usage records ' +
+  'and your sign-in are removed for good. This cannot be undone.\n\n' +
+  'Links to images or audio you already shared stop working within 15 minutes.';
+
+/** "Delete my account": a confirmation naming what goes, then DELETE /me and sign-out. */
+function deleteAccountSection(config) {
+  const error = h('p', { class: 'field-error', role: 'alert' });
+  const button = h(
+    'button',
+    { type: 'button', id: 'delete-account', class: 'button button--danger' },
+    'Delete my account',
+  );
+  button.addEventListener('click', async () => {
+    if (!window.confirm(DELETE_ACCOUNT)) return;
+    button.disabled = true;
+    button.textContent = 'Deleting…';
+    error.textContent = '';
+    try {
+      await deleteAccount(config);
+      window.location.hash = '#/';
+      await signOut();
+    } catch (failure) {
+      error.textContent = `Your account was not deleted: ${failure.message}`;
+      button.disabled = false;
+      button.textContent = 'Delete my account';
+    }
+  });
+  return h(
+    'section',
+    { class: 'danger-zone', 'aria-labelledby': 'delete-account-title' },
+    h('h2', { id: 'delete-account-title' }, 'Delete my account'),
+    h('p', { class: 'muted' }, 'Removes every comic you made and your sign-in, on every device.'),
+    button,
+    error,
+  );
+}
+
+export function mountAccount(container, { config, user }) {
   if (!user.isAnonymous) {
     container.append(
       h(
@@ -14,6 +55,7 @@ export function mountAccount(container, { user }) {
         h('h1', {}, 'Your account'),
         h('p', {}, 'Signed in as ', h('strong', {}, user.displayName), '.'),
         h('a', { href: '#/', class: 'button button--primary' }, 'Back to my comics'),
+        deleteAccountSection(config),
       ),
     );
     return () => {};
@@ -64,6 +106,7 @@ export function mountAccount(container, { user }) {
       form,
       google ? [h('p', { class: 'divider' }, h('span', {}, 'or')), google, googleError] : null,
       h('p', {}, h('a', { href: '#/', class: 'back' }, '← Not now')),
+      deleteAccountSection(config),
     ),
   );
   inputs.email.focus();

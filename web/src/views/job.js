@@ -5,7 +5,7 @@
 
 import { collection, doc, onSnapshot, orderBy, query } from 'firebase/firestore';
 
-import { cancelJob, getJob, retryPanel } from '../api.js';
+import { cancelJob, deleteJob, getJob, retryPanel } from '../api.js';
 import { h, STATUS_LABELS, statusPill, styleLabel, TERMINAL } from '../dom.js';
 
 export function mountJob(container, { config, db, user, jobId }) {
@@ -162,13 +162,36 @@ function createView(jobId) {
       cancel.textContent = `Cancel (${error.message})`;
     }
   });
+  const remove = h(
+    'button',
+    { type: 'button', id: 'delete-job', class: 'button button--ghost button--small' },
+    'Delete',
+  );
+  remove.addEventListener('click', async () => {
+    const panels = root.dataset.total || 'its';
+    const named = title.textContent || 'this comic';
+    const question =
+      `Delete “${named}”?\n\nIts story, ${panels} panels, images, audio and costs are ` +
+      'removed for good; a comic still drawing is stopped first. Links to its images or ' +
+      'audio you already shared stop working within 15 minutes.';
+    if (!window.confirm(question)) return;
+    remove.disabled = true;
+    remove.textContent = 'Deleting…';
+    try {
+      await deleteJob(currentConfig, jobId);
+      window.location.hash = '#/';
+    } catch (error) {
+      remove.disabled = false;
+      remove.textContent = `Delete (${error.message})`;
+    }
+  });
   const root = h(
     'article',
     { id: 'job-view', class: 'job', dataset: { jobId, status: '', finished: 0, total: 0 } },
     h('a', { href: '#/', class: 'back' }, '← My comics'),
     h('header', { class: 'job-head' }, h('div', {}, eyebrow, title), pill),
     bar,
-    h('div', { class: 'progress-row' }, progressText, cancel, shareButton()),
+    h('div', { class: 'progress-row' }, progressText, cancel, shareButton(), remove),
     jobError,
     grid,
   );
