@@ -70,3 +70,18 @@ export function statusPill(status) {
     STATUS_LABELS[status] || status || '…',
   );
 }
+
+/** Runs a button's action: disabled and relabelled while it runs; if it fails, enabled again
+ * and ``failed(error)`` says why (the returned promise never rejects). */
+export async function whileBusy(button, busyLabel, action, failed) {
+  const label = button.textContent;
+  button.disabled = true;
+  button.textContent = busyLabel;
+  try {
+    await action();
+  } catch (error) {
+    button.disabled = false;
+    button.textContent = label;
+    failed(error);
+  }
+}

@@ -4,7 +4,7 @@
 
 import { deleteAccount } from '../api.js';
 import { linkEmail, linkGoogle, signInOptions, signOut } from '../auth.js';
-import { h } from '../dom.js';
+import { h, whileBusy } from '../dom.js';
 import { credentialsForm } from './credentials.js';
 
 const DELETE_ACCOUNT =
@@ -23,18 +23,15 @@ function deleteAccountSection(config) {
   );
   button.addEventListener('click', async () => {
     if (!window.confirm(DELETE_ACCOUNT)) return;
-    button.disabled = true;
-    button.textContent = 'Deleting…';
     error.textContent = '';
-    try {
+    const deleted = async () => {
       await deleteAccount(config);
       window.location.hash = '#/';
       await signOut();
-    } catch (failure) {
+    };
+    await whileBusy(button, 'Deleting…', deleted, (failure) => {
       error.textContent = `Your account was not deleted: ${failure.message}`;
-      button.disabled = false;
-      button.textContent = 'Delete my account';
-    }
+    });
   });
   return h(
     'section',

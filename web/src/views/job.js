@@ -6,7 +6,7 @@
 import { collection, doc, onSnapshot, orderBy, query } from 'firebase/firestore';
 
 import { cancelJob, deleteJob, getJob, retryPanel } from '../api.js';
-import { h, STATUS_LABELS, statusPill, styleLabel, TERMINAL } from '../dom.js';
+import { h, STATUS_LABELS, statusPill, styleLabel, TERMINAL, whileBusy } from '../dom.js';
 
 export function mountJob(container, { config, db, user, jobId }) {
   const view = createView(jobId);
@@ -152,16 +152,17 @@ function createView(jobId) {
     { type: 'button', class: 'button button--ghost button--small job-cancel', hidden: true },
     'Cancel',
   );
-  cancel.addEventListener('click', async () => {
-    cancel.disabled = true;
-    cancel.textContent = 'Cancelling…';
-    try {
-      await cancelJob(currentConfig, jobId); // the job listener shows the outcome
-    } catch (error) {
-      cancel.disabled = false;
-      cancel.textContent = `Cancel (${error.message})`;
-    }
-  });
+  cancel.addEventListener('click', () =>
+    // The job listener shows the outcome.
+    whileBusy(
+      cancel,
+      'Cancelling…',
+      () => cancelJob(currentConfig, jobId),
+      (error) => {
+        cancel.textContent = `Cancel (${error.message})`;
+      },
+    ),
+  );
   const remove = h(
     'button',
     { type: 'button', id: 'delete-job', class: 'button button--ghost button--small' },
@@ -175,15 +176,13 @@ function createView(jobId) {
       'removed for good; a comic still drawing is stopped first. Links to its images or ' +
       'audio you already shared stop working within 15 minutes.';
     if (!window.confirm(question)) return;
-    remove.disabled = true;
-    remove.textContent = 'Deleting…';
-    try {
+    const deleted = async () => {
       await deleteJob(currentConfig, jobId);
       window.location.hash = '#/';
-    } catch (error) {
-      remove.disabled = false;
+    };
+    await whileBusy(remove, 'Deleting…', deleted, (error) => {
       remove.textContent = `Delete (${error.message})`;
-    }
+    });
   });
   const root = h(
     'article',
