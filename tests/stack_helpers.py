@@ -11,7 +11,7 @@ from typing import Any
 import requests
 
 from panelflow.domain.models import TERMINAL_STATES
-from panelflow_cli.identity import Identity
+from panelflow_cli.identity import emulator_token
 
 TERMINAL = TERMINAL_STATES
 _tokens: dict[tuple[str, str, str], str] = {}
@@ -22,11 +22,9 @@ def id_token(uid: str) -> str:
 
     The user is created with that uid on first use; tokens are cached (they live an hour).
     """
-    host = os.environ["FIREBASE_AUTH_EMULATOR_HOST"]
-    project = os.environ["GOOGLE_CLOUD_PROJECT"]
-    key = (host, project, uid)
+    key = (os.environ["FIREBASE_AUTH_EMULATOR_HOST"], os.environ["GOOGLE_CLOUD_PROJECT"], uid)
     if key not in _tokens:
-        _tokens[key] = Identity(emulator_host=host, project_id=project).token_for(uid)
+        _tokens[key] = emulator_token(uid)
     return _tokens[key]
 
 

@@ -90,6 +90,14 @@ class Identity:
         else:
             self._toolkit, self._secure_token = IDENTITY_TOOLKIT, SECURE_TOKEN
 
+    @classmethod
+    def for_stack(cls, env: Mapping[str, str] | None = None) -> Identity:
+        """The Auth emulator of the local stack whose environment is ``env`` (default: ours)."""
+        env = os.environ if env is None else env
+        return cls(
+            emulator_host=env["FIREBASE_AUTH_EMULATOR_HOST"], project_id=env["GOOGLE_CLOUD_PROJECT"]
+        )
+
     # ---- sign-in ------------------------------------------------------------------------
 
     def sign_up_anonymously(self) -> Session:
@@ -227,8 +235,4 @@ def _error(reply: Any, status: int) -> IdentityError:
 
 def emulator_token(uid: str, env: Mapping[str, str] | None = None) -> str:
     """An ID token for ``uid`` from the local stack's Auth emulator (tests, drills, benchmarks)."""
-    env = os.environ if env is None else env
-    identity = Identity(
-        emulator_host=env["FIREBASE_AUTH_EMULATOR_HOST"], project_id=env["GOOGLE_CLOUD_PROJECT"]
-    )
-    return identity.token_for(uid)
+    return Identity.for_stack(env).token_for(uid)

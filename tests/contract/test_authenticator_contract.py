@@ -36,10 +36,7 @@ class Subject:
 
 @pytest.fixture
 def identity(emulator_env: dict[str, str]) -> Identity:
-    return Identity(
-        emulator_host=emulator_env["FIREBASE_AUTH_EMULATOR_HOST"],
-        project_id=emulator_env["GOOGLE_CLOUD_PROJECT"],
-    )
+    return Identity.for_stack(emulator_env)
 
 
 @pytest.fixture(params=["fake", "firebase"])

@@ -143,10 +143,7 @@ def shot(page: Page, name: str) -> Path:
 
 def identity(stack: LocalStack) -> Identity:
     """The stack's Auth emulator, as the tests' own client (users with chosen uids)."""
-    return Identity(
-        emulator_host=stack.env["FIREBASE_AUTH_EMULATOR_HOST"],
-        project_id=stack.env["GOOGLE_CLOUD_PROJECT"],
-    )
+    return Identity.for_stack(stack.env)
 
 
 def credentials(uid: str) -> tuple[str, str]:
