@@ -61,8 +61,12 @@ def language_name(language: str) -> str:
 
 
 def style_description(style: str) -> str:
-    """A stable description of the art style; an unknown style is named as it is."""
-    return STYLE_DESCRIPTIONS.get(style, f"{style} comic illustration")
+    """A stable description of the art style. Any other text is an owner's custom style
+    (``Job.art_style``): quoted, and framed as a look to draw, not as instructions."""
+    if style in STYLE_DESCRIPTIONS:
+        return STYLE_DESCRIPTIONS[style]
+    quoted = " ".join(style.replace('"', "'").split())
+    return f'comic illustration in the look the reader described as "{quoted}"'
 
 
 # ---- planning ---------------------------------------------------------------------------
