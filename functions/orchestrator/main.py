@@ -17,7 +17,7 @@ http.answer_framework_errors(functions_framework.errorhandler)
 
 @functions_framework.http
 def api(request: flask.Request) -> flask.Response:
-    """POST /jobs, GET /jobs, GET and DELETE /jobs/{id}, DELETE /me, GET /healthz."""
+    """The HTTP API: jobs, panels, translations, the account, health (docs/openapi.yaml)."""
     return http.handle(get_services(), request)
 
 
