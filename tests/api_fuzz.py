@@ -191,6 +191,8 @@ def requests(
         f"/jobs/{job}:cancel",
         f"/jobs/{job}:retry",
         f"/jobs/{job}/panels/{index}:regenerate",
+        f"/jobs/{job}/panels/{index}",
+        f"/jobs/{job}:translate",
         f"/jobs/{job}:delete",
         f"/jobs/{job}/panels",
     ]
@@ -204,7 +206,7 @@ def requests(
         path, method = draw(st.sampled_from(["/jobs", "/jobs/"])), "POST"
     elif scenario < 8:
         path = draw(st.sampled_from(job_routes))
-        method = draw(st.sampled_from(["GET", "POST", "POST", "DELETE"]))
+        method = draw(st.sampled_from(["GET", "POST", "POST", "PATCH", "DELETE"]))
     elif scenario == 8:
         path = draw(st.sampled_from(["/jobs", "/healthz"]))
         method = draw(st.sampled_from(["GET", "PUT", "PATCH", "DELETE", "OPTIONS"]))
