@@ -18,9 +18,16 @@ from fakes.services import fake_services
 from fakes.stores import InMemoryBlobStore, InMemoryJobStore, RecordingQueue
 from panelflow import bootstrap
 from panelflow.bootstrap import Services
-from panelflow.domain.editing import PanelEdit
+from panelflow.domain.editing import PanelEdit, Redo, redo
 from panelflow.domain.errors import Conflict, NotFound, QuotaExceeded, ValidationFailed
-from panelflow.domain.models import DialogueLine, JobRequest, JobStatus, PanelStatus
+from panelflow.domain.models import (
+    Asset,
+    DialogueLine,
+    JobRequest,
+    JobStatus,
+    Panel,
+    PanelStatus,
+)
 from panelflow.services.editing import edit_panel
 from panelflow.services.jobs import job_view, start_job
 from panelflow.services.planning import plan_job
@@ -337,3 +344,28 @@ def test_the_offline_planner_cannot_translate(services: Services) -> None:
     catalogue = client.get("/catalogue").get_json()
     assert catalogue["translation"]["available"] is False
     assert "Google planner" in catalogue["translation"]["reason"]
+
+
+def test_what_each_change_makes_necessary() -> None:
+    image = Asset("i.png", "", "image/png", 1)
+    done = Panel(
+        "j",
+        0,
+        PanelStatus.DONE,
+        caption="Dusk.",
+        narration="",
+        dialogue=[DialogueLine("Ada", "Hi")],
+        image_prompt="a pier",
+        image=image,
+    )
+    cases = [
+        (PanelEdit(caption="Night."), Redo.SPEECH),  # no narration: the caption is spoken
+        (PanelEdit(narration="Night fell."), Redo.SPEECH),
+        (PanelEdit(dialogue=(DialogueLine("Ada", "Hi", side="left"),)), Redo.NOTHING),
+        (PanelEdit(dialogue=(DialogueLine("Ada", "Hi"), DialogueLine("Bo", ""))), Redo.NOTHING),
+        (PanelEdit(image_prompt="a pier at noon"), Redo.IMAGE),
+        (PanelEdit(image_prompt="a pier at noon", caption="Noon."), Redo.BOTH),
+        (PanelEdit(caption="Dusk."), Redo.NOTHING),
+    ]
+    for edit, expected in cases:
+        assert redo(done, edit.applied(done)) == expected, edit
