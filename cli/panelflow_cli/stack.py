@@ -184,6 +184,10 @@ class LocalStack:
         withheld = set(self.pipeline.secrets.values()) - secrets
         if not function.models:
             withheld |= set(PROVIDER_VARIABLES)
+            # Without provider settings the API still answers whether comics can be translated.
+            chosen = {**env, **self.options.function_env}
+            planner = chosen.get("PANELFLOW_PLANNER") or chosen.get("PANELFLOW_PROVIDERS")
+            env["PANELFLOW_TRANSLATION_PLANNER"] = planner or "offline"
         env.update({k: v for k, v in self.options.function_env.items() if k not in withheld})
         for name in withheld:
             env.pop(name, None)

@@ -21,6 +21,9 @@ locals {
     PANELFLOW_PANELS_TOPIC      = google_pubsub_topic.panels.name
     PANELFLOW_DEAD_LETTER_TOPIC = google_pubsub_topic.dead_letter.name
     LOG_EXECUTION_ID            = "true"
+    # The API holds no provider settings; it is told the planner to answer whether comics can
+    # be translated (POST /jobs/{jobId}:translate).
+    PANELFLOW_TRANSLATION_PLANNER = var.panelflow_providers
     # A panel's lease outlives the worker's timeout, so a live worker never loses it and
     # the sweeper only re-queues panels whose worker is really gone.
     PANELFLOW_LEASE_SECONDS = tostring(local.function_sizes["worker"].timeout_seconds + 60)

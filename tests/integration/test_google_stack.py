@@ -141,3 +141,55 @@ def test_google_job_stores_exactly_what_the_providers_returned(
             for n, (images, speech) in enumerate(per_panel)
         )
     )
+
+
+def test_a_translation_on_the_stack_reuses_every_image_and_only_speaks(
+    google_stack: LocalStack,
+    fake: FakeGemini,
+    tts: FakeTextToSpeech,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake.plan = PLAN
+    for key, value in google_stack.env.items():
+        monkeypatch.setenv(key, value)
+    api, project = google_stack.env["PANELFLOW_API_URL"], google_stack.env["GOOGLE_CLOUD_PROJECT"]
+    # Generous timeouts: the first requests to a freshly started stack are slow on a busy machine.
+    created = requests.post(
+        f"{api}/jobs",
+        json={"story": STORY, "panels": 3, "style": "noir"},
+        headers=headers("hana"),
+        timeout=60,
+    )
+    assert created.status_code == 202, created.text
+    source_id = created.json()["jobId"]
+    assert wait(watch(project, source_id, timeout=90)).job["status"] == "completed"
+    source = requests.get(f"{api}/jobs/{source_id}", headers=headers("hana"), timeout=60).json()
+    fake.reset()
+    tts.reset()
+
+    reply = requests.post(
+        f"{api}/jobs/{source_id}:translate",
+        json={"language": "fr"},
+        headers=headers("hana"),
+        timeout=60,
+    )
+    assert reply.status_code == 202, reply.text
+    job_id = reply.json()["jobId"]
+    timeline = wait(watch(project, job_id, timeout=90))
+    assert timeline.job["status"] == "completed", (timeline.job, timeline.panels)
+    job = requests.get(f"{api}/jobs/{job_id}", headers=headers("hana"), timeout=60).json()
+
+    assert [r.wants_image for r in fake.requests] == [False]  # one text call, no image
+    assert "into French (fr)" in fake.requests[0].body["systemInstruction"]["parts"][0]["text"]
+    assert job["translatedFrom"] == source_id and job["language"] == "fr"
+    assert set(job["cost"]["byKind"]) == {"translate", "speech"}
+    assert job["cost"]["byKind"]["speech"]["calls"] == len(tts.requests) == 5
+    for original, panel in zip(source["panels"], job["panels"], strict=True):
+        assert panel["caption"] == f"[fr] {original['caption']}"
+        assert panel["image"]["path"].startswith(f"jobs/{job_id}/")
+        copied = requests.get(panel["image"]["url"], timeout=10).content
+        assert copied == requests.get(original["image"]["url"], timeout=10).content
+    print(
+        f"\ntranslation {job_id}: Gemini requests {len(fake.requests)} (images 0), "
+        f"TTS requests {len(tts.requests)}, cost {job['cost']}"
+    )

@@ -19,7 +19,13 @@ from fakes.stores import InMemoryBlobStore, InMemoryJobStore, RecordingQueue
 from panelflow import bootstrap
 from panelflow.bootstrap import Services
 from panelflow.domain.editing import PanelEdit, Redo, redo
-from panelflow.domain.errors import Conflict, NotFound, QuotaExceeded, ValidationFailed
+from panelflow.domain.errors import (
+    Conflict,
+    NotFound,
+    QuotaExceeded,
+    TranslationUnavailable,
+    ValidationFailed,
+)
 from panelflow.domain.models import (
     Asset,
     DialogueLine,
@@ -369,3 +375,20 @@ def test_what_each_change_makes_necessary() -> None:
     ]
     for edit, expected in cases:
         assert redo(done, edit.applied(done)) == expected, edit
+
+
+def test_the_api_is_told_the_planner_it_does_not_hold() -> None:
+    # The API function gets no provider settings (no Gemini key): the deployment tells it the
+    # plan function's planner, so it can answer POST :translate and the catalogue.
+    told = Settings.from_env(
+        {"GOOGLE_CLOUD_PROJECT": "demo-unit", "PANELFLOW_TRANSLATION_PLANNER": "google"}
+    )
+    assert told.planner == "offline"
+    services = fake_services(told)
+    source_id = _finished(services)
+    assert start_translation(services, OWNER, source_id, "de").translated_from == source_id
+    refused = Settings.from_env(
+        {"GOOGLE_CLOUD_PROJECT": "demo-unit", "PANELFLOW_TRANSLATION_PLANNER": "offline"}
+    )
+    with pytest.raises(TranslationUnavailable):
+        start_translation(fake_services(refused), OWNER, source_id, "de")

@@ -75,6 +75,9 @@ def test_secrets_and_model_settings_reach_only_the_functions_declaring_them(
     withheld = stack.function_env(key)
     assert "GEMINI_API_KEY" not in withheld and "PANELFLOW_PROVIDERS" not in withheld
     assert withheld["PANELFLOW_SIM_PLAN_S"] == "1"  # everything else passes
+    # Told the planner, not given it: the API answers whether comics can be translated.
+    assert withheld["PANELFLOW_TRANSLATION_PLANNER"] == "google"
+    assert _stack(tmp_path).function_env(key)["PANELFLOW_TRANSLATION_PLANNER"] == "offline"
     for model_caller in ("plan", "worker"):
         given = stack.function_env(model_caller)
         assert given["GEMINI_API_KEY"] == "k" and given["PANELFLOW_PROVIDERS"] == "google"

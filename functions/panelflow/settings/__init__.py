@@ -72,6 +72,8 @@ class Settings:
     signing_key_file: str
     # Also ask Firebase Auth whether the token was revoked or its user disabled or deleted.
     check_revoked: bool
+    # The planner the plan function uses, as the API is told it (it has no provider settings).
+    translation_planner: str
     # Browser origins (scheme://host[:port]) allowed to call the HTTP API cross-origin.
     cors_origins: tuple[str, ...]
     # Gemini (planner and images when set to "google"): an API key or Vertex AI with ADC.
@@ -151,8 +153,9 @@ STYLE_TEXT_CHARS = 300
 
 
 def translation_available(settings: Settings) -> bool:
-    """Whether this deployment's planner can translate a comic."""
-    return settings.planner == "google"
+    """Whether this deployment's planner can translate a comic: the API reads it from
+    PANELFLOW_TRANSLATION_PLANNER, a function with the planner from its own setting."""
+    return "google" in (settings.planner, settings.translation_planner)
 
 
 def catalogue(settings: Settings) -> dict[str, Any]:

@@ -101,6 +101,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("PANELFLOW_PLANNER", "planner", parsers.text, "offline", "story planner", choices=PROVIDERS, fallback="PANELFLOW_PROVIDERS"),
     Variable("PANELFLOW_IMAGES", "images", parsers.text, "offline", "image generator", choices=PROVIDERS, fallback="PANELFLOW_PROVIDERS"),
     Variable("PANELFLOW_VOICE", "voice", parsers.text, "offline", "speech synthesizer", choices=PROVIDERS, fallback="PANELFLOW_PROVIDERS"),
+    Variable("PANELFLOW_TRANSLATION_PLANNER", "translation_planner", parsers.text, "", "the plan function's planner, told to the API (which holds no model credentials) so it can answer whether comics can be translated; the local stack and Terraform set it", choices=("", *PROVIDERS)),
     Variable("PANELFLOW_AUTH", None, parsers.text, "", "no longer read, and refused: ID tokens are always verified with firebase-admin (locally against the Auth emulator)", shown_default="— (must be unset)"),
     Variable("PANELFLOW_BUCKET", "bucket", parsers.text, "panelflow-assets", "assets bucket"),
     Variable("PANELFLOW_PLAN_TOPIC", "plan_topic", parsers.text, "panelflow-plan", "topic of plan messages"),
