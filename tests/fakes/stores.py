@@ -369,6 +369,7 @@ class RecordingQueue:
     def __init__(self) -> None:
         self.plans: list[str] = []
         self.panels: list[tuple[str, int]] = []
+        self.finished: list[str] = []
         self.fail_with: Exception | None = None
 
     def publish_plan(self, job_id: str) -> None:
@@ -378,6 +379,9 @@ class RecordingQueue:
     def publish_panels(self, job_id: str, indexes: Sequence[int]) -> None:
         self._maybe_fail()
         self.panels.extend((job_id, index) for index in indexes)
+
+    def publish_finished(self, job_id: str) -> None:
+        self.finished.append(job_id)
 
     def _maybe_fail(self) -> None:
         if self.fail_with is not None:

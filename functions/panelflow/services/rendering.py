@@ -21,7 +21,12 @@ from panelflow.domain.models import (
     PanelRequest,
     SpeechLine,
 )
-from panelflow.ports import Claim, RenderingDependencies, StoreDependencies
+from panelflow.ports import (
+    Claim,
+    FinishingDependencies,
+    RenderingDependencies,
+    StoreDependencies,
+)
 from panelflow.services.deletion import forget_if_deleted
 from panelflow.services.metering import metered
 
@@ -127,8 +132,12 @@ def _store_done(
     return True
 
 
-def finish_job_if_done(services: StoreDependencies, job: Job) -> JobStatus | None:
-    """Moves the job to its final state if every panel is finished; exactly once overall."""
+def finish_job_if_done(services: FinishingDependencies, job: Job) -> JobStatus | None:
+    """Moves the job to its final state if every panel is finished; exactly once overall.
+
+    The one call that makes the move also tells the notifier (the ``notify`` topic);
+    a failure to tell it is logged and never undoes or delays the move.
+    """
     counts = services.store.finished_counts(job.job_id, job.panel_count)
     if counts is None:
         return None
@@ -136,7 +145,16 @@ def finish_job_if_done(services: StoreDependencies, job: Job) -> JobStatus | Non
     final = services.store.finalize_job(job.job_id, done, failed)
     if final is not None:
         logs.info("job finished", jobId=job.job_id, status=final.value, done=done, failed=failed)
+        announce_finished(services, job.job_id)
     return final
+
+
+def announce_finished(services: FinishingDependencies, job_id: str) -> None:
+    """Publishes the job's one "finished" message; a publishing failure is only logged."""
+    try:
+        services.queue.publish_finished(job_id)
+    except Exception as error:  # the job is finished whatever happens to its notification
+        logs.warning("could not announce the finished job", jobId=job_id, error=str(error))
 
 
 def _produce(services: RenderingDependencies, job: Job, panel: Panel) -> tuple[Asset, Asset | None]:
