@@ -190,3 +190,28 @@ def test_a_4096_byte_token_is_accepted_and_devices_need_sign_in(client) -> None:
     body = {"token": "t" * 4096, "platform": "web"}
     assert client.post("/devices", json=body, headers=AUTH).status_code == 201
     assert client.post("/devices", json=body).status_code == 401
+
+
+def test_share_and_device_answers_validate_against_the_spec(client, services) -> None:
+    import openapi_spec
+
+    def check(template: str, method: str, response, status: int) -> None:
+        assert response.status_code == status, response.get_data(as_text=True)
+        if status != 204:
+            body = response.get_json()
+            assert openapi_spec.body_errors(template, method, status, body) == [], body
+
+    job_id = _finished_job(services)
+    created = _share(client, job_id, {"ttlDays": 7})
+    check("/jobs/{jobId}/shares", "POST", created, 201)
+    token = created.get_json()["token"]
+    check("/jobs/{jobId}/shares", "POST", _share(client, job_id, {"ttlDays": 0}), 400)
+    check("/jobs/{jobId}/shares", "GET", client.get(f"/jobs/{job_id}/shares", headers=AUTH), 200)
+    check("/shares/{token}", "GET", client.get(f"/shares/{token}"), 200)
+    check("/shares/{token}", "GET", client.get("/shares/nope"), 404)
+    device = {"token": "fcm-token-1", "platform": "web"}
+    check("/devices", "POST", client.post("/devices", json=device, headers=AUTH), 201)
+    check("/devices", "POST", client.post("/devices", json={"token": ""}, headers=AUTH), 400)
+    check("/devices/{token}", "DELETE", client.delete("/devices/nope", headers=AUTH), 404)
+    revoke = client.delete(f"/jobs/{job_id}/shares/{token}", headers=AUTH)
+    check("/jobs/{jobId}/shares/{token}", "DELETE", revoke, 204)
