@@ -51,6 +51,8 @@ class Function:
     signs_urls: bool = False
     # Firebase Auth users: "none", "read" (look a token's user up) or "read-write".
     users: str = "none"
+    # Sends push notifications through FCM (a local fake on the stack).
+    messaging: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ def _function(key: str, raw: Mapping[str, Any], topics: Mapping[str, Topic]) -> 
         models=bool(permissions.get("models", False)),
         signs_urls=bool(permissions.get("signs_urls", False)),
         users=str(permissions.get("users", "none")),
+        messaging=bool(permissions.get("messaging", False)),
     )
     unknown = [
         topic
