@@ -102,7 +102,8 @@ def firestore(emulators: dict[str, str]) -> Firestore:
 
 @pytest.fixture(scope="module")
 def seeded(firestore: Firestore) -> dict[str, str]:
-    """One job of OWNER with a panel, its story, an idempotency key and a usage record."""
+    """One job of OWNER with a panel, its lease, its story, an idempotency key and a usage
+    record."""
     job_id = uuid.uuid4().hex
     key_id = uuid.uuid4().hex
     now = time.time()
@@ -112,6 +113,8 @@ def seeded(firestore: Firestore) -> dict[str, str]:
         "input": f"jobInputs/{job_id}",
         "key": f"idempotencyKeys/{key_id}",
         "usage": f"usage/{OWNER}",
+        # Worker-only fields of the panel (owner, expiry, attempts): no client reads them.
+        "lease": f"panelLeases/{job_id}-000",
     }
     firestore.seed(
         docs["job"], {"jobId": job_id, "ownerUid": OWNER, "status": "queued", "createdAt": now}
@@ -120,6 +123,8 @@ def seeded(firestore: Firestore) -> dict[str, str]:
     firestore.seed(docs["input"], {"story": "A secret story.", "ownerUid": OWNER})
     firestore.seed(docs["key"], {"ownerUid": OWNER, "jobId": job_id, "bodyHash": "h"})
     firestore.seed(docs["usage"], {"ownerUid": OWNER, "day": "2026-01-01", "panels": 3})
+    lease = {"jobId": job_id, "index": 0, "owner": "worker-1", "expiresAt": now, "attempts": 1}
+    firestore.seed(docs["lease"], lease | {"ownerUid": OWNER})
     return docs | {"job_id": job_id}
 
 
@@ -191,6 +196,7 @@ KINDS = {
     "input": ("get", "list", "create", "update", "delete"),
     "key": ("get", "list", "create", "update", "delete"),
     "usage": ("get", "list", "create", "update", "delete"),
+    "lease": ("get", "list", "create", "update", "delete"),
 }
 
 
