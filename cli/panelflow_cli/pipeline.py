@@ -64,7 +64,9 @@ class Pipeline:
 
     def dead_letter_topics(self) -> set[str]:
         """Topic keys some function dead-letters to."""
-        return {function.dead_letter for function in self.functions.values() if function.dead_letter}
+        return {
+            function.dead_letter for function in self.functions.values() if function.dead_letter
+        }
 
     def topic_name(self, key: str) -> str:
         return self.topics[key].name

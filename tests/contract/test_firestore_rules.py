@@ -115,6 +115,11 @@ def seeded(firestore: Firestore) -> dict[str, str]:
         "usage": f"usage/{OWNER}",
         # Worker-only fields of the panel (owner, expiry, attempts): no client reads them.
         "lease": f"panelLeases/{job_id}-000",
+        # A registered device (its owner reads it), and the server-only sharing documents.
+        "device": f"users/{OWNER}/devices/{key_id}",
+        "share": f"shares/{key_id}",
+        "holder": f"deviceTokens/{key_id}",
+        "sent": f"notifications/{job_id}/sent/{key_id}",
     }
     firestore.seed(
         docs["job"], {"jobId": job_id, "ownerUid": OWNER, "status": "queued", "createdAt": now}
@@ -125,6 +130,11 @@ def seeded(firestore: Firestore) -> dict[str, str]:
     firestore.seed(docs["usage"], {"ownerUid": OWNER, "day": "2026-01-01", "panels": 3})
     lease = {"jobId": job_id, "index": 0, "owner": "worker-1", "expiresAt": now, "attempts": 1}
     firestore.seed(docs["lease"], lease | {"ownerUid": OWNER})
+    firestore.seed(docs["device"], {"token": "fcm-token", "platform": "ios", "updatedAt": now})
+    share = {"jobId": job_id, "ownerUid": OWNER, "createdAt": now, "revoked": False}
+    firestore.seed(docs["share"], share)
+    firestore.seed(docs["holder"], {"ownerUid": OWNER})
+    firestore.seed(docs["sent"], {"sentAt": now})
     return docs | {"job_id": job_id}
 
 
@@ -142,7 +152,8 @@ def _attempt(firestore: Firestore, seeded: dict[str, str], caller: str, kind: st
         return response.status_code == 200, [response.json()] if response.ok else []
     if op.startswith("list"):
         collection = path.split("/")[-2]
-        parent = f"/{path.rsplit('/', 2)[0]}" if kind == "panel" and op == "list" else ""
+        nested = kind in ("panel", "device", "sent")
+        parent = f"/{path.rsplit('/', 2)[0]}" if nested and op == "list" else ""
         options: dict[str, Any] = {}
         if op == "list-mine":
             options["where_owner"] = UIDS[caller]
@@ -189,6 +200,8 @@ EXPECTED_ALLOWED = {
     ("other", "job", "list-mine"),  # their own (empty) list
     ("owner", "panel", "get"),
     ("owner", "panel", "list"),
+    ("owner", "device", "get"),
+    ("owner", "device", "list"),
 }
 KINDS = {
     "job": ("get", "list-mine", "list-owners", "list", "create", "update", "delete"),
@@ -197,6 +210,10 @@ KINDS = {
     "key": ("get", "list", "create", "update", "delete"),
     "usage": ("get", "list", "create", "update", "delete"),
     "lease": ("get", "list", "create", "update", "delete"),
+    "device": ("get", "list", "list-group", "create", "update", "delete"),
+    "share": ("get", "list", "create", "update", "delete"),
+    "holder": ("get", "list", "create", "update", "delete"),
+    "sent": ("get", "list", "create", "update", "delete"),
 }
 
 
