@@ -240,6 +240,7 @@ def test_required_apis_are_enabled(tf: Module) -> None:
         "generativelanguage",
         "firebase",
         "identitytoolkit",
+        "fcm",
     ):
         assert f"{api}.googleapis.com" in apis, api
     service = tf.resource("google_project_service", "apis")
