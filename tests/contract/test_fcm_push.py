@@ -100,3 +100,43 @@ def test_a_refused_connection_is_transient() -> None:
     )
     with pytest.raises(TransientError):
         sender.send(MESSAGE)
+
+
+def test_without_credentials_a_remote_endpoint_is_refused_not_retried(monkeypatch) -> None:
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+
+    def no_credentials(**_kwargs):
+        raise DefaultCredentialsError("none")
+
+    monkeypatch.setattr(google.auth, "default", no_credentials)
+    sender = FcmPushSender("p", endpoint="https://fcm.invalid", sleep=lambda _s: None)
+    with pytest.raises(ProviderError) as raised:
+        sender.send(MESSAGE)
+    assert not isinstance(raised.value, TransientError) and sender.requests == 1
+
+
+def test_a_remote_endpoint_gets_the_credentials_bearer_token(fcm: FakeFcm) -> None:
+    class Credentials:
+        valid, token = False, None
+
+        def refresh(self, _request) -> None:
+            self.valid, self.token = True, "ya29.test-token"
+
+    # An https endpoint is "remote": the sender asks the credentials for a token. The fake
+    # speaks plain http, so the session is pointed at it underneath.
+    import requests
+
+    session = requests.Session()
+    remote = FcmPushSender(
+        "demo-panelflow",
+        endpoint="https://fcm.example",
+        credentials=Credentials(),
+        session=session,
+    )
+    original = session.post
+    session.post = lambda url, **kw: original(
+        url.replace("https://fcm.example", fcm.endpoint), **kw
+    )  # type: ignore[method-assign]
+    remote.send(MESSAGE)
+    assert fcm.messages[-1].authorization == "Bearer ya29.test-token"

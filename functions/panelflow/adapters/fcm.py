@@ -98,8 +98,13 @@ class FcmPushSender:
             return {"Authorization": "Bearer local-fake"}
         if self._credentials is None:
             import google.auth
+            from google.auth.exceptions import DefaultCredentialsError
 
-            self._credentials, _ = google.auth.default(scopes=[SCOPE])
+            try:
+                self._credentials, _ = google.auth.default(scopes=[SCOPE])
+            except DefaultCredentialsError as error:
+                # No credentials will appear by retrying: give this message up (logged).
+                raise ProviderError("no Application Default Credentials for FCM") from error
         if not self._credentials.valid:
             from google.auth.transport.requests import Request
 
