@@ -79,6 +79,8 @@ class Received:
     project: str
     authorization: str
     body: dict[str, Any]
+    # When the request arrived, seconds since the epoch.
+    at: float = field(default_factory=time.time)
 
     @property
     def message(self) -> dict[str, Any]:

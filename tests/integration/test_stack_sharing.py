@@ -95,6 +95,10 @@ def test_a_finished_job_notifies_each_device_once_and_forgets_unregistered_token
     _until(lambda: token_hash(tokens["gone"]) not in {d.id for d in devices.list_documents()})
     time.sleep(3)  # the duplicate notify delivery has long been handled by now
     received = mine()
+    delays = [
+        r.at - job["finishedAt"] for r in fcm.messages if r.message["data"]["jobId"] == job_id
+    ]
+    print(f"notification after the final move: {min(delays):.2f}-{max(delays):.2f} s")
     assert sorted(m["token"] for m in received) == sorted([tokens["phone"], tokens["tablet"]])
     for message in received:
         assert message["notification"] == {"title": job["title"], "body": "Your comic is ready"}
