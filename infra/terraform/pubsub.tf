@@ -30,6 +30,15 @@ resource "google_pubsub_topic" "panels" {
   depends_on = [google_project_service.apis]
 }
 
+resource "google_pubsub_topic" "notify" {
+  # checkov:skip=CKV_GCP_83:Messages carry ids only (jobId); Google-managed encryption is enough.
+  project = var.project_id
+  name    = var.notify_topic
+  labels  = local.labels
+
+  depends_on = [google_project_service.apis]
+}
+
 resource "google_pubsub_topic" "dead_letter" {
   # checkov:skip=CKV_GCP_83:Messages carry ids only (jobId, panelIndex); Google-managed encryption is enough.
   project = var.project_id
@@ -46,6 +55,7 @@ locals {
 # One push subscription per topic-triggered function of functions/pipeline.yaml:
 #   plan topic        -> plan         (dead letters after var.max_delivery_attempts)
 #   panels topic      -> worker       (dead letters after var.max_delivery_attempts)
+#   notify topic      -> notifier     (no dead-letter policy: nothing to fail)
 #   dead-letter topic -> dead_letter  (no dead-letter policy: a dead letter that keeps
 #                                      failing is retried with backoff until message
 #                                      retention ends, and stays visible)
