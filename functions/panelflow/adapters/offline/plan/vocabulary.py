@@ -165,7 +165,7 @@ CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\ufeff]")
 # speaker is group "n". Japanese: 「…」とミラは言った / ミラは「…」; Arabic: قالت ميرا;
 # Hebrew: אמרה מירה; Hindi: मीरा ने कहा; Russian: сказала Мира; Greek: είπε η Μίρα.
 _KANA_NAME = r"(?P<n>[\u30a1-\u30fa\u30fc]{2,}|[\u4e00-\u9fff]{1,4}(?=さん|くん|ちゃん|は|が))"
-NATIVE_TAG_AFTER = (
+NATIVE_TAG_AFTER: tuple[re.Pattern[str], ...] = (
     re.compile(rf"^\s*と\s*{_KANA_NAME}(?:さん|くん|ちゃん)?(?:は|が)?"),
     re.compile(
         r"^\s*[،,.!؟?]*\s*(?:قال|قالت|صاح|صاحت|سأل|سألت|همس|همست|أجاب|أجابت|عدّ|عد)"
