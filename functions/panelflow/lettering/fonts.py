@@ -52,7 +52,9 @@ FALLBACK_FILES = ("NotoSansSymbols-Regular.ttf", "NotoSansSymbols2-Regular.ttf",
 FONT_FILES = tuple(name for names in SCRIPT_FILES.values() for name in names) + FALLBACK_FILES
 
 
-@dataclass(frozen=True)
+# eq=False: faces and chains compare and hash by identity (chain_for caches them), which
+# keeps the per-character lookups cheap.
+@dataclass(frozen=True, eq=False)
 class Face:
     """One font: a file and, for a collection (.ttc), which face in it."""
 
@@ -63,8 +65,12 @@ class Face:
     def name(self) -> str:
         return f"{self.path.name}#{self.index}" if self.path.suffix == ".ttc" else self.path.name
 
+    @functools.cached_property
+    def codepoints(self) -> frozenset[int]:
+        return _cmap(self.path, self.index)
+
     def covers(self, char: str) -> bool:
-        return ord(char) in _cmap(self.path, self.index)
+        return ord(char) in self.codepoints
 
     def font(self, size: int) -> ImageFont.FreeTypeFont:
         return _font(self.path, self.index, size)
@@ -154,7 +160,7 @@ class Run:
         return any(script_of(char) in ("arabic", "hebrew") for char in self.text)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FontChain:
     """Faces in order of preference; each character goes to the first face that has it."""
 
@@ -166,7 +172,7 @@ class FontChain:
         no face has the character."""
         if preferred is not None and preferred.covers(char):
             return preferred
-        return next((face for face in self.faces if face.covers(char)), None)
+        return _first_face(self, char)
 
     def runs(self, text: str) -> list[Run]:
         """``text`` split into runs of one face each; a character no face has is left out
@@ -204,3 +210,8 @@ def _same_script(buffer: str, char: str) -> bool:
         if previous_script != "common":
             return previous_script == script
     return True
+
+
+@functools.lru_cache(maxsize=65536)
+def _first_face(chain: FontChain, char: str) -> Face | None:
+    return next((face for face in chain.faces if face.covers(char)), None)

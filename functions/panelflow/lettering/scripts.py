@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 # (first, last, script) for the scripts Panelflow letters with a font of their own.
@@ -39,6 +40,7 @@ NO_LINE_START = frozenset(
 NO_LINE_END = frozenset("（「『【〔〈《｛〘〖〝‘“([{")  # noqa: RUF001
 
 
+@functools.lru_cache(maxsize=65536)
 def script_of(char: str) -> str:
     """``latin`` (also Greek, Cyrillic and anything not listed), ``cjk``, ``arabic``,
     ``hebrew``, ``devanagari``; ``common`` for spaces, digits and punctuation."""
