@@ -11,9 +11,9 @@ from fontTools.ttLib import TTCollection, TTFont
 from PIL import Image
 
 from panelflow.domain.models import DialogueLine
+from panelflow.domain.writing import tokens
 from panelflow.lettering import PanelText, chain_for, letter_panel
 from panelflow.lettering.panel import Block, blocks_of, lay_out
-from panelflow.lettering.scripts import tokens
 from panelflow.lettering.text import wrap
 
 SAMPLES = {

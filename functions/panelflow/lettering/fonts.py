@@ -17,16 +17,16 @@ from pathlib import Path
 from fontTools.ttLib import TTCollection, TTFont
 from PIL import ImageFont, features
 
-from panelflow.lettering.scripts import base_language, script_of
+from panelflow.domain.writing import base_language, script_of
+from panelflow.lettering import font_files
 
 FONT_DIR_ENV = "PANELFLOW_FONT_DIR"
 BUNDLED_DIR = Path(__file__).resolve().parent / "fonts"
-SYSTEM_DIRS = (
-    Path("/usr/share/fonts/truetype/noto"),
-    Path("/usr/share/fonts/opentype/noto"),
-    Path("/usr/share/fonts/truetype/dejavu"),
-)
-CJK_FILE = "NotoSansCJK-Regular.ttc"
+SYSTEM_DIRS = tuple(Path(folder) for folder in font_files.SYSTEM_DIRS)
+CJK_FILE = font_files.CJK_FILE
+SCRIPT_FILES = font_files.SCRIPT_FILES
+FALLBACK_FILES = font_files.FALLBACK_FILES
+FONT_FILES = font_files.FONT_FILES
 # Face index inside NotoSansCJK-Regular.ttc: the same characters look as each language
 # expects (Japanese, Korean, Simplified, Traditional, Hong Kong).
 CJK_INDEX = {
@@ -39,17 +39,6 @@ CJK_INDEX = {
     "zh-hant": 3,
     "zh-hk": 4,
 }
-# Font files per script, best first. Every file here is staged into the bundles that letter.
-SCRIPT_FILES: dict[str, tuple[str, ...]] = {
-    "latin": ("NotoSans-Regular.ttf",),
-    "arabic": ("NotoSansArabic-Regular.ttf", "NotoNaskhArabic-Regular.ttf"),
-    "hebrew": ("NotoSansHebrew-Regular.ttf",),
-    "devanagari": ("NotoSansDevanagari-Regular.ttf",),
-    "cjk": (CJK_FILE,),
-}
-# Tried after the script fonts, for symbols and anything the others lack.
-FALLBACK_FILES = ("NotoSansSymbols-Regular.ttf", "NotoSansSymbols2-Regular.ttf", "DejaVuSans.ttf")
-FONT_FILES = tuple(name for names in SCRIPT_FILES.values() for name in names) + FALLBACK_FILES
 
 
 # eq=False: faces and chains compare and hash by identity (chain_for caches them), which

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw
 
 from panelflow.domain.models import DialogueLine
+from panelflow.domain.writing import paragraph_is_rtl
 from panelflow.lettering.fonts import FontChain
-from panelflow.lettering.scripts import paragraph_is_rtl
 from panelflow.lettering.text import SetText, draw_set, wrap
 
 INK = (24, 24, 28)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from PIL import ImageDraw, ImageFont
 
+from panelflow.domain.writing import paragraph_is_rtl, tokens
 from panelflow.lettering.fonts import FontChain, Run, layout_engine
-from panelflow.lettering.scripts import paragraph_is_rtl, tokens
 
 LINE_SPACING = 1.3
 

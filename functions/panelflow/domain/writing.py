@@ -1,4 +1,8 @@
-"""Which writing system a character belongs to, and how lines of each may break."""
+"""Which writing system a character belongs to, its direction, and how lines of it may break.
+
+Plain rules with no dependencies: the planner (sides in right-to-left languages) and the
+lettering (fonts, direction, line breaks) both use them.
+"""
 
 from __future__ import annotations
 
