@@ -145,8 +145,8 @@ def test_asset_names_are_stable_across_releases() -> None:
     lines = [SpeechLine(text="Ada waits."), SpeechLine("Late again.", "Ada", "female")]
     assert (
         assets.panel_image_path(job, panel, PLAN, [ADA], "offline-1")
-        # Changed once, when words left the image's name (lettering is a layer).
-        == "jobs/job-1/panels/001/image-a6fc727c9f8bdfbb.png"
+        # Changed once, when words left the image's name (lettering is a layer, staging stays).
+        == "jobs/job-1/panels/001/image-58fa6fd594424d93.png"
     )
     assert (
         assets.panel_audio_path(job, panel, lines, "offline-1")
@@ -161,10 +161,11 @@ def test_asset_names_are_stable_across_releases() -> None:
 def test_words_never_rename_an_image_but_a_prompt_does() -> None:
     job, panel = _job(), Panel.from_plan("job-1", PLAN)
     first = assets.panel_image_path(job, panel, PLAN, [ADA], "offline-1")
-    reworded = replace(
-        PLAN, caption="Ada, later.", dialogue=(DialogueLine("Ada", "Late!", side="left"),)
-    )
+    reworded = replace(PLAN, caption="Ada, later.", dialogue=(DialogueLine("Ada", "Late!"),))
     assert assets.panel_image_path(job, panel, reworded, [ADA], "offline-1") == first
+    # Where a speaker stands is in the picture: moving them draws it again.
+    moved = replace(PLAN, dialogue=(DialogueLine("Ada", "Late again.", side="left"),))
+    assert assets.panel_image_path(job, panel, moved, [ADA], "offline-1") != first
     redrawn = replace(PLAN, image_prompt="Ada on the pier under a full moon")
     assert assets.panel_image_path(job, panel, redrawn, [ADA], "offline-1") != first
 

@@ -18,6 +18,7 @@ from fakes.services import fake_services
 from fakes.stores import InMemoryBlobStore, InMemoryJobStore, RecordingQueue
 from panelflow import bootstrap
 from panelflow.bootstrap import Services
+from panelflow.domain import plan_limits
 from panelflow.domain.editing import PanelEdit, Redo, redo
 from panelflow.domain.errors import (
     Conflict,
@@ -98,7 +99,8 @@ def test_a_dialogue_edit_re_speaks_the_panel_and_draws_nothing(services: Service
     before = services.store.get_panel(job_id, 1)
     generation = services.store.get_job(job_id).generation  # type: ignore[union-attr]
     costs_before = _kinds(services, job_id)
-    edit = PanelEdit(dialogue=(DialogueLine("Bo", "We sail at dawn!", side="right"),))
+    # The same speaker where they stood: only the words change, so nothing is drawn.
+    edit = PanelEdit(dialogue=(DialogueLine("Ada", "We sail at dawn!"),))
 
     view = edit_panel(services, OWNER, job_id, 1, edit)
     assert view["redo"] == "speech" and view["status"] == "pending"
@@ -109,7 +111,7 @@ def test_a_dialogue_edit_re_speaks_the_panel_and_draws_nothing(services: Service
     assert images.calls == [] and len(voice.calls) == 1  # 0 image calls, 1 speech call
     after = services.store.get_panel(job_id, 1)
     assert after is not None and before is not None and after.status == PanelStatus.DONE
-    assert after.dialogue == [DialogueLine("Bo", "We sail at dawn!", "right")]
+    assert after.dialogue == [DialogueLine("Ada", "We sail at dawn!")]
     assert after.image == before.image  # the same picture, under the same name
     assert after.audio is not None and before.audio is not None
     assert after.audio.path != before.audio.path
@@ -214,16 +216,20 @@ def test_edit_validation_names_each_bad_field(services: Services) -> None:
 
     assert errors({}) == ["body"]
     assert errors({"caption": None}) == ["caption"]
-    assert errors({"caption": "x" * 161}) == ["caption"]
-    assert errors({"narration": "x" * 401}) == ["narration"]
+    assert errors({"caption": "x" * (plan_limits.CAPTION_CHARS + 1)}) == ["caption"]
+    assert errors({"narration": "x" * (plan_limits.NARRATION_CHARS + 1)}) == ["narration"]
     assert errors({"imagePrompt": "  "}) == ["imagePrompt"]
     assert errors({"dialogue": [{"speaker": "Zed", "text": "Hi"}]}) == ["dialogue.0.speaker"]
     assert errors({"dialogue": [{"speaker": "Ada", "text": " "}]}) == ["dialogue.0.text"]
     assert errors({"dialogue": [{"speaker": "Ada", "text": "Hi", "side": "up"}]}) == [
         "dialogue.0.side"
     ]
-    assert errors({"dialogue": [{"speaker": "Ada", "text": "x" * 201}]}) == ["dialogue.0.text"]
-    assert errors({"dialogue": [{"speaker": "Ada", "text": "Hi"}] * 5}) == ["dialogue"]
+    assert errors(
+        {"dialogue": [{"speaker": "Ada", "text": "x" * (plan_limits.DIALOGUE_LINE_CHARS + 1)}]}
+    ) == ["dialogue.0.text"]
+    assert errors(
+        {"dialogue": [{"speaker": "Ada", "text": "Hi"}] * (plan_limits.DIALOGUE_LINES + 1)}
+    ) == ["dialogue"]
     assert errors({"dialogue": [{"speaker": "Ada"}]}) == ["dialogue.0.text"]
     assert errors({"colour": "red"}) == ["colour"]
     # The narrator may speak a line; control characters are stripped, not stored.
@@ -367,7 +373,10 @@ def test_what_each_change_makes_necessary() -> None:
     cases = [
         (PanelEdit(caption="Night."), Redo.SPEECH),  # no narration: the caption is spoken
         (PanelEdit(narration="Night fell."), Redo.SPEECH),
-        (PanelEdit(dialogue=(DialogueLine("Ada", "Hi", side="left"),)), Redo.NOTHING),
+        (PanelEdit(dialogue=(DialogueLine("Ada", "Hello"),)), Redo.SPEECH),
+        # Who speaks and where they stand is in the picture (the prompt places them).
+        (PanelEdit(dialogue=(DialogueLine("Ada", "Hi", side="left"),)), Redo.IMAGE),
+        (PanelEdit(dialogue=(DialogueLine("Bo", "Hi"),)), Redo.BOTH),
         (PanelEdit(dialogue=(DialogueLine("Ada", "Hi"), DialogueLine("Bo", ""))), Redo.NOTHING),
         (PanelEdit(image_prompt="a pier at noon"), Redo.IMAGE),
         (PanelEdit(image_prompt="a pier at noon", caption="Noon."), Redo.BOTH),

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Sequence
 
-from panelflow.domain.models import Character, Job, Panel, PanelPlan, SpeechLine
+from panelflow.domain.models import Character, DialogueLine, Job, Panel, PanelPlan, SpeechLine
 
 # Bumped when an engine's output changes, so old stored assets are not reused.
 ENGINE_VERSION = 1
@@ -48,6 +48,17 @@ def _panel_asset_path(
     return f"jobs/{job.job_id}/panels/{panel.index:03d}/{kind}-{key}.{extension}"
 
 
+def staging(dialogue: Sequence[DialogueLine]) -> list[list[str]]:
+    """Who speaks and where each stands, as the image prompt places them (first side per
+    speaker, lines with words only): what the picture shows of its dialogue."""
+    sides: dict[str, str] = {}
+    for line in dialogue:
+        speaker = line.speaker.strip()
+        if speaker and line.text.strip():
+            sides.setdefault(speaker, line.side)
+    return [[name, side] for name, side in sides.items()]
+
+
 def panel_characters(job: Job, panel: Panel) -> list[Character]:
     """The characters a panel is drawn with: those it shows, or the whole cast if none."""
     return [c for c in job.characters if c.name in panel.characters] or list(job.characters)
@@ -56,10 +67,16 @@ def panel_characters(job: Job, panel: Panel) -> list[Character]:
 def panel_image_path(
     job: Job, panel: Panel, plan: PanelPlan, characters: Sequence[Character], engine: str
 ) -> str:
-    """Where a panel's image is stored: named by engine, style, what the plan shows and the
-    characters. Not by its words: lettering is a layer over the image, so an edited caption
-    or line (or a translation) keeps the image, and only a changed prompt draws a new one."""
-    pictured = {"scene": plan.scene, "imagePrompt": plan.image_prompt, "who": plan.characters}
+    """Where a panel's image is stored: named by engine, style, what the plan shows (scene,
+    prompt, characters, who speaks and where they stand) and the characters. Not by its
+    words: lettering is a layer over the image, so an edited caption or line (or a
+    translation) keeps the image, and a changed prompt or staging draws a new one."""
+    pictured = {
+        "scene": plan.scene,
+        "imagePrompt": plan.image_prompt,
+        "who": plan.characters,
+        "staging": staging(plan.dialogue),
+    }
     parts = [engine, job.art_style, json.dumps(pictured, sort_keys=True)]
     parts += [f"{c.name}:{c.description}" for c in characters]
     return _panel_asset_path(job, panel, "image", parts, "png")

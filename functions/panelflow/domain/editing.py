@@ -1,9 +1,10 @@
 """Editing a finished panel: what an edit changes, and what must be made again for it.
 
 Lettering is a layer over the image, so words never redraw: a changed caption, narration or
-line is re-spoken (when it is spoken at all), and only a changed image prompt draws the
-picture again. The worker applies the same rule by asset name (``panelflow.domain.assets``):
-an asset whose inputs did not change keeps its name and is reused.
+line is re-spoken (when it is spoken at all), and only a changed image prompt, or a change of
+who speaks or where they stand (the picture places them), draws the picture again. The
+worker applies the same rule by asset name (``panelflow.domain.assets``): an asset whose
+inputs did not change keeps its name and is reused.
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from panelflow.domain.assets import staging
 from panelflow.domain.models import DialogueLine, Panel, PanelStatus
-
-# A dialogue line may be the narrator's as well as a character's.
-NARRATOR = "narrator"
 
 
 class Redo(str, enum.Enum):
@@ -73,7 +72,11 @@ def redo(panel: Panel, edited: Panel) -> Redo:
     if panel.status == PanelStatus.FAILED:
         return Redo.BOTH
     speech = spoken(panel) != spoken(edited)
-    image = panel.image_prompt != edited.image_prompt or panel.image is None
+    image = (
+        panel.image_prompt != edited.image_prompt
+        or staging(panel.dialogue) != staging(edited.dialogue)
+        or panel.image is None
+    )
     if speech and image:
         return Redo.BOTH
     if image:

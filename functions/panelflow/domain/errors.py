@@ -149,3 +149,10 @@ class UnregisteredDevice(ProviderError):
     """A push token the provider no longer knows (app uninstalled, token rotated)."""
 
     code = "unregistered_device"
+
+
+class VoiceUnavailable(ProviderError):
+    """The voice engine cannot speak the job's language: the panel gets no audio and a note
+    saying so, never noise in another language's sounds."""
+
+    code = "voice_unavailable"

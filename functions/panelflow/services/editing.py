@@ -7,9 +7,9 @@ from typing import Any
 
 from panelflow import logs
 from panelflow.domain import plan_limits
-from panelflow.domain.editing import NARRATOR, PanelEdit, redo
+from panelflow.domain.editing import PanelEdit, redo
 from panelflow.domain.errors import Conflict, NotFound, ValidationFailed
-from panelflow.domain.models import SIDES, Job, JobStatus, Panel
+from panelflow.domain.models import NARRATOR, SIDES, Job, JobStatus, Panel
 from panelflow.domain.quotas import UsageCharge
 from panelflow.ports import JobDependencies
 from panelflow.services.jobs import get_job_for, panel_view, quota_at

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 STYLES = ("storybook", "manga", "noir", "watercolor", "pop-art")
-LANGUAGES = ("en", "de", "es", "fr", "it", "pt", "nl", "ja")
+LANGUAGES = ("en", "de", "es", "fr", "it", "pt", "nl", "ja", "ar")
 
 
 @dataclass(frozen=True, kw_only=True)

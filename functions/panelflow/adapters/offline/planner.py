@@ -13,6 +13,7 @@ from panelflow.adapters.offline.plan.vocabulary import LETTER_RE
 from panelflow.domain.errors import PlanningFailed, TranslationUnavailable
 from panelflow.domain.models import PanelPlan, StoryPlan
 from panelflow.domain.translation import TRANSLATION_NEEDS
+from panelflow.domain.writing import is_rtl_language
 
 
 class RuleBasedStoryPlanner:
@@ -46,6 +47,8 @@ class RuleBasedStoryPlanner:
         plans: list[PanelPlan] = []
         setting: tuple[list[str], list[str]] = ([], [])
         for index, group in enumerate(groups):
-            plan, setting = plan_panel(index, group, cast, style or "storybook", setting)
+            plan, setting = plan_panel(
+                index, group, cast, style or "storybook", setting, rtl=is_rtl_language(language)
+            )
             plans.append(plan)
         return StoryPlan(title=title, characters=characters, panels=tuple(plans))
