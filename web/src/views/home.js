@@ -3,6 +3,7 @@
 import { collection, limit, onSnapshot, orderBy, query, where } from 'firebase/firestore';
 
 import { ApiError, startJob } from '../api.js';
+import { askNotificationPermission } from '../notify.js';
 import { h, statusPill, styleLabel, when } from '../dom.js';
 
 const FIELDS = ['story', 'style', 'panels', 'language'];
@@ -157,6 +158,7 @@ function composeCard(config) {
         idempotencyKey,
       );
       idempotencyKey = crypto.randomUUID();
+      askNotificationPermission(); // only now that there is something to be told about
       window.location.hash = `#/jobs/${encodeURIComponent(created.jobId)}`;
     } catch (error) {
       showErrors(form, errors, error);
