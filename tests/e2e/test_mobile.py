@@ -215,6 +215,19 @@ def worker_ready(page: Page) -> None:
     page.wait_for_function("navigator.serviceWorker.controller !== null")
 
 
+def poll(page: Page, script: str, timeout: float = 60) -> Any:
+    """Evaluates an async ``script`` until it gives something truthy (wait_for_function does
+    not wait for promises); returns that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(script)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"still nothing after {timeout} s: {script}")
+        time.sleep(0.2)
+
+
 def shot(page: Page, name: str, docs: str = "") -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
@@ -450,8 +463,7 @@ def test_a_comic_made_on_the_phone_reads_again_offline(stack: LocalStack, open_p
     # The worker has every image and audio of the comic, keyed by object path (no query).
     kept = """() => caches.open('panelflow-data').then((c) => c.keys()).then((keys) =>
         keys.map((k) => k.url).filter((u) => /[.](png|jpe?g|webp|wav|mp3|ogg)$/.test(u)))"""
-    page.wait_for_function(f"({kept})().then((urls) => urls.length >= 8)")
-    urls = page.evaluate(kept)
+    urls = poll(page, f"({kept})().then((urls) => urls.length >= 8 && urls)")
     assert all("?" not in url and "Signature" not in url for url in urls), urls
 
     page.context.set_offline(True)
@@ -589,6 +601,7 @@ def test_a_notification_when_a_job_ends_in_the_background(
     assert first.evaluate("window.__asked") == 0
     submit_story(first, "Nico waters the tomatoes.", 1)
     first.wait_for_function("window.__asked === 1")
+    first.wait_for_selector("#job-view[data-status=completed]")
 
     # Granted: a comic that ends while the page is behind another is notified.
     page = open_page("Pixel 7", permissions=["notifications"])
@@ -604,16 +617,17 @@ def test_a_notification_when_a_job_ends_in_the_background(
         "Emulation.setFocusEmulationEnabled", {"enabled": False}
     )
     assert page.evaluate("document.hasFocus()") is False
-    shown = page.wait_for_function(
+    shown = poll(
+        page,
         """() => navigator.serviceWorker.ready
             .then((r) => r.getNotifications())
             .then((list) => list.length ? list.map((n) => ({
                 title: n.title, body: n.body, data: n.data, tag: n.tag})) : null)""",
-        timeout=90_000,
-    ).json_value()
+        timeout=90,
+    )
+    assert [n["tag"] for n in shown] == [f"job-{job_id}"], shown  # this job's, once
     job = api(stack, "nico", "GET", f"/jobs/{job_id}").json()
-    assert job["status"] == "completed"
-    assert len(shown) == 1, shown
+    assert job["status"] == "completed", job
     notification = shown[0]
     assert notification["title"] == job["title"]
     assert notification["body"] == "Your comic is ready"

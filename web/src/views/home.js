@@ -21,6 +21,8 @@ function languageName(code) {
 export function mountHome(container, { config, db, user }) {
   const unsubscribe = [];
   container.append(
+    // The page's one level-one heading, for screen readers (the cards carry the visible ones).
+    h('h1', { class: 'visually-hidden' }, 'Panelflow: make a comic, read my comics'),
     h(
       'div',
       { class: 'home' },
