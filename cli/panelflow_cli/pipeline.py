@@ -51,6 +51,8 @@ class Function:
     signs_urls: bool = False
     # Firebase Auth users: "none", "read" (look a token's user up) or "read-write".
     users: str = "none"
+    # Sends push notifications through FCM (a local fake on the stack).
+    messaging: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,12 @@ class Pipeline:
     functions: Mapping[str, Function]
     # Secret id -> the environment variable it reaches a function as.
     secrets: Mapping[str, str]
+
+    def dead_letter_topics(self) -> set[str]:
+        """Topic keys some function dead-letters to."""
+        return {
+            function.dead_letter for function in self.functions.values() if function.dead_letter
+        }
 
     def topic_name(self, key: str) -> str:
         return self.topics[key].name
@@ -113,6 +121,7 @@ def _function(key: str, raw: Mapping[str, Any], topics: Mapping[str, Topic]) -> 
         models=bool(permissions.get("models", False)),
         signs_urls=bool(permissions.get("signs_urls", False)),
         users=str(permissions.get("users", "none")),
+        messaging=bool(permissions.get("messaging", False)),
     )
     unknown = [
         topic

@@ -63,6 +63,7 @@ PROVIDER_VARIABLES = (
 TOPIC_VARIABLES = {
     "plan": "PANELFLOW_PLAN_TOPIC",
     "panels": "PANELFLOW_PANELS_TOPIC",
+    "notify": "PANELFLOW_NOTIFY_TOPIC",
     "dead-letter": "PANELFLOW_DEAD_LETTER_TOPIC",
 }
 
@@ -357,8 +358,9 @@ class LocalStack:
                     "topic": self.pipeline.topic_name(function.topic),
                     "url": self._function_urls[function.key],
                     "concurrency": concurrency.get(function.key, function.local_concurrency),
-                    # Drills duplicate work messages; dead letters are delivered once.
-                    "duplicate": self.options.duplicate_deliveries and bool(function.dead_letter),
+                    # Drills duplicate work and notify messages; dead letters arrive once.
+                    "duplicate": self.options.duplicate_deliveries
+                    and function.topic not in self.pipeline.dead_letter_topics(),
                 }
             )
         return routes

@@ -1,4 +1,5 @@
-"""Panel worker entry points: render one panel; fail what was dead-lettered."""
+"""Panel worker entry points: render one panel; fail what was dead-lettered; notify the
+owner of a finished job."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from panelflow import logs
 from panelflow.bootstrap import get_services
 from panelflow.entrypoints import events
 from panelflow.services.dead_letters import handle_dead_letter
+from panelflow.services.notifications import notify_job_finished
 from panelflow.services.rendering import render_panel as render
 from panelflow.services.sweeper import sweep as run_sweep
 
@@ -41,3 +43,13 @@ def dead_letter(event: CloudEvent) -> None:
     if message is None:
         return
     handle_dead_letter(get_services(), message.job_id, message.panel_index)
+
+
+@functions_framework.cloud_event
+def notify(event: CloudEvent) -> None:
+    """Pushes the finished job's notification to its owner's devices, once per device
+    however often the message is delivered; raising (the store down) asks for it again."""
+    message = events.decode_or_drop(event.data, "notify message")
+    if message is None:
+        return
+    notify_job_finished(get_services(), message.job_id)

@@ -17,9 +17,12 @@ from panelflow.ports import (
     Authenticator,
     BlobStore,
     Dependencies,
+    DeviceStore,
     ImageGenerator,
     JobStore,
     PanelQueue,
+    PushSender,
+    ShareStore,
     SpeechSynthesizer,
     StoryPlanner,
 )
@@ -44,6 +47,9 @@ class Services:
         images: ImageGenerator | None = None,
         voice: SpeechSynthesizer | None = None,
         authenticator: Authenticator | None = None,
+        shares: ShareStore | None = None,
+        devices: DeviceStore | None = None,
+        push: PushSender | None = None,
         worker_id: str | None = None,
     ) -> None:
         self.settings = settings
@@ -59,6 +65,9 @@ class Services:
             "images": images,
             "voice": voice,
             "authenticator": authenticator,
+            "shares": shares,
+            "devices": devices,
+            "push": push,
         }
         # Pre-fills the cached properties below, so a given port is never built.
         self.__dict__.update({name: port for name, port in given.items() if port is not None})
@@ -85,7 +94,9 @@ class Services:
         from panelflow.adapters.pubsub_queue import PubSubPanelQueue
 
         s = self.settings
-        return PubSubPanelQueue(s.project_id, s.plan_topic, s.panels_topic)
+        return PubSubPanelQueue(
+            s.project_id, s.plan_topic, s.panels_topic, notify_topic=s.notify_topic
+        )
 
     @functools.cached_property
     def blobs(self) -> BlobStore:
@@ -167,6 +178,27 @@ class Services:
         from panelflow.adapters.offline.voice import FliteSpeechSynthesizer
 
         return FliteSpeechSynthesizer()
+
+    @functools.cached_property
+    def shares(self) -> ShareStore:
+        from panelflow.adapters.firestore.sharing import FirestoreShareStore
+
+        return FirestoreShareStore(self.settings.project_id)
+
+    @functools.cached_property
+    def devices(self) -> DeviceStore:
+        from panelflow.adapters.firestore.sharing import FirestoreDeviceStore
+
+        return FirestoreDeviceStore(self.settings.project_id)
+
+    @functools.cached_property
+    def push(self) -> PushSender:
+        from panelflow.adapters.fcm import FcmPushSender
+
+        s = self.settings
+        return FcmPushSender(
+            s.project_id, endpoint=s.fcm_endpoint, retry_budget_s=s.fcm_retry_budget_s
+        )
 
     @functools.cached_property
     def authenticator(self) -> Authenticator:

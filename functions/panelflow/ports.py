@@ -27,6 +27,7 @@ from panelflow.domain.models import (
     SynthesizedAudio,
 )
 from panelflow.domain.quotas import Quota, UsageCharge
+from panelflow.domain.sharing import Device, Share
 from panelflow.settings import Settings
 
 __all__ = [
@@ -36,12 +37,19 @@ __all__ = [
     "Claim",
     "Clock",
     "Dependencies",
+    "DeviceStore",
+    "FinishingDependencies",
     "ImageGenerator",
     "JobDependencies",
     "JobStore",
+    "NotifyingDependencies",
     "PanelQueue",
     "PlanningDependencies",
+    "PushMessage",
+    "PushSender",
     "RenderingDependencies",
+    "ShareStore",
+    "SharingDependencies",
     "SignedUrl",
     "SpeechSynthesizer",
     "StoreDependencies",
@@ -258,6 +266,9 @@ class PanelQueue(Protocol):
     def publish_panels(self, job_id: str, indexes: Sequence[int]) -> None:
         """Publishes one message per panel (batched); returns once all are accepted."""
 
+    def publish_finished(self, job_id: str) -> None:
+        """Tells the notifier that the job reached a terminal state."""
+
 
 class BlobStore(Protocol):
     """Binary assets (panel images, audio, character sheets)."""
@@ -324,6 +335,73 @@ class SpeechSynthesizer(Protocol):
         Raises:
             ProviderError: the text cannot be spoken.
             TransientError: try again later.
+        """
+
+
+class ShareStore(Protocol):
+    """Share links (``shares/{shareId}``, server-side only): one document per link."""
+
+    def create_share(self, share: Share) -> None:
+        """Stores a new link."""
+
+    def get_share(self, share_id: str) -> Share | None:
+        """Returns the link, or None when there is none."""
+
+    def list_shares(self, job_id: str) -> list[Share]:
+        """Returns the job's links, newest first."""
+
+    def revoke_share(self, share_id: str) -> bool:
+        """Marks the link revoked; returns False when there is no such link."""
+
+    def delete_shares(self, job_id: str) -> int:
+        """Deletes every link to the job; returns how many."""
+
+
+class DeviceStore(Protocol):
+    """Devices that asked for notifications (``users/{uid}/devices/{deviceId}``) and what
+    the notifier sent (``notifications/{jobId}``)."""
+
+    def register_device(self, device: Device) -> None:
+        """Stores the device under its owner, and removes the same token from any other
+        user (a token belongs to one app install, whoever signed in last)."""
+
+    def unregister_device(self, owner_uid: str, device_id: str) -> bool:
+        """Removes the owner's device; returns False when the owner had none by that id."""
+
+    def list_devices(self, owner_uid: str) -> list[Device]:
+        """Returns the owner's devices."""
+
+    def delete_devices(self, owner_uid: str) -> int:
+        """Removes every device of the owner; returns how many."""
+
+    def claim_notification(self, job_id: str, device_id: str) -> bool:
+        """Records that the job's notification goes to the device, unless it was recorded
+        before: True for exactly one caller however often it is asked."""
+
+    def forget_notifications(self, job_id: str) -> None:
+        """Removes what was recorded for the job's notifications."""
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    """One notification to one device: a title, a line of text and string data."""
+
+    token: str
+    title: str
+    body: str
+    data: dict[str, str]
+
+
+class PushSender(Protocol):
+    """Push notifications to native apps and browsers (FCM)."""
+
+    def send(self, message: PushMessage) -> str:
+        """Sends one message; returns the provider's message name.
+
+        Raises:
+            UnregisteredDevice: the token is no longer valid; forget the device.
+            TransientError: try again later (``retry_after`` when the provider says).
+            ProviderError: the message was refused; sending it again would not help.
         """
 
 
@@ -394,7 +472,14 @@ class PlanningDependencies(StoreDependencies, Protocol):
         ...
 
 
-class RenderingDependencies(StoreDependencies, Protocol):
+class FinishingDependencies(StoreDependencies, Protocol):
+    """The final move of a job, and the message that tells the notifier about it."""
+
+    @property
+    def queue(self) -> PanelQueue: ...
+
+
+class RenderingDependencies(FinishingDependencies, Protocol):
     """The panel step: image and voice, stored assets, this worker's identity."""
 
     @property
@@ -420,14 +505,40 @@ class RenderingDependencies(StoreDependencies, Protocol):
         ...
 
 
-class AccountDependencies(JobDependencies, Protocol):
-    """Deleting an account: its jobs, and the user's sign-in account."""
+class SharingDependencies(JobDependencies, Protocol):
+    """Share links of jobs (and deleting a job, which deletes them)."""
+
+    @property
+    def shares(self) -> ShareStore: ...
+
+    @property
+    def devices(self) -> DeviceStore: ...
+
+
+class AccountDependencies(SharingDependencies, Protocol):
+    """Deleting an account: its jobs, devices, and the user's sign-in account."""
 
     @property
     def authenticator(self) -> Authenticator: ...
 
 
-class Dependencies(JobDependencies, PlanningDependencies, RenderingDependencies, Protocol):
+class NotifyingDependencies(StoreDependencies, Protocol):
+    """The notifier: the finished job, its owner's devices, and a way to push."""
+
+    @property
+    def devices(self) -> DeviceStore: ...
+
+    @property
+    def push(self) -> PushSender: ...
+
+
+class Dependencies(
+    SharingDependencies,
+    PlanningDependencies,
+    RenderingDependencies,
+    NotifyingDependencies,
+    Protocol,
+):
     """Everything an entry point hands to the use cases, and the caller's authenticator."""
 
     @property

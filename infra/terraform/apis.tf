@@ -31,6 +31,8 @@ locals {
       # Firebase Auth (Identity Platform) issues the ID tokens the API verifies.
       "firebase.googleapis.com",
       "identitytoolkit.googleapis.com",
+      # Firebase Cloud Messaging (HTTP v1): the notifier's push notifications.
+      "fcm.googleapis.com",
       # Firebase Hosting serves the web client.
       "firebasehosting.googleapis.com",
     ],

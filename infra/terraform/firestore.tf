@@ -82,6 +82,8 @@ locals {
     idempotencyKeys = "expiresAt"
     jobInputs       = "expiresAt"
     usage           = "expiresAt"
+    # Share links: an expired link already answers 404; its document goes some time later.
+    shares = "expiresAt"
   }
 }
 

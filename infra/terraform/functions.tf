@@ -7,6 +7,7 @@
 #   plan          plan           orchestrator  push subscription on the plan topic
 #   worker        render_panel   panel_worker  push subscription on the panels topic
 #   dead_letter   dead_letter    panel_worker  push subscription on the dead-letter topic
+#   notifier      notify         panel_worker  push subscription on the notify topic
 #   sweeper       sweep          panel_worker  Cloud Scheduler (only with enable_sweeper)
 
 locals {
@@ -19,6 +20,7 @@ locals {
     PANELFLOW_BUCKET            = google_storage_bucket.assets.name
     PANELFLOW_PLAN_TOPIC        = google_pubsub_topic.plan.name
     PANELFLOW_PANELS_TOPIC      = google_pubsub_topic.panels.name
+    PANELFLOW_NOTIFY_TOPIC      = google_pubsub_topic.notify.name
     PANELFLOW_DEAD_LETTER_TOPIC = google_pubsub_topic.dead_letter.name
     LOG_EXECUTION_ID            = "true"
     # A panel's lease outlives the worker's timeout, so a live worker never loses it and

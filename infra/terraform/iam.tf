@@ -3,12 +3,13 @@
 # below): roles on the topics it publishes to, the assets bucket at its storage level, its
 # secrets, Firestore, never a primitive role (roles/owner, roles/editor, roles/viewer).
 #
-#   function      Firestore  publishes to        assets bucket  signs URLs  Gemini key
-#   api           yes        plan, panels        read           yes         no
-#   plan          yes        panels              read/write     no          yes
-#   worker        yes        -                   read/write     no          yes
-#   dead_letter   yes        -                   -              no          no
-#   sweeper       yes        plan, panels        -              no          no
+#   function      Firestore  publishes to          assets bucket  signs URLs  Gemini key
+#   api           yes        plan, panels          read           yes         no
+#   plan          yes        panels                read/write     no          yes
+#   worker        yes        notify                read/write     no          yes
+#   dead_letter   yes        notify                -              no          no
+#   notifier      yes        -                     -              no          no    (+ FCM send)
+#   sweeper       yes        plan, panels, notify  -              no          no
 #
 # Two more identities call functions: "pusher" signs Pub/Sub's push requests, "scheduler"
 # signs Cloud Scheduler's; "build" is the Cloud Build identity that builds the functions.

@@ -28,6 +28,7 @@ locals {
       secrets     = try(declared.permissions.secrets, [])
       models      = try(declared.permissions.models, false)
       users       = try(declared.permissions.users, "none")
+      messaging   = try(declared.permissions.messaging, false)
     }
     if !can(declared.trigger.schedule) || var.enable_sweeper
   }
@@ -42,6 +43,7 @@ locals {
   topics = {
     plan          = google_pubsub_topic.plan
     panels        = google_pubsub_topic.panels
+    notify        = google_pubsub_topic.notify
     "dead-letter" = google_pubsub_topic.dead_letter
   }
 
@@ -80,6 +82,11 @@ locals {
     [
       for key, function in local.functions : { account = key, role = local.users_roles[function.users] }
       if function.users != "none"
+    ],
+    # Push notifications: FCM HTTP v1 messages:send needs cloudmessaging.messages.create.
+    [
+      for key, function in local.functions : { account = key, role = "roles/firebasecloudmessaging.admin" }
+      if function.messaging
     ],
     # Models are reached through Vertex AI with the function's own identity, or with an API key.
     [
@@ -120,6 +127,7 @@ locals {
     plan        = { memory = "1Gi", cpu = "1", timeout_seconds = 300, concurrency = 4, min_instances = 0, max_instances = 10 }
     worker      = { memory = "1Gi", cpu = "1", timeout_seconds = 300, concurrency = 4, min_instances = 0, max_instances = 50 }
     dead_letter = { memory = "512Mi", cpu = "1", timeout_seconds = 60, concurrency = 8, min_instances = 0, max_instances = 5 }
+    notifier    = { memory = "256Mi", cpu = "1", timeout_seconds = 120, concurrency = 8, min_instances = 0, max_instances = 5 }
     sweeper     = { memory = "512Mi", cpu = "1", timeout_seconds = 300, concurrency = 1, min_instances = 0, max_instances = 1 }
   }
   function_sizes = {

@@ -143,6 +143,12 @@ variable "panels_topic" {
   default     = "panelflow-panels"
 }
 
+variable "notify_topic" {
+  description = "Pub/Sub topic of job-finished messages (one per job; the notifier's)."
+  type        = string
+  default     = "panelflow-notify"
+}
+
 variable "dead_letter_topic" {
   description = "Pub/Sub topic that receives messages whose deliveries were exhausted."
   type        = string
@@ -306,7 +312,7 @@ variable "build_image_retention" {
 # Cloud Run rule: a concurrency above 1 needs at least 1 CPU.
 
 variable "function_sizes" {
-  description = "Per-function size overrides by function (api, plan, worker, dead_letter, sweeper): any of memory, cpu, timeout_seconds, concurrency, min_instances, max_instances. Unset settings keep the defaults in local.default_function_sizes (pipeline.tf)."
+  description = "Per-function size overrides by function (api, plan, worker, dead_letter, notifier, sweeper): any of memory, cpu, timeout_seconds, concurrency, min_instances, max_instances. Unset settings keep the defaults in local.default_function_sizes (pipeline.tf)."
   type = map(object({
     memory          = optional(string)
     cpu             = optional(string)
@@ -318,8 +324,8 @@ variable "function_sizes" {
   default = {}
 
   validation {
-    condition     = alltrue([for name in keys(var.function_sizes) : contains(["api", "plan", "worker", "dead_letter", "sweeper"], name)])
-    error_message = "function_sizes names api, plan, worker, dead_letter or sweeper."
+    condition     = alltrue([for name in keys(var.function_sizes) : contains(["api", "plan", "worker", "dead_letter", "notifier", "sweeper"], name)])
+    error_message = "function_sizes names api, plan, worker, dead_letter, notifier or sweeper."
   }
 
   validation {

@@ -102,7 +102,8 @@ def firestore(emulators: dict[str, str]) -> Firestore:
 
 @pytest.fixture(scope="module")
 def seeded(firestore: Firestore) -> dict[str, str]:
-    """One job of OWNER with a panel, its story, an idempotency key and a usage record."""
+    """One job of OWNER with a panel, its lease, its story, an idempotency key and a usage
+    record."""
     job_id = uuid.uuid4().hex
     key_id = uuid.uuid4().hex
     now = time.time()
@@ -112,6 +113,13 @@ def seeded(firestore: Firestore) -> dict[str, str]:
         "input": f"jobInputs/{job_id}",
         "key": f"idempotencyKeys/{key_id}",
         "usage": f"usage/{OWNER}",
+        # Worker-only fields of the panel (owner, expiry, attempts): no client reads them.
+        "lease": f"panelLeases/{job_id}-000",
+        # A registered device (its owner reads it), and the server-only sharing documents.
+        "device": f"users/{OWNER}/devices/{key_id}",
+        "share": f"shares/{key_id}",
+        "holder": f"deviceTokens/{key_id}",
+        "sent": f"notifications/{job_id}/sent/{key_id}",
     }
     firestore.seed(
         docs["job"], {"jobId": job_id, "ownerUid": OWNER, "status": "queued", "createdAt": now}
@@ -120,6 +128,13 @@ def seeded(firestore: Firestore) -> dict[str, str]:
     firestore.seed(docs["input"], {"story": "A secret story.", "ownerUid": OWNER})
     firestore.seed(docs["key"], {"ownerUid": OWNER, "jobId": job_id, "bodyHash": "h"})
     firestore.seed(docs["usage"], {"ownerUid": OWNER, "day": "2026-01-01", "panels": 3})
+    lease = {"jobId": job_id, "index": 0, "owner": "worker-1", "expiresAt": now, "attempts": 1}
+    firestore.seed(docs["lease"], lease | {"ownerUid": OWNER})
+    firestore.seed(docs["device"], {"token": "fcm-token", "platform": "ios", "updatedAt": now})
+    share = {"jobId": job_id, "ownerUid": OWNER, "createdAt": now, "revoked": False}
+    firestore.seed(docs["share"], share)
+    firestore.seed(docs["holder"], {"ownerUid": OWNER})
+    firestore.seed(docs["sent"], {"sentAt": now})
     return docs | {"job_id": job_id}
 
 
@@ -137,7 +152,8 @@ def _attempt(firestore: Firestore, seeded: dict[str, str], caller: str, kind: st
         return response.status_code == 200, [response.json()] if response.ok else []
     if op.startswith("list"):
         collection = path.split("/")[-2]
-        parent = f"/{path.rsplit('/', 2)[0]}" if kind == "panel" and op == "list" else ""
+        nested = kind in ("panel", "device", "sent")
+        parent = f"/{path.rsplit('/', 2)[0]}" if nested and op == "list" else ""
         options: dict[str, Any] = {}
         if op == "list-mine":
             options["where_owner"] = UIDS[caller]
@@ -184,6 +200,8 @@ EXPECTED_ALLOWED = {
     ("other", "job", "list-mine"),  # their own (empty) list
     ("owner", "panel", "get"),
     ("owner", "panel", "list"),
+    ("owner", "device", "get"),
+    ("owner", "device", "list"),
 }
 KINDS = {
     "job": ("get", "list-mine", "list-owners", "list", "create", "update", "delete"),
@@ -191,6 +209,11 @@ KINDS = {
     "input": ("get", "list", "create", "update", "delete"),
     "key": ("get", "list", "create", "update", "delete"),
     "usage": ("get", "list", "create", "update", "delete"),
+    "lease": ("get", "list", "create", "update", "delete"),
+    "device": ("get", "list", "list-group", "create", "update", "delete"),
+    "share": ("get", "list", "create", "update", "delete"),
+    "holder": ("get", "list", "create", "update", "delete"),
+    "sent": ("get", "list", "create", "update", "delete"),
 }
 
 

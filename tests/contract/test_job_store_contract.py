@@ -175,6 +175,60 @@ def test_claim_lease_and_duplicates(store) -> None:
         store.claim_panel(job_id, 9, "w1", lease_seconds=60)
 
 
+def test_a_claim_brings_the_job_and_the_previous_panel_with_it(store) -> None:
+    job_id = _rendering_job(store)
+    first = store.claim_panel(job_id, 0, "w1", lease_seconds=60)
+    assert first.job is not None and first.job.job_id == job_id
+    assert first.job.status == JobStatus.RENDERING and first.previous is None
+    second = store.claim_panel(job_id, 1, "w1", lease_seconds=60)
+    assert second.previous is not None and second.previous.index == 0
+    assert second.previous.plan() == store.get_panel(job_id, 0).plan()
+    # A duplicate delivery of a finished panel gets the job too (for the final move).
+    assert store.complete_panel(job_id, 0, "w1", ASSETS, first.token)
+    again = store.claim_panel(job_id, 0, "w2", lease_seconds=60)
+    assert not again.acquired and again.job is not None and again.job.job_id == job_id
+    # The lease stays the store's: visible to the functions through get_panel.
+    held = store.get_panel(job_id, 1)
+    assert held.lease_owner == "w1" and held.attempts == 1 and held.lease_expires_at
+
+
+def test_panel_documents_carry_no_lease_or_worker_fields(store) -> None:
+    """What clients read (jobs/{id}/panels/{index}) never names a worker; the lease lives
+    in panelLeases/{jobId}-{index}, which the rules deny to clients."""
+    if not hasattr(store, "client"):
+        # The fake keeps panels as objects; what clients read exists only in Firestore.
+        assert store.claim_panel(_rendering_job(store), 0, "w1", 60).acquired
+        return
+    job_id = _rendering_job(store)
+    panels = store.client.collection("jobs").document(job_id).collection("panels")
+    leases_collection = store.client.collection("panelLeases")
+    worker_fields = {"lease", "attempts", "leaseOwner", "leaseExpiresAt", "owner", "expiresAt"}
+
+    def visible(index: int) -> dict:
+        data = panels.document(f"{index:03d}").get().to_dict()
+        assert not worker_fields & set(data), data
+        return data
+
+    assert visible(0)["status"] == "pending"
+    claim = store.claim_panel(job_id, 0, "w-secret", lease_seconds=60)
+    assert visible(0)["status"] == "rendering"
+    lease = leases_collection.document(f"{job_id}-000").get().to_dict()
+    assert lease["owner"] == "w-secret" and lease["attempts"] == 1
+    assert lease["expiresAt"] > time.time()
+    assert store.complete_panel(job_id, 0, "w-secret", ASSETS, claim.token)
+    assert visible(0)["status"] == "done"
+    cleared = leases_collection.document(f"{job_id}-000").get().to_dict()
+    assert cleared["owner"] is None and cleared["expiresAt"] is None
+    assert cleared["attempts"] == 1
+    store.claim_panel(job_id, 1, "w-secret", lease_seconds=60)
+    assert store.fail_panel(job_id, 1, {"code": "c", "message": "m"})
+    assert visible(1)["status"] == "failed"
+    # Deleting the job deletes its leases.
+    store.delete_job(job_id)
+    assert not leases_collection.document(f"{job_id}-000").get().exists
+    assert not leases_collection.document(f"{job_id}-001").get().exists
+
+
 def test_expired_lease_can_be_taken_over(store) -> None:
     job_id = _rendering_job(store)
     first = store.claim_panel(job_id, 1, "w1", lease_seconds=0.001)

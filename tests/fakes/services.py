@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fakes.auth import FakeAuthenticator
 from fakes.providers import CountingImageGenerator, CountingPlanner, CountingVoice
+from fakes.sharing import InMemoryDeviceStore, InMemoryShareStore, RecordingPushSender
 from fakes.stores import InMemoryBlobStore, InMemoryJobStore, RecordingQueue
 from panelflow.bootstrap import Services
 from panelflow.settings import Settings
@@ -28,5 +29,8 @@ def fake_services(
         images=CountingImageGenerator() if fake_providers else None,
         voice=CountingVoice() if fake_providers else None,
         authenticator=FakeAuthenticator(),
+        shares=InMemoryShareStore(),
+        devices=InMemoryDeviceStore(),
+        push=RecordingPushSender(),
         worker_id=worker_id,
     )

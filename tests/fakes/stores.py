@@ -234,7 +234,20 @@ class InMemoryJobStore:
             claim = leases.claim(panel, owner, lease_seconds, self._clock())
             if claim.acquired:
                 self.panels[job_id][index] = copy.deepcopy(claim.panel)
-            return replace(claim, panel=copy.deepcopy(claim.panel))
+            # Read with the claim, as the adapter does: the job and the previous panel (its
+            # client-readable fields: the adapter does not read its lease).
+            before = self.panels[job_id].get(index - 1) if index else None
+            previous = (
+                replace(before, attempts=0, lease_owner=None, lease_expires_at=None)
+                if before
+                else None
+            )
+            return replace(
+                claim,
+                panel=copy.deepcopy(claim.panel),
+                job=self.get_job(job_id),
+                previous=copy.deepcopy(previous),
+            )
 
     def _finish_if_owned(self, job_id: str, index: int, owner: str | None, **changes: Any) -> bool:
         panel = self.panels.get(job_id, {}).get(index)
@@ -369,6 +382,7 @@ class RecordingQueue:
     def __init__(self) -> None:
         self.plans: list[str] = []
         self.panels: list[tuple[str, int]] = []
+        self.finished: list[str] = []
         self.fail_with: Exception | None = None
 
     def publish_plan(self, job_id: str) -> None:
@@ -378,6 +392,9 @@ class RecordingQueue:
     def publish_panels(self, job_id: str, indexes: Sequence[int]) -> None:
         self._maybe_fail()
         self.panels.extend((job_id, index) for index in indexes)
+
+    def publish_finished(self, job_id: str) -> None:
+        self.finished.append(job_id)
 
     def _maybe_fail(self) -> None:
         if self.fail_with is not None:

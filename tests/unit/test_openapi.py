@@ -28,7 +28,7 @@ def client(services: Services):
 
 
 def _concrete(template: str, job_id: str) -> str:
-    return template.replace("{jobId}", job_id).replace("{index}", "0")
+    return template.replace("{jobId}", job_id).replace("{index}", "0").replace("{token}", "t0")
 
 
 def _job(client, services: Services, panels: int = 2) -> str:
@@ -71,6 +71,12 @@ def test_the_spec_lists_exactly_the_routes_the_function_serves(client, services)
             ("/jobs/{jobId}/panels/{index}:regenerate", "POST"),
             ("/jobs/{jobId}", "DELETE"),
             ("/me", "DELETE"),
+            ("/jobs/{jobId}/shares", "POST"),
+            ("/jobs/{jobId}/shares", "GET"),
+            ("/jobs/{jobId}/shares/{token}", "DELETE"),
+            ("/shares/{token}", "GET"),
+            ("/devices", "POST"),
+            ("/devices/{token}", "DELETE"),
         ]
     )
     job_id = _job(client, services)

@@ -133,8 +133,9 @@ def test_cancel_seen_mid_panel_skips_the_next_paid_call(services: Services) -> N
 
     original = rendering._produce
 
-    def in_turn(services_: Services, job, panel):
-        return rendering._image(services_, job, panel), rendering._audio(services_, job, panel)
+    def in_turn(services_: Services, job, claim, read):
+        image = rendering._image(services_, job, claim.panel, claim.previous, read)
+        return image, rendering._audio(services_, job, claim.panel, read)
 
     rendering._produce = in_turn
     try:

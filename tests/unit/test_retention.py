@@ -8,6 +8,7 @@ from pathlib import Path
 from test_terraform import Module
 
 from panelflow.adapters.firestore.documents import IDEMPOTENCY, INPUTS, USAGE
+from panelflow.adapters.firestore.sharing import SHARES
 from panelflow.bootstrap import Services
 from panelflow.domain.models import JobRequest, JobStatus
 from panelflow.domain.quotas import DAY_SECONDS
@@ -26,6 +27,7 @@ def test_terraform_puts_a_ttl_policy_on_every_field_the_code_expires_by() -> Non
         IDEMPOTENCY: EXPIRES_AT,
         INPUTS: EXPIRES_AT,
         USAGE: EXPIRES_AT,
+        SHARES: EXPIRES_AT,
     }
     ttl = module.resources["google_firestore_field"]["ttl"]
     assert "ttl_config" in ttl and ttl["for_each"] == "${local.firestore_ttl_fields}"

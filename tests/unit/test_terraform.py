@@ -240,6 +240,7 @@ def test_required_apis_are_enabled(tf: Module) -> None:
         "generativelanguage",
         "firebase",
         "identitytoolkit",
+        "fcm",
     ):
         assert f"{api}.googleapis.com" in apis, api
     service = tf.resource("google_project_service", "apis")
@@ -249,8 +250,8 @@ def test_required_apis_are_enabled(tf: Module) -> None:
 # ---- functions ----------------------------------------------------------------------------------
 
 
-def test_exactly_the_five_functions_are_declared(tf: Module) -> None:
-    assert set(FUNCTIONS) == {"api", "plan", "worker", "dead_letter", "sweeper"}
+def test_exactly_the_six_functions_are_declared(tf: Module) -> None:
+    assert set(FUNCTIONS) == {"api", "plan", "worker", "dead_letter", "notifier", "sweeper"}
     assert set(tf.resources["google_cloudfunctions2_function"]) == {"function"}
     resource = functions_resource(tf)
     assert resource["for_each"] == "${local.functions}"
@@ -460,6 +461,7 @@ def test_subscriptions_push_to_their_function_with_oidc(tf: Module) -> None:
         "plan",
         "worker",
         "dead_letter",
+        "notifier",
     }
 
 

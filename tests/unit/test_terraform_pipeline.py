@@ -519,6 +519,8 @@ def declared_grants(declared: Mapping[str, Any], options: Options) -> set[Grant]
                 grants.add((key, "roles/secretmanager.secretAccessor", f"secret:{secret}"))
         if permissions.get("models", False) and options.use_vertex_ai:
             grants.add((key, "roles/aiplatform.user", "project"))
+        if permissions.get("messaging", False):
+            grants.add((key, "roles/firebasecloudmessaging.admin", "project"))
     return grants
 
 

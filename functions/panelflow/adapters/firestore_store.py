@@ -7,6 +7,7 @@ parts live in ``panelflow.adapters.firestore``; docs/architecture.md shows the w
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
@@ -25,11 +26,14 @@ from panelflow.adapters.firestore.documents import (
     TRANSIENT,
     USAGE,
     Contended,
+    client_fields,
     compare_and_set,
     job_ref,
+    lease_ref,
     panel_id,
     panel_ref,
     translate,
+    with_lease,
 )
 from panelflow.domain import leases
 from panelflow.domain.costs import PaidCall
@@ -54,6 +58,10 @@ __all__ = ["FirestoreJobStore", "panel_id"]
 COSTS = "costs"
 
 _PLANNABLE = (JobStatus.QUEUED.value, JobStatus.PLANNING.value)
+
+
+# What a lease document holds once no worker holds the panel (its attempts stay counted).
+_LEASE_CLEARED: dict[str, Any] = {"owner": None, "expiresAt": None}
 
 
 class FirestoreJobStore:
@@ -82,6 +90,17 @@ class FirestoreJobStore:
     def _panel_ref(self, job_id: str, index: int) -> firestore.DocumentReference:
         return panel_ref(self._client, job_id, index)
 
+    def _lease_ref(self, job_id: str, index: int) -> firestore.DocumentReference:
+        return lease_ref(self._client, job_id, index)
+
+    def _read_all(self, refs: Sequence[firestore.DocumentReference]) -> list[Any]:
+        """Several documents in one round trip (BatchGetDocuments), in the order asked."""
+        snapshots = {
+            snapshot.reference.path: snapshot
+            for snapshot in translate(lambda: list(self._client.get_all(list(refs))))
+        }
+        return [snapshots[ref.path] for ref in refs]
+
     def create_job(
         self,
         job: Job,
@@ -97,8 +116,10 @@ class FirestoreJobStore:
     def delete_job(self, job_id: str, idempotency_key_id: str = "") -> None:
         # The job first: a worker that writes after this finds its job gone and cleans up.
         translate(self._job_ref(job_id).delete)
+        panels = translate(lambda: list(self._job_ref(job_id).collection(PANELS).list_documents()))
         refs = [
-            *translate(lambda: list(self._job_ref(job_id).collection(PANELS).list_documents())),
+            *panels,
+            *[self._lease_ref(job_id, int(panel.id)) for panel in panels],
             *translate(lambda: list(self._job_ref(job_id).collection(COSTS).list_documents())),
             self._client.collection(INPUTS).document(job_id),
         ]
@@ -134,11 +155,22 @@ class FirestoreJobStore:
         return str(snapshot.get("story"))
 
     def get_panel(self, job_id: str, index: int) -> Panel | None:
-        snapshot = translate(self._panel_ref(job_id, index).get)
-        return Panel.from_dict(snapshot.to_dict()) if snapshot.exists else None
+        panel, lease = self._read_all(
+            [self._panel_ref(job_id, index), self._lease_ref(job_id, index)]
+        )
+        if not panel.exists:
+            return None
+        return Panel.from_dict(with_lease(panel.to_dict() or {}, lease.to_dict()))
 
     def list_panels(self, job_id: str) -> list[Panel]:
-        return queries.list_panels(self._client, job_id)
+        panels = queries.panel_documents(self._client, job_id)
+        if not panels:
+            return []
+        leases_read = self._read_all([self._lease_ref(job_id, int(p["index"])) for p in panels])
+        return [
+            Panel.from_dict(with_lease(panel, lease.to_dict()))
+            for panel, lease in zip(panels, leases_read, strict=True)
+        ]
 
     def list_jobs(self, owner_uid: str, limit: int = 20) -> list[Job]:
         return queries.list_jobs(self._client, owner_uid, limit)
@@ -252,59 +284,91 @@ class FirestoreJobStore:
         def panels(batch: firestore.WriteBatch) -> None:
             for panel_plan in plan.panels:
                 panel = Panel.from_plan(job_id, panel_plan)
-                data = panel.to_dict() | {"createdAt": now, "updatedAt": now}
+                data = client_fields(panel.to_dict()) | {"createdAt": now, "updatedAt": now}
                 batch.set(self._panel_ref(job_id, panel_plan.index), data)
 
         return self._write_job_in_status(job_id, _PLANNABLE, update, panels)
 
     def claim_panel(self, job_id: str, index: int, owner: str, lease_seconds: float) -> Claim:
-        # Compare-and-set on the panel document, not a transaction: a panel is only ever
-        # contended by duplicate deliveries of its own message.
-        claim: Claim | None = None
-
-        def decide(snapshot: Any) -> dict[str, Any] | None:
-            nonlocal claim
-            if not snapshot.exists:
+        # Compare-and-set on the panel and its lease document, not a transaction: a panel
+        # is only ever contended by duplicate deliveries of its own message. The one read
+        # also fetches the job and the previous panel, which the worker needs next.
+        refs = [self._panel_ref(job_id, index), self._lease_ref(job_id, index)]
+        refs.append(self._job_ref(job_id))
+        if index:
+            refs.append(self._panel_ref(job_id, index - 1))
+        for _ in range(5):
+            panel_snap, lease_snap, job_snap, *previous_snap = self._read_all(refs)
+            if not panel_snap.exists:
                 raise NotFound(f"panel {index} of job {job_id} does not exist")
+            job = Job.from_dict(job_snap.to_dict()) if job_snap.exists else None
+            previous = None
+            if previous_snap and previous_snap[0].exists:
+                previous = Panel.from_dict(with_lease(previous_snap[0].to_dict() or {}, None))
+            stored = Panel.from_dict(with_lease(panel_snap.to_dict() or {}, lease_snap.to_dict()))
             now = self._clock()
-            claim = leases.claim(
-                Panel.from_dict(snapshot.to_dict() or {}), owner, lease_seconds, now
+            claim = replace(
+                leases.claim(stored, owner, lease_seconds, now), job=job, previous=previous
             )
             if not claim.acquired:
-                return None
-            return {
-                "status": claim.panel.status.value,
+                return claim
+            batch = self._client.batch()
+            lease = {
+                "jobId": job_id,
+                "index": index,
+                "owner": owner,
+                "expiresAt": claim.panel.lease_expires_at,
                 "attempts": claim.panel.attempts,
-                "lease": {"owner": owner, "expiresAt": claim.panel.lease_expires_at},
-                "startedAt": now,
                 "updatedAt": now,
             }
-
-        ref = self._panel_ref(job_id, index)
-        try:
-            result = compare_and_set(self._client, ref, decide, attempts=5)
-        except Contended:
-            raise TransientError(f"panel {index} is changing too often to claim") from None
-        assert claim is not None
-        return claim if result is None else replace(claim, token=result.update_time)
+            if lease_snap.exists:
+                option = self._client.write_option(last_update_time=lease_snap.update_time)
+                batch.update(lease_snap.reference, lease, option=option)
+            else:
+                batch.create(lease_snap.reference, lease)
+            update = {"status": claim.panel.status.value, "startedAt": now, "updatedAt": now}
+            option = self._client.write_option(last_update_time=panel_snap.update_time)
+            batch.update(panel_snap.reference, update, option=option)
+            try:
+                result = batch.commit()[-1]
+            except (gexc.FailedPrecondition, gexc.AlreadyExists):
+                time.sleep(random.uniform(0.002, 0.02))
+                continue
+            except TRANSIENT as error:
+                raise TransientError(f"could not claim panel {index}") from error
+            return replace(claim, token=result.update_time)
+        raise TransientError(f"panel {index} is changing too often to claim")
 
     def _update_if_owned(
         self, job_id: str, index: int, owner: str | None, update: dict[str, Any]
     ) -> bool:
-        """Writes ``update`` if the lease rules let ``owner`` change the panel as read."""
-
-        def decide(snapshot: Any) -> dict[str, Any] | None:
-            if not snapshot.exists:
-                return None
-            data = snapshot.to_dict() or {}
-            holder = (data.get("lease") or {}).get("owner")
-            return update if leases.may_change(PanelStatus(data["status"]), holder, owner) else None
-
-        ref = self._panel_ref(job_id, index)
-        try:
-            return compare_and_set(self._client, ref, decide, attempts=3) is not None
-        except Contended:
-            return False
+        """Writes ``update`` (and clears the lease) if the lease rules let ``owner`` change
+        the panel as read; compare-and-set on both documents."""
+        refs = [self._panel_ref(job_id, index), self._lease_ref(job_id, index)]
+        for _ in range(3):
+            panel_snap, lease_snap = self._read_all(refs)
+            if not panel_snap.exists:
+                return False
+            status = PanelStatus((panel_snap.to_dict() or {})["status"])
+            holder = (lease_snap.to_dict() or {}).get("owner") if lease_snap.exists else None
+            if not leases.may_change(status, holder, owner):
+                return False
+            batch = self._client.batch()
+            if lease_snap.exists:
+                option = self._client.write_option(last_update_time=lease_snap.update_time)
+                batch.update(
+                    lease_snap.reference,
+                    _LEASE_CLEARED | {"updatedAt": update["updatedAt"]},
+                    option=option,
+                )
+            option = self._client.write_option(last_update_time=panel_snap.update_time)
+            batch.update(panel_snap.reference, update, option=option)
+            try:
+                translate(batch.commit)
+                return True
+            except (gexc.FailedPrecondition, gexc.AlreadyExists):
+                time.sleep(random.uniform(0.002, 0.02))
+        return False
 
     def complete_panel(
         self, job_id: str, index: int, owner: str, assets: PanelAssets, token: object | None = None
@@ -315,17 +379,20 @@ class FirestoreJobStore:
             "image": assets.image.to_dict(),
             "audio": assets.audio.to_dict() if assets.audio else None,
             "error": None,
-            "lease": None,
             "finishedAt": now,
             "updatedAt": now,
         }
         if token is not None:
-            # Unchanged since our claim means we still hold the lease: one write, no read.
+            # The panel unchanged since our claim means we still hold the lease (every claim
+            # writes the panel and its lease together): one commit, no read.
+            batch = self._client.batch()
+            batch.update(self._lease_ref(job_id, index), _LEASE_CLEARED | {"updatedAt": now})
             option = self._client.write_option(last_update_time=token)
+            batch.update(self._panel_ref(job_id, index), update, option=option)
             try:
-                self._panel_ref(job_id, index).update(update, option=option)
+                batch.commit()
                 return True
-            except gexc.FailedPrecondition:
+            except (gexc.FailedPrecondition, gexc.NotFound):
                 pass  # someone else wrote it meanwhile: decide on a fresh read
             except TRANSIENT as error:
                 raise TransientError(f"could not update panel {index}") from error
@@ -338,14 +405,13 @@ class FirestoreJobStore:
         update = {
             "status": PanelStatus.FAILED.value,
             "error": error,
-            "lease": None,
             "finishedAt": now,
             "updatedAt": now,
         }
         return self._update_if_owned(job_id, index, owner, update)
 
     def release_panel(self, job_id: str, index: int, owner: str | None) -> bool:
-        update = {"status": PanelStatus.PENDING.value, "lease": None, "updatedAt": self._clock()}
+        update = {"status": PanelStatus.PENDING.value, "updatedAt": self._clock()}
         return self._update_if_owned(job_id, index, owner, update)
 
     def requeue_panels(
@@ -369,12 +435,14 @@ class FirestoreJobStore:
                 update: dict[str, Any] = {
                     "status": PanelStatus.PENDING.value,
                     "error": None,
-                    "lease": None,
                     "updatedAt": now,
                 }
                 if regenerate:
                     update["generation"] = firestore.Increment(1)
                 batch.update(self._panel_ref(job_id, index), update)
+                # merge: a panel never claimed has no lease document yet.
+                lease = {"jobId": job_id, "index": index, **_LEASE_CLEARED, "updatedAt": now}
+                batch.set(self._lease_ref(job_id, index), lease, merge=True)
 
         allowed = {status.value for status in expected}
         extra = self._charging(job_id, charge, panels)

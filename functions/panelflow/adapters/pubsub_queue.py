@@ -1,4 +1,4 @@
-"""PubSubPanelQueue: plan and panel messages on Cloud Pub/Sub (or its emulator)."""
+"""PubSubPanelQueue: plan, panel and job-finished messages on Cloud Pub/Sub (or its emulator)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ class PubSubPanelQueue:
         plan_topic: str,
         panels_topic: str,
         publisher: pubsub_v1.PublisherClient | None = None,
+        notify_topic: str = "panelflow-notify",
     ) -> None:
         # Batching lets one plan publish all of its panels in a single request.
         self._publisher = publisher or pubsub_v1.PublisherClient(
@@ -39,6 +40,7 @@ class PubSubPanelQueue:
         )
         self._plan_topic = self._publisher.topic_path(project_id, plan_topic)
         self._panels_topic = self._publisher.topic_path(project_id, panels_topic)
+        self._notify_topic = self._publisher.topic_path(project_id, notify_topic)
 
     def publish_plan(self, job_id: str) -> None:
         self._wait([self._publisher.publish(self._plan_topic, encode(job_id), jobId=job_id)])
@@ -51,6 +53,9 @@ class PubSubPanelQueue:
             for index in indexes
         ]
         self._wait(pending)
+
+    def publish_finished(self, job_id: str) -> None:
+        self._wait([self._publisher.publish(self._notify_topic, encode(job_id), jobId=job_id)])
 
     @staticmethod
     def _wait(pending: list[futures.Future[str]]) -> None:

@@ -4,6 +4,14 @@ so measured times show the pipeline's overhead, not the machine's speed.
 
 Every call can be appended to a log file (``PANELFLOW_SIM_CALL_LOG``), one JSON line each,
 so a test in another process can count exactly what was paid for.
+
+A story may carry its own latencies, so one stack serves fixed and drawn scenarios alike:
+``[sim job=J plan=6.1 sheet=7.9 image=8.2,5.1 speech=1.4,1.6]`` anywhere in the story sets
+the planner's sleep, every character sheet's, and each panel's image and speech sleep (by
+panel index). The planner stamps each panel's scene and narration and each character's
+description with its own values (``[sim job=J image=8.2]``), which the image and speech
+providers read; the call log records them (``sim``), so a benchmark can compute the ideal
+time of each job from exactly what was slept.
 """
 
 from __future__ import annotations
@@ -12,9 +20,11 @@ import io
 import json
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from panelflow.domain.errors import ContentBlocked, TransientError
 from panelflow.domain.models import (
@@ -36,6 +46,32 @@ FLAKY_MARK = "SIMULATE-FLAKY"
 IN_CALL_ATTEMPTS = 3
 
 
+_DIRECTIVE = re.compile(r"\[sim ([^\]]*)\]")
+
+
+def directive(text: str) -> dict[str, str]:
+    """The ``[sim key=value ...]`` directive in ``text`` (empty when there is none)."""
+    match = _DIRECTIVE.search(text)
+    if match is None:
+        return {}
+    return dict(part.split("=", 1) for part in match.group(1).split() if "=" in part)
+
+
+def strip_directive(text: str) -> str:
+    return _DIRECTIVE.sub("", text).strip()
+
+
+def _drawn(text: str, kind: str, default: float) -> float:
+    value = directive(text).get(kind)
+    return float(value) if value is not None else default
+
+
+def _stamp(text: str, job: str, kind: str, values: list[str], index: int) -> str:
+    if not values:
+        return text
+    return f"[sim job={job} {kind}={values[min(index, len(values) - 1)]}] {text}"
+
+
 class SimulationConfig:
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         env = os.environ if env is None else env
@@ -47,7 +83,12 @@ class SimulationConfig:
         self._random = random.Random()
 
     def call(self, kind: str, seconds: float, text: str, **fields: object) -> None:
-        """One provider call: sleeps, may fail transiently (retried in-call), logs."""
+        """One provider call: sleeps (the text's own ``[sim]`` value for ``kind`` if it has
+        one), may fail transiently (retried in-call), logs."""
+        seconds = _drawn(text, kind, seconds)
+        sim = directive(text)
+        if sim:
+            fields = {**fields, "sim": sim, "seconds": seconds}
         for attempt in range(1, IN_CALL_ATTEMPTS + 1):
             self.record(kind, phase="start", text=text[:80], attempt=attempt, **fields)
             time.sleep(seconds)
@@ -96,9 +137,39 @@ class SimulatedStoryPlanner:
         self._planner = RuleBasedStoryPlanner()
 
     def plan(self, story: str, *, panels: int, style: str, language: str) -> StoryPlan:
-        time.sleep(self._config.plan_s)
-        self._config.record("plan", panels=panels)
-        return self._planner.plan(story, panels=panels, style=style, language=language)
+        sim = directive(story)
+        seconds = float(sim.get("plan", self._config.plan_s))
+        time.sleep(seconds)
+        if not sim:
+            self._config.record("plan", panels=panels)
+            return self._planner.plan(story, panels=panels, style=style, language=language)
+        self._config.record("plan", panels=panels, sim=sim, seconds=seconds)
+        plan = self._planner.plan(
+            strip_directive(story), panels=panels, style=style, language=language
+        )
+        return _stamped(plan, sim)
+
+
+def _stamped(plan: StoryPlan, sim: dict[str, str]) -> StoryPlan:
+    """The plan with each panel's and each character's own ``[sim]`` values."""
+    job = sim.get("job", "")
+    images, speech = sim.get("image", "").split(","), sim.get("speech", "").split(",")
+    sheets = sim.get("sheet", "").split(",")
+    images, speech, sheets = ([v for v in vs if v] for vs in (images, speech, sheets))
+    panels = tuple(
+        replace(
+            panel,
+            scene=_stamp(panel.scene, job, "image", images, panel.index),
+            narration=_stamp(panel.narration, job, "speech", speech, panel.index),
+            caption=_stamp(panel.caption, job, "speech", speech, panel.index),
+        )
+        for panel in plan.panels
+    )
+    characters = tuple(
+        replace(c, description=_stamp(c.description, job, "sheet", sheets, n))
+        for n, c in enumerate(plan.characters)
+    )
+    return replace(plan, panels=panels, characters=characters)
 
 
 class SimulatedImageGenerator:
@@ -106,8 +177,11 @@ class SimulatedImageGenerator:
         self._config = config or SimulationConfig()
 
     def character_sheet(self, character: Character, *, style: str) -> RenderedImage:
-        # Reference sheets are part of planning here; they cost no extra simulated time.
-        self._config.record("sheet", name=character.name)
+        # Reference sheets cost no simulated time unless the story's [sim] directive says.
+        if directive(character.description):
+            self._config.call("sheet", 0.0, character.description, name=character.name)
+        else:
+            self._config.record("sheet", name=character.name)
         return RenderedImage(data=_tiny_png(len(character.name)), width=64, height=48)
 
     def panel(self, request: PanelRequest) -> RenderedImage:

@@ -136,3 +136,9 @@ class LeaseHeld(TransientError):
     """Another worker holds a live lease on this panel; try again after it expires."""
 
     code = "lease_held"
+
+
+class UnregisteredDevice(ProviderError):
+    """A push token the provider no longer knows (app uninstalled, token rotated)."""
+
+    code = "unregistered_device"

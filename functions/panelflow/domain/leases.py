@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from panelflow.domain.errors import LeaseHeld
-from panelflow.domain.models import Panel, PanelStatus
+from panelflow.domain.models import Job, Panel, PanelStatus
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,10 @@ class Claim:
     attempt: int = 0
     # The store's version of the claim write, handed back to complete_panel.
     token: object | None = None
+    # Read with the panel, in the same round trip: its job (None if it is gone) and the
+    # panel before it (None for the first), so the worker makes no separate reads for them.
+    job: Job | None = None
+    previous: Panel | None = None
 
 
 def lease_is_live(panel: Panel, now: float) -> bool:

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from panelflow import logs
 from panelflow.bootstrap import Services
 from panelflow.domain.errors import NotFound, PanelflowError, QuotaExceeded, ValidationFailed
+from panelflow.entrypoints import sharing_routes
 from panelflow.entrypoints.validation import parse_json_body, parse_start_job
 from panelflow.services.control import cancel_job, regenerate_panel, retry_job
 from panelflow.services.deletion import delete_account, delete_job
@@ -138,6 +139,9 @@ def _route(services: Services, request: flask.Request) -> Response:
         },
         "/me": {"DELETE": lambda: _delete_account(services, request)},
     }
+    routes.update(
+        sharing_routes.routes_for(services, request, path, lambda: _uid(services, request))
+    )
     match = _JOB_PATH.fullmatch(path)
     if match:
         job_id = match.group(1)

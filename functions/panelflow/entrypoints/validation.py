@@ -11,6 +11,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from panelflow.domain.errors import ValidationFailed
 from panelflow.domain.models import JobRequest
+from panelflow.domain.sharing import (
+    DEFAULT_SHARE_DAYS,
+    MAX_DEVICE_TOKEN_BYTES,
+    MAX_SHARE_DAYS,
+    MIN_SHARE_DAYS,
+    PLATFORMS,
+)
 from panelflow.settings import Settings
 
 # Everything below U+0020 except tab and newline, plus DEL and the C1 controls.
@@ -201,3 +208,78 @@ def _reason(item: Any) -> str:
         return f"must be {_TYPE_NAMES[kind]}"
     message = str(item.get("msg", "is invalid"))
     return message.removeprefix("Value error, ")
+
+
+# FCM registration tokens are printable ASCII; "/" is refused so a token fits one path segment.
+_DEVICE_TOKEN = re.compile(r"[\x21-\x2e\x30-\x7e]+")
+
+
+def parse_device(payload: Any) -> tuple[str, str]:
+    """``{token, platform}`` of ``POST /devices``.
+
+    Raises:
+        ValidationFailed: with one entry per bad field.
+    """
+
+    if not isinstance(payload, dict):
+        raise ValidationFailed([{"field": "body", "reason": "must be a JSON object"}])
+    errors = [
+        {"field": name, "reason": "is not a known field"}
+        for name in payload
+        if name not in ("token", "platform")
+    ]
+    token, platform = payload.get("token"), payload.get("platform")
+    if token is None:
+        errors.append({"field": "token", "reason": "is required"})
+    elif not isinstance(token, str):
+        errors.append({"field": "token", "reason": "must be a string"})
+    elif not token:
+        errors.append({"field": "token", "reason": "must not be empty"})
+    elif len(token.encode()) > MAX_DEVICE_TOKEN_BYTES:
+        errors.append(
+            {"field": "token", "reason": f"must be at most {MAX_DEVICE_TOKEN_BYTES} bytes"}
+        )
+    elif not _DEVICE_TOKEN.fullmatch(token):
+        errors.append({"field": "token", "reason": "must be printable ASCII without '/'"})
+    if platform not in PLATFORMS:
+        errors.append({"field": "platform", "reason": f"must be one of {', '.join(PLATFORMS)}"})
+    if errors:
+        raise ValidationFailed(errors)
+    return str(token), str(platform)
+
+
+def valid_device_token(token: str) -> bool:
+    return bool(_DEVICE_TOKEN.fullmatch(token)) and len(token) <= MAX_DEVICE_TOKEN_BYTES
+
+
+def parse_share(payload: Any) -> int:
+    """``{ttlDays?}`` of ``POST /jobs/{jobId}/shares`` (an empty body takes the default).
+
+    Raises:
+        ValidationFailed: naming the bad field.
+    """
+
+    if payload is None:
+        return DEFAULT_SHARE_DAYS
+    if not isinstance(payload, dict):
+        raise ValidationFailed([{"field": "body", "reason": "must be a JSON object"}])
+    unknown = [name for name in payload if name != "ttlDays"]
+    if unknown:
+        raise ValidationFailed(
+            [{"field": name, "reason": "is not a known field"} for name in unknown]
+        )
+    days: object = payload.get("ttlDays", DEFAULT_SHARE_DAYS)
+    if isinstance(days, float) and days.is_integer():
+        days = int(days)
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise ValidationFailed([{"field": "ttlDays", "reason": "must be an integer"}])
+    if not MIN_SHARE_DAYS <= days <= MAX_SHARE_DAYS:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "ttlDays",
+                    "reason": f"must be between {MIN_SHARE_DAYS} and {MAX_SHARE_DAYS}",
+                }
+            ]
+        )
+    return days

@@ -7,11 +7,13 @@ import time
 from panelflow import logs
 from panelflow.domain.leases import lease_is_live
 from panelflow.domain.models import JobStatus
-from panelflow.ports import StoreDependencies
+from panelflow.ports import FinishingDependencies
 from panelflow.services.rendering import finish_job_if_done
 
 
-def handle_dead_letter(services: StoreDependencies, job_id: str, panel_index: int | None) -> None:
+def handle_dead_letter(
+    services: FinishingDependencies, job_id: str, panel_index: int | None
+) -> None:
     """Marks the panel (or, for a plan message, the job) failed with a readable reason."""
     store = services.store
     if panel_index is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from panelflow import logs
 from panelflow.domain.models import Job, JobStatus
-from panelflow.ports import AccountDependencies, BlobStore, JobDependencies, JobStore
+from panelflow.ports import AccountDependencies, BlobStore, JobStore, SharingDependencies
 from panelflow.services.jobs import get_job_for
 
 RUNNING = (JobStatus.QUEUED, JobStatus.PLANNING, JobStatus.RENDERING)
@@ -23,9 +23,10 @@ def job_prefix(job_id: str) -> str:
     return f"jobs/{job_id}/"
 
 
-def delete_job(services: JobDependencies, owner_uid: str, job_id: str) -> None:
+def delete_job(services: SharingDependencies, owner_uid: str, job_id: str) -> None:
     """Deletes the caller's job: cancelled if running, then the job, its panels, its cost
-    ledger, its story, its idempotency key and its assets.
+    ledger, its story, its idempotency key, its share links, what was recorded of its
+    notifications and its assets.
 
     Raises:
         NotFound: no such job for this caller (also when it was deleted already).
@@ -34,8 +35,8 @@ def delete_job(services: JobDependencies, owner_uid: str, job_id: str) -> None:
 
 
 def delete_account(services: AccountDependencies, owner_uid: str) -> int:
-    """Deletes every job of the caller (as :func:`delete_job`), their usage record, keys and
-    stories, then their sign-in account.
+    """Deletes every job of the caller (as :func:`delete_job`), their usage record, keys,
+    stories and registered devices, then their sign-in account.
 
     Returns:
         How many jobs were deleted.
@@ -50,6 +51,7 @@ def delete_account(services: AccountDependencies, owner_uid: str) -> int:
             _erase(services, job)
         deleted += len(jobs)
     services.store.delete_owner_records(owner_uid)
+    services.devices.delete_devices(owner_uid)
     services.authenticator.delete_user(owner_uid)
     logs.info("account deleted", jobs=deleted)
     return deleted
@@ -66,10 +68,13 @@ def forget_if_deleted(store: JobStore, blobs: BlobStore, job_id: str) -> bool:
     return True
 
 
-def _erase(services: JobDependencies, job: Job) -> None:
+def _erase(services: SharingDependencies, job: Job) -> None:
     if job.status in RUNNING:
         # Workers check the job before each paid call: cancelled, none starts another.
         services.store.transition_job(job.job_id, RUNNING, JobStatus.CANCELLED)
+    # Its links first: from here on none opens the comic, even while the rest goes.
+    services.shares.delete_shares(job.job_id)
     services.store.delete_job(job.job_id, job.idempotency_key_id)
+    services.devices.forget_notifications(job.job_id)
     services.blobs.delete_prefix(job_prefix(job.job_id))
     logs.info("job deleted", jobId=job.job_id)

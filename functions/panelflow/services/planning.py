@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from panelflow import logs
 from panelflow.domain import assets, plan_limits
@@ -25,7 +26,11 @@ def plan_job(services: PlanningDependencies, job_id: str) -> None:
         TransientError: try again later (the message is redelivered).
     """
     store = services.store
-    job = store.get_job(job_id)
+    started = time.monotonic()
+    # The job and its story are read at once: two round trips in parallel, not in turn.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="story") as pool:
+        story_read = pool.submit(store.get_story, job_id)
+        job = store.get_job(job_id)
     if job is None:
         logs.warning("plan message for a job that does not exist", jobId=job_id)
         return
@@ -36,9 +41,8 @@ def plan_job(services: PlanningDependencies, job_id: str) -> None:
         return
     # No "planning" write: the job goes from queued to rendering in one write when its
     # plan is stored, which keeps the job document at most one write per second.
-    started = time.monotonic()
     try:
-        story = store.get_story(job_id)
+        story = story_read.result()  # a failed read raises here, handled as it always was
         with metered(services, job_id, kind="plan", provider=services.settings.planner, units={}):
             plan = services.planner.plan(
                 story, panels=job.panels_requested, style=job.style, language=job.language

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from panelflow import logs
 from panelflow.domain.errors import QuotaExceeded
@@ -23,12 +24,16 @@ def with_references(
 ) -> list[Character]:
     """The plan's characters; those who appear in a panel with their sheet rendered."""
     appearing = {name for panel in plan.panels for name in panel.characters}
-    return [
-        render(services, job.job_id, character, job.style)
-        if character.name in appearing
-        else character
-        for character in plan.characters
-    ]
+    drawn = [c for c in plan.characters if c.name in appearing]
+    if len(drawn) <= 1:
+        sheets = [render(services, job.job_id, c, job.style) for c in drawn]
+    else:
+        # Each sheet is one image call: drawn at the same time, the plan step waits for the
+        # slowest sheet rather than their sum.
+        with ThreadPoolExecutor(max_workers=len(drawn), thread_name_prefix="sheet") as pool:
+            sheets = list(pool.map(lambda c: render(services, job.job_id, c, job.style), drawn))
+    by_name = {sheet.name: sheet for sheet in sheets}
+    return [by_name.get(character.name, character) for character in plan.characters]
 
 
 def charge_sheet(services: PlanningDependencies, job_id: str) -> bool:

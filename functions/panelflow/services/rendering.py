@@ -21,7 +21,12 @@ from panelflow.domain.models import (
     PanelRequest,
     SpeechLine,
 )
-from panelflow.ports import Claim, RenderingDependencies, StoreDependencies
+from panelflow.ports import (
+    Claim,
+    FinishingDependencies,
+    RenderingDependencies,
+    StoreDependencies,
+)
 from panelflow.services.deletion import forget_if_deleted
 from panelflow.services.metering import metered
 
@@ -38,18 +43,17 @@ def render_panel(services: RenderingDependencies, job_id: str, index: int) -> No
     # One owner per delivery, not per instance: two copies of a message handled by threads
     # of one instance must not both hold the lease (and both pay).
     owner = f"{services.worker_id}/{uuid.uuid4().hex[:8]}"
-    # The job is read while the panel is claimed: two round trips at once, not in turn.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="job") as pool:
-        job_read = pool.submit(store.get_job, job_id)
-        try:
-            claim = store.claim_panel(job_id, index, owner, services.settings.lease_seconds)
-        except NotFound:
-            if job_read.result() is None:
-                logs.warning("panel message for a job that does not exist", jobId=job_id)
-                return
-            raise
-        job = job_read.result()
+    # One read gives the panel, its lease, its job and the panel before it (for the image's
+    # continuity); one commit takes the lease.
+    try:
+        claim = store.claim_panel(job_id, index, owner, services.settings.lease_seconds)
+    except NotFound:
+        if store.get_job(job_id) is None:
+            logs.warning("panel message for a job that does not exist", jobId=job_id)
+            return
+        raise
     claimed = time.monotonic()
+    job = claim.job
     if job is None or job.status != JobStatus.RENDERING:
         if claim.acquired:
             store.release_panel(job_id, index, owner)
@@ -60,7 +64,7 @@ def render_panel(services: RenderingDependencies, job_id: str, index: int) -> No
         return
     log_fields = {"jobId": job_id, "panelIndex": index, "attempt": claim.attempt}
     try:
-        image, audio = _produce(services, job, claim.panel)
+        image, audio = _produce(services, job, claim, JobRead(claimed))
     except JobCancelled:
         store.release_panel(job_id, index, owner)
         logs.info("panel stopped: the job was cancelled", **log_fields)
@@ -127,8 +131,12 @@ def _store_done(
     return True
 
 
-def finish_job_if_done(services: StoreDependencies, job: Job) -> JobStatus | None:
-    """Moves the job to its final state if every panel is finished; exactly once overall."""
+def finish_job_if_done(services: FinishingDependencies, job: Job) -> JobStatus | None:
+    """Moves the job to its final state if every panel is finished; exactly once overall.
+
+    The one call that makes the move also tells the notifier (the ``notify`` topic);
+    a failure to tell it is logged and never undoes or delays the move.
+    """
     counts = services.store.finished_counts(job.job_id, job.panel_count)
     if counts is None:
         return None
@@ -136,25 +144,67 @@ def finish_job_if_done(services: StoreDependencies, job: Job) -> JobStatus | Non
     final = services.store.finalize_job(job.job_id, done, failed)
     if final is not None:
         logs.info("job finished", jobId=job.job_id, status=final.value, done=done, failed=failed)
+        announce_finished(services, job.job_id)
     return final
 
 
-def _produce(services: RenderingDependencies, job: Job, panel: Panel) -> tuple[Asset, Asset | None]:
+def announce_finished(services: FinishingDependencies, job_id: str) -> None:
+    """Publishes the job's one "finished" message; a publishing failure is only logged."""
+    try:
+        services.queue.publish_finished(job_id)
+    except Exception as error:  # the job is finished whatever happens to its notification
+        logs.warning("could not announce the finished job", jobId=job_id, error=str(error))
+
+
+def _produce(
+    services: RenderingDependencies, job: Job, claim: Claim, read: JobRead
+) -> tuple[Asset, Asset | None]:
     """Image and audio at the same time: the slower one sets the panel's time."""
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="panel") as pool:
-        image = pool.submit(_image, services, job, panel)
-        audio = pool.submit(_audio, services, job, panel)
+        image = pool.submit(_image, services, job, claim.panel, claim.previous, read)
+        audio = pool.submit(_audio, services, job, claim.panel, read)
         return image.result(), audio.result()
 
 
-def ensure_active(services: StoreDependencies, job_id: str) -> None:
-    """Checked right before every paid call, so a cancel stops spending within one call."""
+# How long (seconds) the claim's read of the job stands in for the cancel check.
+FRESH_CHECK_S = 0.5
+
+
+class JobRead:
+    """The claim's read of the job as rendering, shared by the panel's paid calls.
+
+    It serves as their cancel check while it is fresh (``FRESH_CHECK_S``) and no paid call
+    of the panel has ended yet: image and speech start together right after the claim, so
+    neither reads the job again; a call that starts after another one ended reads it.
+    """
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self.valid = True
+
+    def fresh(self) -> bool:
+        return self.valid and time.monotonic() - self.at < FRESH_CHECK_S
+
+
+def ensure_active(services: StoreDependencies, job_id: str, read: JobRead | None = None) -> None:
+    """Checked right before every paid call, so a cancel stops spending within one call.
+
+    ``read``: the claim's read of the job, which is the check while it is fresh.
+    """
+    if read is not None and read.fresh():
+        return
     job = services.store.get_job(job_id)
     if job is None or job.status not in (JobStatus.RENDERING, JobStatus.QUEUED):
         raise JobCancelled(f"job {job_id} is no longer running")
 
 
-def _image(services: RenderingDependencies, job: Job, panel: Panel) -> Asset:
+def _image(
+    services: RenderingDependencies,
+    job: Job,
+    panel: Panel,
+    previous: Panel | None,
+    read: JobRead | None = None,
+) -> Asset:
     plan = panel.plan()
     characters = [c for c in job.characters if c.name in panel.characters] or list(job.characters)
     path = assets.panel_image_path(job, panel, plan, characters, services.image_engine)
@@ -162,8 +212,8 @@ def _image(services: RenderingDependencies, job: Job, panel: Panel) -> Asset:
     if stored is not None:
         return stored
     references = _references(services, characters)
-    previous = services.store.get_panel(job.job_id, panel.index - 1) if panel.index else None
-    with _paid_call(services, job, panel, "image", services.settings.images, {"images": 1}):
+    units = {"images": 1}
+    with _paid_call(services, job, panel, "image", services.settings.images, units, read):
         image = services.images.panel(
             PanelRequest(
                 panel=plan,
@@ -178,7 +228,9 @@ def _image(services: RenderingDependencies, job: Job, panel: Panel) -> Asset:
     )
 
 
-def _audio(services: RenderingDependencies, job: Job, panel: Panel) -> Asset | None:
+def _audio(
+    services: RenderingDependencies, job: Job, panel: Panel, read: JobRead | None = None
+) -> Asset | None:
     voices = {character.name: character.voice for character in job.characters}
     lines = (
         [SpeechLine(text=panel.narration or panel.caption)]
@@ -197,7 +249,7 @@ def _audio(services: RenderingDependencies, job: Job, panel: Panel) -> Asset | N
     if stored is not None:
         return stored
     characters = {"characters": sum(len(line.text) for line in lines)}
-    with _paid_call(services, job, panel, "speech", services.settings.voice, characters):
+    with _paid_call(services, job, panel, "speech", services.settings.voice, characters, read):
         audio = services.voice.synthesize(lines, language=job.language)
     return services.blobs.put(path, audio.data, audio.content_type, durationMs=audio.duration_ms)
 
@@ -210,14 +262,19 @@ def _paid_call(
     kind: str,
     provider: str,
     units: Mapping[str, int],
+    read: JobRead | None = None,
 ) -> Iterator[None]:
     """One paid provider call for ``panel``: made only while its job runs (checked right
     before), and recorded in the job's cost ledger whatever its outcome."""
-    ensure_active(services, job.job_id)
-    with metered(
-        services, job.job_id, kind=kind, provider=provider, units=units, panel_index=panel.index
-    ):
-        yield
+    ensure_active(services, job.job_id, read)
+    try:
+        with metered(
+            services, job.job_id, kind=kind, provider=provider, units=units, panel_index=panel.index
+        ):
+            yield
+    finally:
+        if read is not None:
+            read.valid = False
 
 
 def _stored(services: RenderingDependencies, panel: Panel, path: str) -> Asset | None:

@@ -31,6 +31,7 @@ class Settings:
     environment: str  # local | production
     plan_topic: str
     panels_topic: str
+    notify_topic: str
     dead_letter_topic: str
     bucket: str
     # Provider choice per port, one of table.PROVIDERS.
@@ -63,6 +64,10 @@ class Settings:
     check_revoked: bool
     # Browser origins (scheme://host[:port]) allowed to call the HTTP API cross-origin.
     cors_origins: tuple[str, ...]
+    # Notifications: the web app's address (for links) and FCM's endpoint and retry budget.
+    app_url: str
+    fcm_endpoint: str
+    fcm_retry_budget_s: float
     # Gemini (planner and images when set to "google"): an API key or Vertex AI with ADC.
     gemini_api_key: str = field(repr=False)
     gemini_vertex: bool
@@ -122,6 +127,7 @@ class Settings:
         if production:
             checks.refuse_local_only_in_production(env, values)
         checks.check_models(values)
+        checks.fcm_endpoint(values, production=production)
         # A Google service's variables are read (and checked) only when a port uses it.
         in_use = checks.services_in_use(values)
         values |= table.read(env, (v for v in table.VARIABLES if v.used_by in in_use))

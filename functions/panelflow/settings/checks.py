@@ -58,6 +58,18 @@ def refuse_local_only_in_production(env: Mapping[str, str], values: Mapping[str,
         )
 
 
+def fcm_endpoint(values: Mapping[str, Any], *, production: bool) -> None:
+    """Notifications carry a bearer token: plain http only to a local fake, never in
+    production."""
+    parts = urlsplit(values["PANELFLOW_FCM_ENDPOINT"])
+    if parts.scheme == "http" and (production or not parsers.is_loopback(parts.hostname or "")):
+        raise ConfigurationError(
+            "PANELFLOW_FCM_ENDPOINT may use plain http only to a loopback host, and never "
+            "in production",
+            field="PANELFLOW_FCM_ENDPOINT",
+        )
+
+
 def services_in_use(values: Mapping[str, Any]) -> set[str]:
     """The Google services whose variables are read: Gemini, Text-to-Speech, both or none."""
     used = set()

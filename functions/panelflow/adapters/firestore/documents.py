@@ -15,6 +15,11 @@ from panelflow.domain.errors import TransientError
 
 JOBS = "jobs"
 PANELS = "panels"
+# Lease and worker fields of each panel (owner, expiry, attempts), one document per panel,
+# kept out of the panel documents that clients read; the rules deny clients this collection.
+LEASES = "panelLeases"
+# Fields of a panel that only workers use: stored in its lease document, never in the panel's.
+LEASE_FIELDS = ("lease", "attempts")
 INPUTS = "jobInputs"
 IDEMPOTENCY = "idempotencyKeys"
 # One per user: jobs running and panels ordered today (panelflow.domain.quotas).
@@ -37,6 +42,30 @@ def panel_ref(client: firestore.Client, job_id: str, index: int) -> firestore.Do
         job_ref(client, job_id).collection(PANELS).document(panel_id(index))
     )
     return panel
+
+
+def lease_ref(client: firestore.Client, job_id: str, index: int) -> firestore.DocumentReference:
+    """``panelLeases/{jobId}-{index}``: top-level, so the sweeper's expiry query needs only
+    Firestore's automatic single-field index."""
+    lease: firestore.DocumentReference = client.collection(LEASES).document(
+        f"{job_id}-{panel_id(index)}"
+    )
+    return lease
+
+
+def client_fields(panel: dict[str, Any]) -> dict[str, Any]:
+    """A panel's dictionary without its worker-only fields: what its document holds."""
+    return {key: value for key, value in panel.items() if key not in LEASE_FIELDS}
+
+
+def with_lease(panel: dict[str, Any], lease: dict[str, Any] | None) -> dict[str, Any]:
+    """A panel document joined with its lease document (None: never claimed)."""
+    lease = lease or {}
+    owner = lease.get("owner")
+    return panel | {
+        "attempts": int(lease.get("attempts") or 0),
+        "lease": {"owner": owner, "expiresAt": lease.get("expiresAt")} if owner else None,
+    }
 
 
 def translate(call: Callable[[], Any]) -> Any:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from panelflow.adapters.firestore.documents import JOBS, PANELS, job_ref, translate
+from panelflow.adapters.firestore.documents import JOBS, LEASES, PANELS, job_ref, translate
 from panelflow.domain.models import Job, JobStatus, Panel, PanelStatus
 
 
-def list_panels(client: firestore.Client, job_id: str) -> list[Panel]:
+def panel_documents(client: firestore.Client, job_id: str) -> list[dict[str, Any]]:
+    """The job's panel documents (what clients read), ordered by index."""
     query = job_ref(client, job_id).collection(PANELS).order_by("index")
-    return [Panel.from_dict(doc.to_dict()) for doc in translate(query.get)]
+    return [doc.to_dict() or {} for doc in translate(query.get)]
 
 
 def list_jobs(client: firestore.Client, owner_uid: str, limit: int) -> list[Job]:
@@ -27,14 +29,24 @@ def list_jobs(client: firestore.Client, owner_uid: str, limit: int) -> list[Job]
 
 
 def expired_leases(client: firestore.Client, now: float, limit: int) -> list[Panel]:
-    """The query form of ``panelflow.domain.leases.lease_expired``, over every job."""
-    query = (
-        client.collection_group(PANELS)
-        .where(filter=FieldFilter("status", "==", PanelStatus.RENDERING.value))
-        .where(filter=FieldFilter("lease.expiresAt", "<", now))
-        .limit(limit)
-    )
-    return [Panel.from_dict(doc.to_dict() or {}) for doc in translate(query.get)]
+    """The query form of ``panelflow.domain.leases.lease_expired``, over every job.
+
+    A lease document has an expiry only while its panel is rendering (finishing, failing,
+    releasing or re-queueing the panel clears it in the same commit), so the expiry alone
+    finds them; the panels come back with what the sweeper uses (job, index, attempts).
+    """
+    query = client.collection(LEASES).where(filter=FieldFilter("expiresAt", "<", now)).limit(limit)
+    return [
+        Panel(
+            job_id=data["jobId"],
+            index=int(data["index"]),
+            status=PanelStatus.RENDERING,
+            attempts=int(data.get("attempts") or 0),
+            lease_owner=data.get("owner"),
+            lease_expires_at=data.get("expiresAt"),
+        )
+        for data in (doc.to_dict() or {} for doc in translate(query.get))
+    ]
 
 
 def stale_jobs(
