@@ -135,6 +135,8 @@ async function networkFirst(request, cacheName, key = request.url) {
   try {
     const response = await fetch(request);
     if (response.ok) await cache.put(key, response.clone());
+    // Gone (a deleted comic, a revoked link): forget the copy kept for offline reading.
+    else if (response.status === 404) await cache.delete(key);
     return response;
   } catch (error) {
     const cached = await cache.match(key);

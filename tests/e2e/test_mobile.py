@@ -171,7 +171,7 @@ def api(stack: LocalStack, uid: str, method: str, path: str, **kwargs: Any) -> r
         method,
         f"{stack.env['PANELFLOW_API_URL']}{path}",
         headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
+        timeout=60,  # the first call may wait for a cold function on a busy machine
         **kwargs,
     )
 
@@ -385,7 +385,15 @@ def comic(stack: LocalStack) -> str:
     return finished_job(stack, "axel", STORY, 3)
 
 
-def visit_every_view(page: Page, stack: LocalStack, job_id: str) -> Iterator[str]:
+@pytest.fixture(scope="module")
+def shared_link(stack: LocalStack, comic: str) -> str:
+    """A read-only link to that comic: its path, /s/{token}."""
+    created = api(stack, "axel", "POST", f"/jobs/{comic}/shares")
+    assert created.status_code == 201, created.text
+    return str(created.json()["url"])
+
+
+def visit_every_view(page: Page, stack: LocalStack, job_id: str, link: str) -> Iterator[str]:
     """Opens each view in turn and yields its name once it is on screen."""
     web = stack.env["PANELFLOW_WEB_URL"]
     page.goto(web)
@@ -406,6 +414,14 @@ def visit_every_view(page: Page, stack: LocalStack, job_id: str) -> Iterator[str
     page.goto(f"{web}/#/jobs/doesnotexist")
     page.wait_for_selector("#job-missing")
     yield "job-missing"
+    page.click("#sign-out")
+    page.wait_for_selector("#signin-form")
+    page.goto(f"{web}{link}")
+    page.wait_for_selector("#shared-view[data-state=shown]")
+    page.wait_for_function(
+        "[...document.querySelectorAll('.panel img')].every((i) => i.complete && i.naturalWidth)"
+    )
+    yield "shared"
     page.goto(f"{web}/s/not-a-real-token")
     page.wait_for_selector("#share-invalid")
     yield "share-invalid"
@@ -413,12 +429,12 @@ def visit_every_view(page: Page, stack: LocalStack, job_id: str) -> Iterator[str
 
 @pytest.mark.parametrize("profile", ["desktop", *PHONES])
 def test_axe_finds_no_serious_problem_on_any_view(
-    stack: LocalStack, open_page: Open, comic: str, profile: str
+    stack: LocalStack, open_page: Open, comic: str, shared_link: str, profile: str
 ) -> None:
     page = open_page(profile)
     problems = {}
     views = []
-    for view in visit_every_view(page, stack, comic):
+    for view in visit_every_view(page, stack, comic, shared_link):
         views.append(view)
         found = serious_violations(page)
         if found:
@@ -430,6 +446,7 @@ def test_axe_finds_no_serious_problem_on_any_view(
         "job",
         "account",
         "job-missing",
+        "shared",
         "share-invalid",
     ]
     assert problems == {}
@@ -437,11 +454,11 @@ def test_axe_finds_no_serious_problem_on_any_view(
 
 @pytest.mark.parametrize("profile", [*PHONES, "360"])
 def test_phones_never_scroll_sideways_and_every_control_is_a_44px_target(
-    stack: LocalStack, open_page: Open, comic: str, profile: str
+    stack: LocalStack, open_page: Open, comic: str, shared_link: str, profile: str
 ) -> None:
     page = open_page(profile)
     too_small = {}
-    for view in visit_every_view(page, stack, comic):
+    for view in visit_every_view(page, stack, comic, shared_link):
         assert page.evaluate(FITS), f"{view} scrolls sideways at {profile}"
         small = page.evaluate(TAP_TARGETS)
         if small:
@@ -650,3 +667,73 @@ def finished_at(stack: LocalStack, job_id: str) -> float:
     ).json()
     field = document["fields"]["finishedAt"]
     return float(field.get("doubleValue", field.get("integerValue", 0)))
+
+
+# ---- sharing -----------------------------------------------------------------------------------
+
+
+def test_a_shared_comic_opens_signed_out_until_its_owner_revokes_it(
+    stack: LocalStack, open_page: Open
+) -> None:
+    web = stack.env["PANELFLOW_WEB_URL"]
+    job_id = finished_job(stack, "sofia", STORY, 3)
+    # On a phone with a share sheet, Share hands the link to it.
+    owner = open_page("Pixel 7")
+    owner.add_init_script("navigator.share = async (data) => { window.__shared = data; };")
+    sign_in(owner, stack, "sofia", f"/#/jobs/{job_id}")
+    wait_finished(owner, 3)
+    owner.click("#share-job")
+    handed = poll(owner, "window.__shared || null", timeout=20)
+    assert re.fullmatch(re.escape(web) + r"/s/[A-Za-z0-9_-]{43}", handed["url"]), handed
+    assert handed["title"] == owner.text_content(".job-title")
+    assert "Link shared" in owner.text_content(".share-status")
+    link = handed["url"]
+    # Without one (a desktop here), it is copied.
+    desktop = open_page("desktop", permissions=["clipboard-read", "clipboard-write"])
+    sign_in(desktop, stack, "sofia", f"/#/jobs/{job_id}")
+    wait_finished(desktop, 3)
+    assert desktop.evaluate("'share' in navigator") is False
+    desktop.wait_for_selector("#share-links li")  # the phone's link, listed by date
+    desktop.click("#share-job")
+    desktop.wait_for_selector(".share-status:text('Link copied')")
+    copied = desktop.evaluate("navigator.clipboard.readText()")
+    assert copied != link and copied.startswith(f"{web}/s/")
+    assert desktop.locator("#share-links li").count() == 2
+
+    # Anyone with the link reads the comic, signed out, in its language.
+    reader = open_page("iPhone 13")
+    reader.goto(link)
+    reader.wait_for_selector("#shared-view[data-state=shown]")
+    assert reader.locator("#account *").count() == 0  # nobody signed in
+    reader.wait_for_function(
+        """() => {
+            const images = [...document.querySelectorAll('.panel img')];
+            return images.length === 3 && images.every((i) => i.complete && i.naturalWidth);
+        }"""
+    )
+    assert reader.locator(".panel audio").count() == 3
+    assert reader.get_attribute("#shared-view", "lang") == "en"
+    assert reader.text_content(".job-title") == owner.text_content(".job-title")
+    assert serious_violations(reader) == []
+    shot(reader, "phone-shared-comic", docs="web-phone-shared.png")
+
+    # The owner stops sharing it (from the phone): the link is no longer valid.
+    owner.reload()
+    owner.wait_for_selector("#share-links li")
+    count = owner.locator("#share-links li").count()
+    assert count == 2
+    for _ in range(count):
+        owner.click("#share-links li .share-revoke >> nth=0")
+        owner.wait_for_function(f"document.querySelectorAll('#share-links li').length < {count}")
+        count -= 1
+    reader.reload()
+    notice = reader.wait_for_selector("#share-invalid")
+    assert "This link is no longer valid" in (notice.text_content() or "")
+    assert reader.locator(".panel img").count() == 0
+    shot(reader, "phone-share-revoked")
+    # So is the copied one, and a made-up token; the comic itself stays the owner's.
+    for address in (copied, f"{web}/s/{'A' * 43}"):
+        reader.goto(address)
+        reader.wait_for_selector("#share-invalid")
+    outsider = api(stack, "tarik", "GET", f"/jobs/{job_id}")
+    assert outsider.status_code == 404

@@ -23,9 +23,12 @@ export function shareControls(jobId, getConfig) {
   let title = '';
   let listed = false;
 
+  // A link made here shows its address; one listed by the API (which never gives a token
+  // back) shows when it was made. Either can be stopped.
   const showLink = (share) => {
-    const absolute = new URL(share.url || `/s/${share.token}`, window.location.origin).href;
-    const until = share.expiresAt ? new Date(share.expiresAt * 1000).toLocaleDateString() : '';
+    const absolute = share.url ? new URL(share.url, window.location.origin).href : '';
+    const until = new Date(share.expiresAt * 1000).toLocaleDateString();
+    const made = share.createdAt ? new Date(share.createdAt * 1000).toLocaleString() : '';
     const stop = h(
       'button',
       { type: 'button', class: 'button button--ghost button--small share-revoke' },
@@ -33,15 +36,17 @@ export function shareControls(jobId, getConfig) {
     );
     const item = h(
       'li',
-      { dataset: { token: share.token } },
-      h('a', { href: absolute, class: 'share-url', rel: 'noopener' }, absolute),
-      until ? h('span', { class: 'hint' }, ` until ${until} `) : null,
+      { dataset: { id: share.id } },
+      absolute
+        ? h('a', { href: absolute, class: 'share-url', rel: 'noopener' }, absolute)
+        : h('span', {}, `A link made ${made}`),
+      h('span', { class: 'hint' }, ` works until ${until} `),
       stop,
     );
     stop.addEventListener('click', async () => {
       stop.disabled = true;
       try {
-        await revokeShare(getConfig(), jobId, share.token);
+        await revokeShare(getConfig(), jobId, share.token || share.id);
         item.remove();
         status.textContent = 'The link no longer works.';
         panel.hidden = list.children.length === 0 && !status.textContent;
@@ -78,8 +83,15 @@ export function shareControls(jobId, getConfig) {
       button.hidden = !SHAREABLE.has(job.status);
       if (!button.hidden && !listed) {
         listed = true;
+        const now = Date.now() / 1000;
         listShares(getConfig(), jobId)
-          .then((shares) => shares.forEach(showLink))
+          .then((shares) =>
+            shares
+              .filter((share) => !share.revoked && share.expiresAt > now)
+              .filter((share) => !list.querySelector(`[data-id="${share.id}"]`))
+              .reverse() // newest first, each prepended
+              .forEach(showLink),
+          )
           .catch(() => {}); // the button still works; the list is a convenience
       }
     },
