@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import threading
@@ -87,12 +88,15 @@ def chromium_executable() -> str:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """Simulated providers: 1 s an image, two panels at a time, so a job lasts a few
-    seconds (long enough to go offline in the middle of it)."""
+    """Simulated planner and voice (0.5 s a panel), the offline provider's real pictures,
+    two panels at a time: a 12-panel job lasts long enough to go offline in the middle."""
     if not AXE.is_file():
         pytest.fail("web/node_modules/axe-core is missing: run 'npm ci' in web/")
     options = simulated_options(
-        tmp_path_factory.mktemp("mobile-stack"), panel_concurrency=2, image_s=1.0
+        tmp_path_factory.mktemp("mobile-stack"),
+        panel_concurrency=2,
+        image_s=1.0,
+        PANELFLOW_IMAGES="offline",
     )
     with running(options) as started:
         yield started
@@ -229,12 +233,16 @@ def poll(page: Page, script: str, timeout: float = 60) -> Any:
 
 
 def shot(page: Page, name: str, docs: str = "") -> Path:
+    """A full-page screenshot in test-artifacts/web/; with ``docs``, also the screen as the
+    phone shows it for docs/images/, written when missing or asked for
+    (PANELFLOW_UPDATE_SCREENSHOTS), so a test run leaves the committed tree as it was."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
-    if docs:
+    target = DOCS_IMAGES / docs
+    if docs and (not target.exists() or os.environ.get("PANELFLOW_UPDATE_SCREENSHOTS")):
         DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, DOCS_IMAGES / docs)
+        page.screenshot(path=str(target))
     return path
 
 

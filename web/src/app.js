@@ -143,6 +143,7 @@ async function boot() {
   const shared = window.location.pathname.match(SHARE_ROUTE);
   if (shared) {
     // A shared comic needs nobody signed in; any other link leaves this view for the app.
+    main.replaceChildren();
     mountShared(main, { config, token: decodeURIComponent(shared[1]) });
     return;
   }
