@@ -55,6 +55,7 @@ locals {
 # One push subscription per topic-triggered function of functions/pipeline.yaml:
 #   plan topic        -> plan         (dead letters after var.max_delivery_attempts)
 #   panels topic      -> worker       (dead letters after var.max_delivery_attempts)
+#   notify topic      -> notifier     (no dead-letter policy: nothing to fail)
 #   dead-letter topic -> dead_letter  (no dead-letter policy: a dead letter that keeps
 #                                      failing is retried with backoff until message
 #                                      retention ends, and stays visible)
