@@ -530,8 +530,13 @@ def test_a_comic_made_on_the_phone_reads_again_offline(stack: LocalStack, open_p
         },
     )
 
+    # A comic never opened here cannot show: the page says why instead of waiting.
+    page.goto(f"{stack.env['PANELFLOW_WEB_URL']}/#/jobs/neveropenedhere")
+    assert "offline" in (page.wait_for_selector("#job-offline").text_content() or "")
+    assert serious_violations(page) == []
+
     # Starting a comic while offline says so, and makes nothing.
-    page.click("a.back")
+    page.click("#job-offline a[href='#/']")
     page.wait_for_selector(f"#my-comics li[data-job-id='{job_id}']")  # from the local cache
     page.fill("#story", "A comic made on a train without signal.")
     page.click("#new-comic button[type=submit]")

@@ -28,7 +28,9 @@ export function mountJob(container, { config, db, user, jobId }) {
     container.replaceChildren(
       error.code === 'permission-denied' || error.code === 'not-found'
         ? notFound(jobId, user)
-        : problem(`Lost the connection to Firestore: ${error.message}`),
+        : error.code === 'offline'
+          ? offline()
+          : problem(`Lost the connection to Firestore: ${error.message}`),
     );
   };
 
@@ -40,7 +42,10 @@ export function mountJob(container, { config, db, user, jobId }) {
         // The rules refuse another user's job and a missing one alike.
         if (!snapshot.exists()) {
           // Not in this device's cache yet: only the server can say it does not exist.
-          if (snapshot.metadata.fromCache) return;
+          if (snapshot.metadata.fromCache) {
+            if (!navigator.onLine) fail({ code: 'offline' });
+            return;
+          }
           return fail({ code: 'not-found' });
         }
         // Progress never goes backwards on screen: an older state (a cached snapshot arriving
@@ -444,6 +449,24 @@ function notFound(jobId, user) {
       ` for ${user.displayName}: it does not exist, or it belongs to another account.`,
     ),
     h('a', { href: '#/', class: 'button button--primary' }, 'Back to my comics'),
+  );
+}
+
+function offline() {
+  const again = h('button', { type: 'button', class: 'button' }, 'Try again');
+  again.addEventListener('click', () => window.location.reload());
+  return h(
+    'section',
+    { id: 'job-offline', class: 'card notice', role: 'alert' },
+    h('h1', {}, 'Not on this device yet'),
+    h(
+      'p',
+      {},
+      'You are offline, and this comic was never opened here: it shows once the network is back.',
+    ),
+    again,
+    ' ',
+    h('a', { href: '#/', class: 'button' }, 'Back to my comics'),
   );
 }
 
