@@ -64,6 +64,7 @@ TOPIC_VARIABLES = {
     "plan": "PANELFLOW_PLAN_TOPIC",
     "panels": "PANELFLOW_PANELS_TOPIC",
     "dead-letter": "PANELFLOW_DEAD_LETTER_TOPIC",
+    "exports": "PANELFLOW_EXPORTS_TOPIC",
 }
 
 

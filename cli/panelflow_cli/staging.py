@@ -11,7 +11,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
-FUNCTIONS = ("orchestrator", "panel_worker")
+FUNCTIONS = ("orchestrator", "panel_worker", "exporter")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
 
 

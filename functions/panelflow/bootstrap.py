@@ -85,7 +85,9 @@ class Services:
         from panelflow.adapters.pubsub_queue import PubSubPanelQueue
 
         s = self.settings
-        return PubSubPanelQueue(s.project_id, s.plan_topic, s.panels_topic)
+        return PubSubPanelQueue(
+            s.project_id, s.plan_topic, s.panels_topic, exports_topic=s.exports_topic
+        )
 
     @functools.cached_property
     def blobs(self) -> BlobStore:

@@ -8,6 +8,7 @@
 #   worker        render_panel   panel_worker  push subscription on the panels topic
 #   dead_letter   dead_letter    panel_worker  push subscription on the dead-letter topic
 #   sweeper       sweep          panel_worker  Cloud Scheduler (only with enable_sweeper)
+#   exporter      export         exporter      push subscription on the exports topic
 
 locals {
   # Read by functions/panelflow/settings/ at start-up. Production settings refuse any
@@ -20,6 +21,7 @@ locals {
     PANELFLOW_PLAN_TOPIC        = google_pubsub_topic.plan.name
     PANELFLOW_PANELS_TOPIC      = google_pubsub_topic.panels.name
     PANELFLOW_DEAD_LETTER_TOPIC = google_pubsub_topic.dead_letter.name
+    PANELFLOW_EXPORTS_TOPIC     = google_pubsub_topic.exports.name
     LOG_EXECUTION_ID            = "true"
     # A panel's lease outlives the worker's timeout, so a live worker never loses it and
     # the sweeper only re-queues panels whose worker is really gone.

@@ -43,6 +43,7 @@ locals {
     plan          = google_pubsub_topic.plan
     panels        = google_pubsub_topic.panels
     "dead-letter" = google_pubsub_topic.dead_letter
+    exports       = google_pubsub_topic.exports
   }
 
   # The declaration's secrets: the Secret Manager secret behind each, the variable a function
@@ -121,6 +122,8 @@ locals {
     worker      = { memory = "1Gi", cpu = "1", timeout_seconds = 300, concurrency = 4, min_instances = 0, max_instances = 50 }
     dead_letter = { memory = "512Mi", cpu = "1", timeout_seconds = 60, concurrency = 8, min_instances = 0, max_instances = 5 }
     sweeper     = { memory = "512Mi", cpu = "1", timeout_seconds = 300, concurrency = 1, min_instances = 0, max_instances = 1 }
+    # Lays out pages and runs ffmpeg: one export per instance, room for a video's frames.
+    exporter = { memory = "2Gi", cpu = "1", timeout_seconds = 300, concurrency = 1, min_instances = 0, max_instances = 10 }
   }
   function_sizes = {
     for name, defaults in local.default_function_sizes : name => merge(

@@ -30,6 +30,15 @@ resource "google_pubsub_topic" "panels" {
   depends_on = [google_project_service.apis]
 }
 
+resource "google_pubsub_topic" "exports" {
+  # checkov:skip=CKV_GCP_83:Messages carry ids only (jobId, exportId); Google-managed encryption is enough.
+  project = var.project_id
+  name    = var.exports_topic
+  labels  = local.labels
+
+  depends_on = [google_project_service.apis]
+}
+
 resource "google_pubsub_topic" "dead_letter" {
   # checkov:skip=CKV_GCP_83:Messages carry ids only (jobId, panelIndex); Google-managed encryption is enough.
   project = var.project_id

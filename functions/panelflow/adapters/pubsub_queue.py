@@ -15,11 +15,13 @@ from panelflow.domain.errors import TransientError
 PUBLISH_TIMEOUT_S = 30.0
 
 
-def encode(job_id: str, panel_index: int | None = None) -> bytes:
+def encode(job_id: str, panel_index: int | None = None, export_id: str | None = None) -> bytes:
     """Messages carry ids only, so payload limits never bite and any message can be replayed."""
     body: dict[str, object] = {"jobId": job_id}
     if panel_index is not None:
         body["panelIndex"] = panel_index
+    if export_id is not None:
+        body["exportId"] = export_id
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -30,6 +32,7 @@ class PubSubPanelQueue:
         plan_topic: str,
         panels_topic: str,
         publisher: pubsub_v1.PublisherClient | None = None,
+        exports_topic: str = "panelflow-exports",
     ) -> None:
         # Batching lets one plan publish all of its panels in a single request.
         self._publisher = publisher or pubsub_v1.PublisherClient(
@@ -39,6 +42,7 @@ class PubSubPanelQueue:
         )
         self._plan_topic = self._publisher.topic_path(project_id, plan_topic)
         self._panels_topic = self._publisher.topic_path(project_id, panels_topic)
+        self._exports_topic = self._publisher.topic_path(project_id, exports_topic)
 
     def publish_plan(self, job_id: str) -> None:
         self._wait([self._publisher.publish(self._plan_topic, encode(job_id), jobId=job_id)])
@@ -51,6 +55,10 @@ class PubSubPanelQueue:
             for index in indexes
         ]
         self._wait(pending)
+
+    def publish_export(self, job_id: str, export_id: str) -> None:
+        message = encode(job_id, export_id=export_id)
+        self._wait([self._publisher.publish(self._exports_topic, message, jobId=job_id)])
 
     @staticmethod
     def _wait(pending: list[futures.Future[str]]) -> None:

@@ -32,6 +32,9 @@ class Settings:
     plan_topic: str
     panels_topic: str
     dead_letter_topic: str
+    exports_topic: str
+    # The ffmpeg binary MP4 exports run; empty: ``ffmpeg`` on PATH.
+    ffmpeg: str
     bucket: str
     # Provider choice per port, one of table.PROVIDERS.
     planner: str
