@@ -12,6 +12,7 @@ import pytest
 
 from panelflow.adapters.offline.plan import vocabulary
 from panelflow.adapters.offline.planner import RuleBasedStoryPlanner
+from panelflow.domain import plan_limits
 from panelflow.domain.errors import PlanningFailed
 from panelflow.domain.models import StoryPlan
 
@@ -92,7 +93,9 @@ def test_a_wall_of_text_without_punctuation_is_still_split():
     result = plan(story, panels=4)
 
     assert len(result.panels) == 4
-    assert all(len(panel.narration) <= 600 for panel in result.panels)
+    assert all(len(panel.narration) <= plan_limits.NARRATION_CHARS for panel in result.panels)
+    # Nothing is dropped: the panels' narration retells the whole text.
+    assert " ".join(panel.narration for panel in result.panels).split() == story.split()
 
 
 def test_plan_is_deterministic_within_a_process():
@@ -239,8 +242,10 @@ def test_caption_drops_speech_and_is_short():
 
     assert "Run" not in panel.caption
     assert panel.caption.startswith("Tom ran toward the cliffs.")
-    assert len(panel.caption) <= 140
-    assert panel.caption.endswith("…")
+    assert len(panel.caption) <= vocabulary.CAPTION_CHARS
+    # Whole sentences only: never cut mid-sentence with an ellipsis.
+    assert panel.caption.endswith("rocks.")
+    assert "\u2026" not in panel.caption
     assert not panel.caption[:-1].endswith(" ")
     assert len(panel.narration) <= 600
     assert "Run" not in panel.narration

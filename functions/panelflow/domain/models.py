@@ -48,10 +48,26 @@ class PanelStatus(str, enum.Enum):
         return self in (PanelStatus.DONE, PanelStatus.FAILED)
 
 
+# Where a speaker stands in the panel image: the image prompt places them there and the
+# lettering points their bubble's tail at them.
+SIDES = ("left", "right", "center")
+
+
 @dataclass(frozen=True)
 class DialogueLine:
     speaker: str
     text: str
+    side: str = "center"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DialogueLine:
+        """A line from its stored form; documents older than ``side`` stand in the center."""
+        side = data.get("side") or "center"
+        return cls(
+            speaker=str(data.get("speaker", "")),
+            text=str(data.get("text", "")),
+            side=side if side in SIDES else "center",
+        )
 
 
 @dataclass(frozen=True)
@@ -267,7 +283,7 @@ class Panel:
             scene=data.get("scene", ""),
             caption=data.get("caption", ""),
             narration=data.get("narration", ""),
-            dialogue=[DialogueLine(**line) for line in data.get("dialogue") or []],
+            dialogue=[DialogueLine.from_dict(line) for line in data.get("dialogue") or []],
             characters=list(data.get("characters") or []),
             image_prompt=data.get("imagePrompt", ""),
             image=Asset.from_dict(data.get("image")),

@@ -12,6 +12,7 @@ from panelflow.adapters.offline.plan.sentences import normalise, split_sentences
 from panelflow.adapters.offline.plan.vocabulary import LETTER_RE
 from panelflow.domain.errors import PlanningFailed
 from panelflow.domain.models import PanelPlan, StoryPlan
+from panelflow.lettering.scripts import is_rtl_language
 
 
 class RuleBasedStoryPlanner:
@@ -41,6 +42,8 @@ class RuleBasedStoryPlanner:
         plans: list[PanelPlan] = []
         setting: tuple[list[str], list[str]] = ([], [])
         for index, group in enumerate(groups):
-            plan, setting = plan_panel(index, group, cast, style or "storybook", setting)
+            plan, setting = plan_panel(
+                index, group, cast, style or "storybook", setting, rtl=is_rtl_language(language)
+            )
             plans.append(plan)
         return StoryPlan(title=title, characters=characters, panels=tuple(plans))

@@ -21,6 +21,9 @@ from panelflow.adapters.offline.plan.vocabulary import (
     MALE_NAMES,
     MALE_PRONOUNS,
     MAX_CHARACTERS,
+    NATIVE_TAG_AFTER,
+    NATIVE_TAG_BEFORE,
+    NUMBER_WORDS,
     OPENERS,
     OUTFIT_COLOURS,
     PREPOSITIONS,
@@ -60,8 +63,31 @@ class _Candidate:
     speaker: int = 0
 
 
+def is_speaker_name(word: str) -> bool:
+    """A name: capitalised (``is_name``), or a word of a script without capitals that a
+    speech tag points at (ミラ, ميرا, מירה, मीरा)."""
+    first = word[:1]
+    return is_name(word) or (first.isalpha() and not first.isupper() and not first.islower())
+
+
+def _native_tag(sentence: str, span: tuple[int, int]) -> str | None:
+    for pattern in NATIVE_TAG_AFTER:
+        match = pattern.match(sentence[span[1] :])
+        if match:
+            return match["n"]
+    before = sentence[max(0, span[0] - 40) : span[0]]
+    for pattern in NATIVE_TAG_BEFORE:
+        match = pattern.search(before)
+        if match:
+            return match["n"]
+    return None
+
+
 def _tag(sentence: str, span: tuple[int, int]) -> str | None:
     """The word naming the speaker of a quote (a name or a pronoun), or None."""
+    native = _native_tag(sentence, span)
+    if native:
+        return native
     after = TAG_AFTER_RE.match(sentence, span[1])
     if after:
         return strip_possessive(after["a"] or after["b"])
@@ -88,11 +114,14 @@ def _count_candidates(sentences: list[Sentence]) -> tuple[dict[str, _Candidate],
         text = sentence.text
         for span in sentence.quotes:
             word = _tag(text, span)
-            if word and is_name(word):
+            if word and is_speaker_name(word):
                 candidate = candidates.setdefault(word, _Candidate(word, position + span[0]))
                 candidate.speaker += 1
         tokens = list(WORD_RE.finditer(text))
         for number, match in enumerate(tokens):
+            if any(start <= match.start() < end for start, end in sentence.quotes):
+                # Words inside speech ("Eight. Nine.") name nobody by themselves.
+                continue
             token = strip_possessive(match.group())
             if token[:1].islower():
                 lowercase.add(token.casefold())
@@ -114,7 +143,7 @@ def _count_candidates(sentences: list[Sentence]) -> tuple[dict[str, _Candidate],
 def _is_character(candidate: _Candidate, lowercase: set[str]) -> bool:
     if candidate.speaker:
         return True
-    if candidate.count < 2:
+    if candidate.count < 2 or candidate.name.casefold() in NUMBER_WORDS:
         return False
     if candidate.non_initial == 0 and candidate.name.casefold().endswith("ly"):
         # "Slowly, ... Slowly, ...": a sentence opener, not a name.
@@ -209,6 +238,9 @@ def in_order(names: Iterable[str]) -> list[str]:
 
 @functools.lru_cache(maxsize=256)
 def _name_re(name: str) -> re.Pattern[str]:
+    if not is_name(name):
+        # No word boundaries in Japanese (ミラは): the name itself is the pattern.
+        return re.compile(re.escape(name))
     return re.compile(rf"\b{re.escape(name)}\b")
 
 
@@ -234,7 +266,7 @@ def find_speaker(
     word = _tag(text, span)
     pronoun = ""
     if word is not None:
-        if is_name(word):
+        if is_speaker_name(word):
             return word
         pronoun = word.casefold()
     elif previous_speaker:

@@ -9,14 +9,14 @@ from panelflow.adapters.offline.plan.sentences import Sentence, speech_text, wit
 from panelflow.adapters.offline.plan.vocabulary import (
     CAPTION_CHARS,
     FALLBACK_SPEAKER,
-    NARRATION_CHARS,
+    NATIVE_TAG_AFTER,
     PLACE_WORDS,
     SCENE_CHARS,
     SETTING_RE,
     TIME_WORDS,
 )
 from panelflow.domain.models import DialogueLine, PanelPlan
-from panelflow.domain.plan_limits import shorten
+from panelflow.domain.plan_limits import shorten, whole_sentences
 
 
 def group_sentences(sentences: list[Sentence], panels: int) -> list[list[Sentence]]:
@@ -66,11 +66,19 @@ def plan_panel(
     cast: Cast,
     style: str,
     setting: tuple[list[str], list[str]],
+    *,
+    rtl: bool = False,
 ) -> tuple[PanelPlan, tuple[list[str], list[str]]]:
+    """One panel from its sentences: every word of them lands in the narration (the parts
+    outside quotes) or in a dialogue line (the quotes); the caption is the first whole
+    sentences without speech in them."""
     full_text = " ".join(sentence.text for sentence in group)
     mentions = names_mentioned(full_text, cast.names)
     dialogue: list[DialogueLine] = []
     narrative: list[str] = []
+    # Sentences with no speech in them: the caption is made of these, never of a speech tag
+    # left behind by its quote ("Tomas said, tying the boat to the rusted ring.").
+    plain: list[str] = []
     offset = 0
     previous_speaker: str | None = None
     previous_paragraph = group[0].paragraph
@@ -87,10 +95,14 @@ def plan_panel(
             previous_speaker = speaker
             dialogue.append(DialogueLine(speaker=speaker, text=speech))
         remainder = without_quotes(text, sentence.quotes)
+        if sentence.quotes and _native_tag_only(remainder):
+            remainder = ""
         if remainder:
             narrative.append(remainder)
+            if not sentence.quotes:
+                plain.append(remainder)
         offset += len(text) + 1
-    story_text = " ".join(narrative)
+    story_text = join_sentences(narrative)
     speakers = [line.speaker for line in dialogue]
     characters = [name for name in in_order(mentions + speakers) if name in cast.names]
     cast.remember(full_text)
@@ -110,12 +122,13 @@ def plan_panel(
     prompt = f"{style} comic panel: {scene}"
     if characters:
         prompt += f" Characters: {', '.join(characters)}."
+    caption = whole_sentences(join_sentences(plain or narrative), CAPTION_CHARS)
     plan = PanelPlan(
         index=index,
         scene=scene,
-        caption=shorten(story_text, CAPTION_CHARS),
-        narration=shorten(story_text, NARRATION_CHARS),
-        dialogue=tuple(dialogue),
+        caption=caption,
+        narration=story_text,
+        dialogue=tuple(_sides(dialogue, rtl=rtl)),
         characters=tuple(characters),
         image_prompt=prompt,
     )
@@ -124,3 +137,39 @@ def plan_panel(
 
 def _settings(text: str) -> list[str]:
     return in_order(match.group(1).lower() for match in SETTING_RE.finditer(text))
+
+
+def _sides(dialogue: list[DialogueLine], *, rtl: bool) -> list[DialogueLine]:
+    """Where each speaker stands: the first to speak on the side reading starts from (left,
+    or right in right-to-left languages), the second opposite, any others in the center."""
+    first, second = ("right", "left") if rtl else ("left", "right")
+    speakers = in_order(line.speaker for line in dialogue)
+    if len(speakers) == 1:
+        place = {speakers[0]: first}
+    else:
+        place = dict(zip(speakers, (first, second), strict=False))
+    return [
+        DialogueLine(speaker=line.speaker, text=line.text, side=place.get(line.speaker, "center"))
+        for line in dialogue
+    ]
+
+
+def join_sentences(pieces: list[str]) -> str:
+    """Sentences as one text: with spaces, except after a CJK full stop or closing quote."""
+    text = ""
+    for piece in pieces:
+        if text and text[-1] not in "\u3002\uff01\uff1f\u300d\u300f":
+            text += " "
+        text += piece
+    return text
+
+
+def _native_tag_only(remainder: str) -> bool:
+    """True for what is left of a sentence once its quote is out when it only says who spoke
+    (と トマスは言った。, قال توماس.): a tag, not narration."""
+    stripped = remainder.strip(" 、。,.!?؟،")
+    for pattern in NATIVE_TAG_AFTER:
+        match = pattern.match(stripped)
+        if match and len(stripped) - match.end() <= 6:
+            return True
+    return False

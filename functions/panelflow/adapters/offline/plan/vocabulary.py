@@ -6,8 +6,8 @@ import re
 
 MAX_CHARACTERS = 6
 TITLE_CHARS = 60
-CAPTION_CHARS = 140
-NARRATION_CHARS = 600
+# A caption is the panel's first whole sentences up to this; narration is never cut here.
+CAPTION_CHARS = 200
 SCENE_CHARS = 240
 DIALOGUE_CHARS = 600
 # Sentences longer than this are cut at clause boundaries so a wall of text still makes panels.
@@ -137,7 +137,7 @@ LETTER_RE = re.compile(r"[^\W\d_]")
 # Quoted speech per paragraph: straight, curly, guillemets, German and Japanese quotes; a closing
 # curly single quote followed by a letter is an apostrophe (as in don't), not the end of the quote.
 QUOTE_RE = re.compile(
-    r'"[^"]+"|“[^”]+”|«[^»]+»|„[^“”]+[“”]|「[^」]+」|『[^』]+』|\u2018.+?\u2019(?![^\W\d_])', re.S
+    r'"[^"]+"|“[^”]+”|«[^»]+»|„[^“”"]+[“”"]|「[^」]+」|『[^』]+』|\u2018.+?\u2019(?![^\W\d_])', re.S
 )
 BOUNDARY_RE = re.compile(r"[.!?…]+[\"'”\u2019»)\]]*\s+|[。\uff01\uff1f]+[」』”\u2019]*\s*")
 OPENERS = "\"'“\u2018«„「『([¿¡"
@@ -160,3 +160,51 @@ LAST_WORD_RE = re.compile(r"(\w+)$")
 HEADING_RE = re.compile(r"^\s*#+\s*")
 SETTING_RE = re.compile(r"\b(" + "|".join(sorted(PLACE_WORDS | TIME_WORDS)) + r")(?:s|es)?\b", re.I)
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\ufeff]")
+
+# Speech tags in scripts without capital letters (and Cyrillic, Greek): the name of the
+# speaker is group "n". Japanese: 「…」とミラは言った / ミラは「…」; Arabic: قالت ميرا;
+# Hebrew: אמרה מירה; Hindi: मीरा ने कहा; Russian: сказала Мира; Greek: είπε η Μίρα.
+_KANA_NAME = r"(?P<n>[\u30a1-\u30fa\u30fc]{2,}|[\u4e00-\u9fff]{1,4}(?=さん|くん|ちゃん|は|が))"
+NATIVE_TAG_AFTER: tuple[re.Pattern[str], ...] = (
+    re.compile(rf"^\s*と\s*{_KANA_NAME}(?:さん|くん|ちゃん)?(?:は|が)?"),
+    re.compile(
+        r"^\s*[،,.!؟?]*\s*(?:قال|قالت|صاح|صاحت|سأل|سألت|همس|همست|أجاب|أجابت|عدّ|عد)"
+        r"\s+(?P<n>[\u0621-\u064a]{2,})"
+    ),
+    re.compile(
+        r"^\s*[,.!?]*\s*(?:אמר|אמרה|צעק|צעקה|שאל|שאלה|ענה|ענתה|לחש|לחשה)\s+(?P<n>[\u05d0-\u05ea]{2,})"
+    ),
+    re.compile(
+        r"^\s*[,.!?—–-]*\s*(?:сказал|сказала|спросил|спросила|крикнул|крикнула"  # noqa: RUF001
+        r"|ответил|ответила|прошептал|прошептала)\s+(?P<n>[А-ЯЁ][а-яё]+)"  # noqa: RUF001
+    ),
+    re.compile(
+        r"^\s*[,.!;—–-]*\s*(?:είπε|ρώτησε|φώναξε|απάντησε)\s+(?:(?:ο|η)\s+)?(?P<n>[Α-Ω][α-ωά-ώ]+)"  # noqa: RUF001
+    ),
+)
+NATIVE_TAG_AFTER += (
+    re.compile(r"^\s*[,.!?]*\s*(?P<n>[\u0900-\u097f]{2,})\s+ने\s+(?:कहा|पूछा|चिल्लाया|चिल्लाई)"),
+)
+NATIVE_TAG_BEFORE = (
+    re.compile(rf"{_KANA_NAME}(?:さん|くん|ちゃん)?(?:は|が)[^「」。]{{0,12}}$"),
+    re.compile(r"(?P<n>[\u0900-\u097f]{2,})\s+ने\s+(?:कहा|पूछा|चिल्लाया|चिल्लाई)[^\u0964]{0,12}$"),
+)
+# Number words read as names when they start a sentence ("Nine boats rested...").
+NUMBER_WORDS = frozenset(
+    (
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "hundred",
+        "thousand",
+    )
+)
