@@ -234,3 +234,34 @@ def _deliver(job_id: str, export_id: str) -> None:
         },
     )
     assert response.status_code == 200, response.data
+
+
+def test_export_answers_validate_against_the_spec(client, services: Services) -> None:
+    import openapi_spec
+
+    def check(template: str, method: str, response, status: int) -> dict:
+        assert response.status_code == status, response.get_data(as_text=True)
+        body = response.get_json()
+        assert openapi_spec.body_errors(template, method, status, body) == [], body
+        return body
+
+    running = _job(client, services, finish=False)
+    check("/jobs/{jobId}/exports", "POST", _export(client, running, {"format": "pdf"}), 409)
+    job_id = _job(client, services)
+    bad = _export(client, job_id, {"format": "gif"})
+    check("/jobs/{jobId}/exports", "POST", bad, 400)
+    created = check(
+        "/jobs/{jobId}/exports", "POST", _export(client, job_id, {"format": "mp4"}), 202
+    )
+    assert created["layout"] == "single"
+    path = f"/jobs/{job_id}/exports/{created['exportId']}"
+    check("/jobs/{jobId}/exports/{exportId}", "GET", client.get(path, headers=AUTH), 200)
+    pdf = check("/jobs/{jobId}/exports", "POST", _export(client, job_id, {"format": "pdf"}), 202)
+    run_export(services, job_id, pdf["exportId"])
+    done_path = f"/jobs/{job_id}/exports/{pdf['exportId']}"
+    done = check(
+        "/jobs/{jobId}/exports/{exportId}", "GET", client.get(done_path, headers=AUTH), 200
+    )
+    assert done["status"] == "done" and done["url"]
+    missing = client.get(f"/jobs/{job_id}/exports/nothing", headers=AUTH)
+    check("/jobs/{jobId}/exports/{exportId}", "GET", missing, 404)
