@@ -23,6 +23,11 @@ if ! command -v flite >/dev/null 2>&1; then
     exit 1
   }
 fi
+# MP4 exports run ffmpeg as a program (production: the Cloud Functions runtime image's).
+if ! command -v ffmpeg >/dev/null 2>&1 && [ -z "${PANELFLOW_FFMPEG:-}" ]; then
+  echo "bootstrap: installing ffmpeg (MP4 exports)" >&2
+  apt_install ffmpeg || echo "bootstrap: could not install ffmpeg; MP4 exports need it (or PANELFLOW_FFMPEG)" >&2
+fi
 if ! command -v java >/dev/null 2>&1; then
   echo "bootstrap: installing a Java runtime (Firestore and Pub/Sub emulators)" >&2
   apt_install default-jre-headless || echo "bootstrap: no Java found; see emulators/README.md" >&2
