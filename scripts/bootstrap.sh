@@ -28,6 +28,14 @@ if ! command -v ffmpeg >/dev/null 2>&1 && [ -z "${PANELFLOW_FFMPEG:-}" ]; then
   echo "bootstrap: installing ffmpeg (MP4 exports)" >&2
   apt_install ffmpeg || echo "bootstrap: could not install ffmpeg; MP4 exports need it (or PANELFLOW_FFMPEG)" >&2
 fi
+# Fonts for lettering every script (Latin, Greek, Cyrillic, Arabic, Hebrew, Devanagari, CJK):
+# Noto from Debian, staged into the bundles that letter (cli/panelflow_cli/staging.py).
+if [ ! -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] \
+  || [ ! -f /usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf ]; then
+  echo "bootstrap: installing Noto fonts (lettering in every script)" >&2
+  apt_install fonts-noto-core fonts-noto-cjk fonts-dejavu-core \
+    || echo "bootstrap: could not install fonts-noto-core fonts-noto-cjk; lettering falls back to other fonts (set PANELFLOW_FONT_DIR)" >&2
+fi
 if ! command -v java >/dev/null 2>&1; then
   echo "bootstrap: installing a Java runtime (Firestore and Pub/Sub emulators)" >&2
   apt_install default-jre-headless || echo "bootstrap: no Java found; see emulators/README.md" >&2

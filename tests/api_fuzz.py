@@ -32,7 +32,7 @@ def fuzz_settings(examples: int) -> settings:
 
 
 STYLES = ["storybook", "manga", "noir", "watercolor", "pop-art"]
-LANGUAGES = ["en", "de", "es", "fr", "it", "pt", "nl", "ja"]
+LANGUAGES = ["en", "de", "es", "fr", "it", "pt", "nl", "ja", "ar"]
 USERS = ["fuzz-owner", "fuzz-other"]
 
 

@@ -263,6 +263,7 @@ class InMemoryJobStore:
                 status=PanelStatus.DONE,
                 image=assets.image,
                 audio=assets.audio,
+                notes=[dict(note) for note in assets.notes],
                 error=None,
             )
 

@@ -3,6 +3,7 @@ what the adapters do about them (the real SDK clients talk to the fakes)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from typing import Any
@@ -295,3 +296,31 @@ def test_a_passing_tts_quota_is_retried(tts: FakeTextToSpeech) -> None:
     tts.fail_next(grpc.StatusCode.RESOURCE_EXHAUSTED)
     _voice(tts).synthesize([SpeechLine(text="Hello.")], language="en")
     assert len(tts.requests) == 2
+
+
+def test_each_spoken_line_has_times_measured_from_its_own_audio(tts: FakeTextToSpeech) -> None:
+    lines = [
+        SpeechLine(text="The storm broke over the bay."),
+        SpeechLine(text=LONG_SENTENCE, speaker="Mira", voice="female"),
+        SpeechLine(text="Hold on!", speaker="Tomas", voice="male"),
+    ]
+
+    audio = _voice(tts).synthesize(lines, language="en")
+
+    assert [(t.speaker, t.text) for t in audio.lines] == [
+        ("narrator", "The storm broke over the bay."),
+        ("Mira", LONG_SENTENCE),
+        ("Tomas", "Hold on!"),
+    ]
+    # The long line went out as several requests and is still one timed line.
+    assert len(tts.served) > len(lines)
+    assert audio.lines[0].start_ms == 0
+    for line, following in itertools.pairwise(audio.lines):
+        assert line.start_ms < line.end_ms == following.start_ms
+    assert audio.lines[-1].end_ms == audio.duration_ms
+    # Each line lasts as long as the tones the fake spoke for its own requests (the MP3
+    # frames hold a little encoder padding on top).
+    served = [s.tone_ms for s in tts.served]
+    spoken = [served[0], sum(served[1:-1]), served[-1]]
+    for line, expected in zip(audio.lines, spoken, strict=True):
+        assert expected <= line.end_ms - line.start_ms < expected + 150

@@ -100,7 +100,7 @@ def test_google_job_stores_exactly_what_the_providers_returned(
     per_panel = []
     for panel in job["panels"]:
         planned = PLAN["panels"][panel["index"]]
-        marker = f'Caption box at the top with exactly: "{planned["caption"]}"'
+        marker = f"Scene: {(planned['image_prompt'] or planned['scene']).strip()}"
         image_calls = [r for r in gemini.requests if r.wants_image and marker in r.prompt]
         assert len(image_calls) == 1
         # Each character in the panel went along as its stored reference sheet, unchanged.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import textwrap
@@ -15,7 +16,12 @@ from panelflow.adapters.offline.voice import (
     FliteSpeechSynthesizer,
     find_flite,
 )
-from panelflow.domain.errors import ConfigurationError, ProviderError, TransientError
+from panelflow.domain.errors import (
+    ConfigurationError,
+    ProviderError,
+    TransientError,
+    VoiceUnavailable,
+)
 from panelflow.domain.models import SpeechLine, SynthesizedAudio
 
 SENTENCE = "The storm rolled in from the sea, and the lighthouse keeper climbed the stairs."
@@ -228,3 +234,38 @@ def test_espeak_voices_follow_language_and_hint(monkeypatch, tmp_path):
     assert espeak.voice_for(SpeechLine("x", "Mira", "female"), "fr")[0].startswith("fr+f")
     assert espeak.voice_for(SpeechLine("x", "Tom", "male"), "en")[0].startswith("en+m")
     assert espeak.voice_for(SpeechLine("x"), "tlh")[0] == "en"
+
+
+def test_each_line_has_measured_times_inside_the_audio(flite):
+    lines = [
+        SpeechLine(text="The storm broke at dawn."),
+        SpeechLine(text="Tomas, the lamp!", speaker="Mira", voice="female"),
+        SpeechLine(text="I see it.", speaker="Tomas", voice="male"),
+    ]
+
+    audio = flite.synthesize(lines, language="en")
+
+    assert [(t.speaker, t.text) for t in audio.lines] == [
+        ("narrator", "The storm broke at dawn."),
+        ("Mira", "Tomas, the lamp!"),
+        ("Tomas", "I see it."),
+    ]
+    times = [(t.start_ms, t.end_ms) for t in audio.lines]
+    assert times[0][0] == 0
+    # Monotonic, never overlapping, the pause between lines, all inside the audio.
+    for (start, end), (next_start, _) in itertools.pairwise(times):
+        assert start < end <= next_start
+        assert next_start - end >= voice_module.GAP_MS - 1
+    assert times[-1][1] == audio.duration_ms
+    # A longer line takes longer: the times come from the samples, not from a guess.
+    assert times[0][1] - times[0][0] > times[2][1] - times[2][0]
+
+
+@pytest.mark.parametrize("language", ["ja", "ar", "de"])
+def test_flite_does_not_speak_other_languages(flite, language):
+    with pytest.raises(VoiceUnavailable) as raised:
+        flite.synthesize([SpeechLine(text="灯台の灯りが消えた。")], language=language)
+
+    assert raised.value.code == "voice_unavailable"
+    assert not raised.value.retryable
+    assert language in str(raised.value)

@@ -50,18 +50,27 @@ def test_character_sheet_shows_one_character_without_text() -> None:
     assert "No text" in prompt and "other characters" in prompt
 
 
-def test_panel_prompt_carries_scene_cast_references_caption_and_bubbles() -> None:
+def test_panel_prompt_carries_scene_cast_references_and_speaker_sides_but_no_text() -> None:
+    panel = _panel(
+        dialogue=(
+            DialogueLine("Mira", "Light it now!", "left"),
+            DialogueLine("Tomas", "Hold on.", "right"),
+            DialogueLine("Mira", "Now!", "left"),
+        )
+    )
     prompt = prompts.panel_prompt(
-        _panel(), style="manga", characters=[MIRA, TOMAS], references=["Mira", "Tomas"]
+        panel, style="manga", characters=[MIRA, TOMAS], references=["Mira", "Tomas"]
     )
     assert "Scene: Mira grips the rail while Tomas climbs the last steps, wide shot." in prompt
     assert "Setting: The lighthouse gallery at night in a storm." in prompt
     assert "- Mira: tall woman, red raincoat, silver braid" in prompt
     assert "- Tomas: old fisherman, grey beard, yellow oilskin" in prompt
     assert "Reference sheets follow for Mira, Tomas" in prompt
-    assert 'Caption box at the top with exactly: "The storm arrives."' in prompt
-    assert '- Mira: "Light it now!"' in prompt and '- Tomas: "Hold on."' in prompt
-    # The narration is spoken, not drawn.
+    assert "Speakers: Mira on the left; Tomas on the right." in prompt
+    # Lettering is Panelflow's own layer: no caption, bubble text or narration in the prompt.
+    assert prompts.NO_TEXT in prompt
+    assert "The storm arrives." not in prompt
+    assert "Light it now!" not in prompt and "Hold on." not in prompt
     assert "Rain lashed the glass." not in prompt
 
 
@@ -84,20 +93,13 @@ def test_continuity_comes_from_the_previous_panel_only() -> None:
     assert prompts.continuity(_panel(0, scene="", caption="")) == ""
 
 
-def test_bubbles_quote_exact_words_at_most_three_and_shorten_long_lines() -> None:
-    assert prompts.bubbles(()) == "No speech bubbles."
-    assert prompts.bubbles((DialogueLine("Mira", "   "),)) == "No speech bubbles."
-    lines = tuple(DialogueLine(f"S{n}", f"line {n}") for n in range(5))
-    text = prompts.bubbles(lines)
-    assert [row for row in text.splitlines() if row.startswith("- ")] == [
-        '- S0: "line 0"',
-        '- S1: "line 1"',
-        '- S2: "line 2"',
-    ]
-    long = prompts.bubbles((DialogueLine("", "word " * 60),))
-    quoted = long.splitlines()[1]
-    assert quoted.startswith('- a voice off-panel: "word word')
-    assert quoted.endswith('…"') and len(quoted) < prompts.BUBBLE_CHARS + 30
+def test_placement_names_each_speaker_once_and_skips_silence() -> None:
+    assert prompts.placement(()) == ""
+    assert prompts.placement((DialogueLine("Mira", "   ", "left"),)) == ""
+    text = prompts.placement(
+        (DialogueLine("Mira", "Hi.", "right"), DialogueLine("Ana", "Yes.", "center"))
+    )
+    assert text.startswith("Speakers: Mira on the right; Ana in the centre.")
 
 
 def test_planner_instructions_name_count_language_and_style() -> None:

@@ -205,7 +205,7 @@ def test_caps_are_settings() -> None:
 
 
 @pytest.mark.parametrize("tier", voices.TIERS)
-@pytest.mark.parametrize("language", ["en", "de", "es", "fr", "it", "pt", "nl", "ja"])
+@pytest.mark.parametrize("language", ["en", "de", "es", "fr", "it", "pt", "nl", "ja", "ar"])
 def test_every_language_has_two_voices_a_gender_and_its_own_narrator(tier, language) -> None:
     voice_set = voices.voice_set(language, tier)
     assert len(set(voice_set.female)) >= 2 and len(set(voice_set.male)) >= 2

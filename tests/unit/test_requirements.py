@@ -46,3 +46,13 @@ def test_staging_copies_function_and_core(tmp_path: Path) -> None:
     before = staging.digest(staged["orchestrator"])
     (tmp_path / "orchestrator" / "main.py").write_text("# changed\n")
     assert staging.digest(staged["orchestrator"]) != before
+
+
+def test_bundles_that_letter_carry_every_font_they_use(tmp_path: Path) -> None:
+    from panelflow.lettering import font_files
+
+    staged = staging.stage(ROOT, tmp_path)
+    fonts = staged["panel_worker"] / "panelflow" / "lettering" / "fonts"
+    assert sorted(p.name for p in fonts.iterdir()) == sorted(font_files.FONT_FILES)
+    # The orchestrator letters nothing (its planner needs no fonts, nor fontTools).
+    assert not (staged["orchestrator"] / "panelflow" / "lettering" / "fonts").exists()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from google.api_core import exceptions as api_exceptions
@@ -34,7 +34,7 @@ from panelflow.domain.errors import (
     PanelflowError,
     ProviderError,
 )
-from panelflow.domain.models import SpeechLine, SynthesizedAudio
+from panelflow.domain.models import NARRATOR, SpeechLine, SynthesizedAudio, TimedLine
 from panelflow.domain.voices import (
     DEFAULT_TIER,
     PCM_ONLY_TIERS,
@@ -61,7 +61,8 @@ _SENTENCE_END = re.compile(
 _CLAUSE_END = re.compile(r"[,;:\u2013\u2014]+\s+|[\u3001\uff0c\uff1b\uff1a]+\s*")
 # Default voices by job language, for the default tier (see domain.voices).
 DEFAULT_VOICES: dict[str, VoiceSet] = {
-    language: voice_set(language) for language in ("en", "de", "es", "fr", "it", "pt", "nl", "ja")
+    language: voice_set(language)
+    for language in ("en", "de", "es", "fr", "it", "pt", "nl", "ja", "ar")
 }
 
 
@@ -138,24 +139,47 @@ class CloudTextToSpeechSynthesizer:
 
     def synthesize(self, lines: Sequence[SpeechLine], *, language: str) -> SynthesizedAudio:
         """Returns the lines spoken one after another as one MP3; see the SpeechSynthesizer port."""
-        requests: list[tuple[str, str]] = []
+        # (line, request text, voice): every request belongs to one line, so each line's
+        # times are the summed durations of its own clips (read-along, measured not guessed).
+        requests: list[tuple[SpeechLine, str, str]] = []
         for line in lines:
             text = _clean(line.text)
             if text:
                 voice = self.voice_for(line, language)
                 pieces = split_text(text, self._max_input_bytes, self._max_sentence_bytes)
-                requests += [(piece, voice) for piece in pieces]
+                requests += [(line, piece, voice) for piece in pieces]
         if not requests:
             raise ProviderError("There is nothing to speak: every line is empty.")
         # One after another: the panel's image takes far longer, so this is off the critical
         # path, and one call at a time is gentler on the per-minute quota.
-        clips = [self._speak(text, voice) for text, voice in requests]
+        clips = [self._speak(text, voice) for _, text, voice in requests]
         data = join_mp3(clips)
-        seconds = sum(mp3_duration(clip) for clip in clips)
+        timed: list[TimedLine] = []
+        seconds = 0.0
+        previous: SpeechLine | None = None
+        for (line, _, _), clip in zip(requests, clips, strict=True):
+            start = seconds
+            seconds += mp3_duration(clip)
+            if line is previous:
+                # Another request of the same (long) line: the line ends later.
+                timed[-1] = replace(timed[-1], end_ms=round(seconds * 1000))
+                continue
+            previous = line
+            timed.append(
+                TimedLine(
+                    speaker=line.speaker or NARRATOR,
+                    text=line.text,
+                    start_ms=round(start * 1000),
+                    end_ms=round(seconds * 1000),
+                )
+            )
         if seconds <= 0:
             raise ProviderError("Cloud Text-to-Speech returned audio without MPEG frames.")
         return SynthesizedAudio(
-            data=data, content_type=CONTENT_TYPE, duration_ms=round(seconds * 1000)
+            data=data,
+            content_type=CONTENT_TYPE,
+            duration_ms=round(seconds * 1000),
+            lines=tuple(timed),
         )
 
     def voice_for(self, line: SpeechLine, language: str) -> str:

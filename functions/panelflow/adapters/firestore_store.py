@@ -318,6 +318,7 @@ class FirestoreJobStore:
             "status": PanelStatus.DONE.value,
             "image": assets.image.to_dict(),
             "audio": assets.audio.to_dict() if assets.audio else None,
+            "notes": [dict(note) for note in assets.notes],
             "error": None,
             "lease": None,
             "finishedAt": now,

@@ -18,6 +18,7 @@ LANGUAGE_NAMES = {
     "pt": "Portuguese",
     "nl": "Dutch",
     "ja": "Japanese",
+    "ar": "Arabic",
 }
 # One description per style, repeated word for word in every image prompt of a job so the
 # character sheets and all panels share one look.
@@ -44,10 +45,15 @@ STYLE_DESCRIPTIONS = {
     ),
 }
 VOICE_HINTS = ("female", "male", "neutral")
-# Speech bubbles hold short text; longer lines are shortened in the picture (the audio and
-# the panel document keep the whole line).
-BUBBLE_CHARS = 120
-MAX_BUBBLES = 3
+# Where a speaker stands, in words an image model follows (DialogueLine.side).
+SIDE_WORDS = {"left": "on the left", "right": "on the right", "center": "in the centre"}
+# Panels are drawn without lettering: Panelflow letters captions and bubbles itself, over
+# the image in clients and burned in for exports (panelflow.lettering). Image models draw
+# text well in few languages, and text in pixels cannot be edited, translated or read aloud.
+NO_TEXT = (
+    "Draw no text at all: no captions, speech bubbles, lettering, sound effects, signs with "
+    "words, signatures or watermarks. Leave some calm space near the top for lettering."
+)
 SOFTENING = (
     "Draw this in a gentle, family-friendly way suitable for all ages: no blood, injuries, "
     "weapons pointed at anyone, nudity or real people; suggest any danger or conflict through "
@@ -83,10 +89,14 @@ def planner_instructions(*, panels: int, style: str, language: str) -> str:
             "item). voice: female, male or neutral.",
             "- For each panel: scene (English, what is visible: place, time of day, who does "
             "what), characters (names from the character list who appear), caption (one "
-            "short line), narration (one to three sentences read aloud), dialogue (zero to "
-            "three short lines, each with the speaker's name exactly as in the character "
-            "list), image_prompt (English, one paragraph describing the picture: framing, "
-            "action, expressions, setting; do not describe the art style).",
+            "short line: whole sentences), narration (the panel's part of the story, read "
+            "aloud: together the panels' narration and dialogue retell the whole story, "
+            "nothing left out), dialogue (zero to three lines, each with the speaker's name "
+            "exactly as in the character list and side: left, right or center, where the "
+            "speaker stands in the picture; put two speakers on opposite sides), "
+            "image_prompt (English, one paragraph describing the picture: framing, action, "
+            "expressions, setting, who stands on the left and who on the right; no text in "
+            "the picture; do not describe the art style).",
             f"- Write title, caption, narration and dialogue in {name}; write scene, "
             "visual_description and image_prompt in English.",
             f"- The comic is drawn as {style_description(style)}; choose scenes that suit it.",
@@ -153,19 +163,25 @@ def continuity(previous: PanelPlan | None) -> str:
     )
 
 
-def bubbles(dialogue: Sequence[DialogueLine]) -> str:
-    """Speech-bubble instructions with the exact words, attributed to their speakers."""
-    spoken = [line for line in dialogue if line.text.strip()][:MAX_BUBBLES]
-    if not spoken:
-        return "No speech bubbles."
-    lines = ["Speech bubbles, with exactly these words, each pointing at its speaker:"]
-    for line in spoken:
-        text = " ".join(line.text.split())
-        if len(text) > BUBBLE_CHARS:
-            text = text[: BUBBLE_CHARS - 1].rsplit(" ", 1)[0] + "…"
-        speaker = line.speaker.strip() or "a voice off-panel"
-        lines.append(f'- {speaker}: "{text}"')
-    return "\n".join(lines)
+def placement(dialogue: Sequence[DialogueLine]) -> str:
+    """Where each speaker stands (their lines are lettered later, beside them); empty when
+    nobody speaks."""
+    sides: dict[str, str] = {}
+    for line in dialogue:
+        speaker = line.speaker.strip()
+        if speaker and line.text.strip():
+            sides.setdefault(speaker, line.side)
+    if not sides:
+        return ""
+    placed = [
+        f"{name} {SIDE_WORDS.get(side, SIDE_WORDS['center'])}" for name, side in sides.items()
+    ]
+    return (
+        "Speakers: "
+        + "; ".join(placed)
+        + ". Show them speaking (open mouths, gestures toward each other), with room above "
+        "each head."
+    )
 
 
 def reference_label(name: str) -> str:
@@ -181,7 +197,8 @@ def panel_prompt(
     previous: PanelPlan | None = None,
     references: Sequence[str] = (),
 ) -> str:
-    """The full prompt for one panel: style, cast, scene, continuity and bubbles.
+    """The full prompt for one panel: style, cast, scene, continuity, where the speakers
+    stand, and no text (lettering is Panelflow's own layer).
 
     Args:
         panel: the panel to draw.
@@ -207,11 +224,10 @@ def panel_prompt(
     carry_over = continuity(previous)
     if carry_over:
         parts.append(carry_over)
-    caption = " ".join(panel.caption.split())
-    if caption:
-        parts.append(f'Caption box at the top with exactly: "{caption}"')
-    parts.append(bubbles(panel.dialogue))
-    parts.append("Keep lettering legible; no other text, signatures or watermarks.")
+    speakers = placement(panel.dialogue)
+    if speakers:
+        parts.append(speakers)
+    parts.append(NO_TEXT)
     return "\n".join(parts)
 
 

@@ -53,7 +53,13 @@ def panel_image_path(
     job: Job, panel: Panel, plan: PanelPlan, characters: Sequence[Character], engine: str
 ) -> str:
     """Where a panel's image is stored: named by engine, style, plan and characters."""
-    parts = [engine, job.style, json.dumps(asdict(plan), sort_keys=True)]
+    planned = asdict(plan)
+    for line in planned["dialogue"]:
+        # A line in the center (the default) hashes as before sides existed, so names made
+        # by earlier releases still match.
+        if line.get("side") == "center":
+            del line["side"]
+    parts = [engine, job.style, json.dumps(planned, sort_keys=True)]
     parts += [f"{c.name}:{c.description}" for c in characters]
     return _panel_asset_path(job, panel, "image", parts, "png")
 

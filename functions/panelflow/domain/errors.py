@@ -136,3 +136,10 @@ class LeaseHeld(TransientError):
     """Another worker holds a live lease on this panel; try again after it expires."""
 
     code = "lease_held"
+
+
+class VoiceUnavailable(ProviderError):
+    """The voice engine cannot speak the job's language: the panel gets no audio and a note
+    saying so, never noise in another language's sounds."""
+
+    code = "voice_unavailable"

@@ -150,6 +150,36 @@ class JobRequest:
 
 
 @dataclass(frozen=True)
+class TimedLine:
+    """One spoken line and when it is heard in its panel's audio, measured from that audio."""
+
+    speaker: str  # "narrator" for the narration (or the caption read in its place)
+    text: str
+    start_ms: int
+    end_ms: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "speaker": self.speaker,
+            "text": self.text,
+            "startMs": self.start_ms,
+            "endMs": self.end_ms,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TimedLine:
+        return cls(
+            speaker=str(data.get("speaker", "")),
+            text=str(data.get("text", "")),
+            start_ms=int(data.get("startMs", 0)),
+            end_ms=int(data.get("endMs", 0)),
+        )
+
+
+NARRATOR = "narrator"
+
+
+@dataclass(frozen=True)
 class Asset:
     """A stored image or audio file."""
 
@@ -162,6 +192,8 @@ class Asset:
     width: int | None = None
     height: int | None = None
     duration_ms: int | None = None
+    # Audio only: the lines in speaking order with their times (read-along).
+    lines: tuple[TimedLine, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -171,6 +203,8 @@ class Asset:
         }
         if self.url:
             data["url"] = self.url
+        if self.lines:
+            data["lines"] = [line.to_dict() for line in self.lines]
         for key, value in (
             ("width", self.width),
             ("height", self.height),
@@ -206,15 +240,18 @@ class Asset:
             width=data.get("width"),
             height=data.get("height"),
             duration_ms=data.get("durationMs"),
+            lines=tuple(TimedLine.from_dict(line) for line in data.get("lines") or []),
         )
 
 
 @dataclass(frozen=True)
 class PanelAssets:
-    """What rendering a panel produced: its image, and its audio when it has any to say."""
+    """What rendering a panel produced: its image, its audio when it has any to say, and
+    notes for the reader (``{code, message}``, such as ``voice_unavailable``)."""
 
     image: Asset
     audio: Asset | None
+    notes: tuple[dict[str, str], ...] = ()
 
 
 @dataclass
@@ -236,6 +273,9 @@ class Panel:
     error: dict[str, str] | None = None
     lease_owner: str | None = None
     lease_expires_at: float | None = None
+    # What a reader should know about the panel ({code, message}), e.g. no voice for its
+    # language (voice_unavailable).
+    notes: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
     def from_plan(cls, job_id: str, plan: PanelPlan) -> Panel:
@@ -266,6 +306,7 @@ class Panel:
             "attempts": self.attempts,
             "generation": self.generation,
             "error": self.error,
+            "notes": [dict(note) for note in self.notes],
             "lease": (
                 {"owner": self.lease_owner, "expiresAt": self.lease_expires_at}
                 if self.lease_owner
@@ -293,6 +334,7 @@ class Panel:
             error=data.get("error"),
             lease_owner=lease.get("owner"),
             lease_expires_at=lease.get("expiresAt"),
+            notes=[dict(note) for note in data.get("notes") or []],
         )
 
 
@@ -389,3 +431,5 @@ class SynthesizedAudio:
     data: bytes
     content_type: str
     duration_ms: int
+    # Each spoken line's start and end in ``data``, measured from the audio produced.
+    lines: tuple[TimedLine, ...] = ()

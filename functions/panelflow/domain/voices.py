@@ -47,6 +47,7 @@ LOCALES = {
     "pt": "pt-BR",
     "nl": "nl-NL",
     "ja": "ja-JP",
+    "ar": "ar-XA",
 }
 
 
@@ -87,6 +88,8 @@ WAVENET_VOICES: dict[str, VoiceSet] = {
         ("ja-JP-Wavenet-A", "ja-JP-Wavenet-B"),
         ("ja-JP-Wavenet-C", "ja-JP-Wavenet-D"),
     ),
+    # ar-XA has two WaveNet voices of each gender; the narrator is a Standard one.
+    "ar": _wavenet("ar-XA", "Standard-B", "AD", "BC"),
 }
 # Chirp 3 HD voices share their names across locales.
 _HD_NARRATOR = "Charon"

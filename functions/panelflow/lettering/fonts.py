@@ -17,16 +17,16 @@ from pathlib import Path
 from fontTools.ttLib import TTCollection, TTFont
 from PIL import ImageFont, features
 
-from panelflow.lettering.scripts import base_language, script_of
+from panelflow.domain.writing import base_language, script_of
+from panelflow.lettering import font_files
 
 FONT_DIR_ENV = "PANELFLOW_FONT_DIR"
 BUNDLED_DIR = Path(__file__).resolve().parent / "fonts"
-SYSTEM_DIRS = (
-    Path("/usr/share/fonts/truetype/noto"),
-    Path("/usr/share/fonts/opentype/noto"),
-    Path("/usr/share/fonts/truetype/dejavu"),
-)
-CJK_FILE = "NotoSansCJK-Regular.ttc"
+SYSTEM_DIRS = tuple(Path(folder) for folder in font_files.SYSTEM_DIRS)
+CJK_FILE = font_files.CJK_FILE
+SCRIPT_FILES = font_files.SCRIPT_FILES
+FALLBACK_FILES = font_files.FALLBACK_FILES
+FONT_FILES = font_files.FONT_FILES
 # Face index inside NotoSansCJK-Regular.ttc: the same characters look as each language
 # expects (Japanese, Korean, Simplified, Traditional, Hong Kong).
 CJK_INDEX = {
@@ -39,20 +39,11 @@ CJK_INDEX = {
     "zh-hant": 3,
     "zh-hk": 4,
 }
-# Font files per script, best first. Every file here is staged into the bundles that letter.
-SCRIPT_FILES: dict[str, tuple[str, ...]] = {
-    "latin": ("NotoSans-Regular.ttf",),
-    "arabic": ("NotoSansArabic-Regular.ttf", "NotoNaskhArabic-Regular.ttf"),
-    "hebrew": ("NotoSansHebrew-Regular.ttf",),
-    "devanagari": ("NotoSansDevanagari-Regular.ttf",),
-    "cjk": (CJK_FILE,),
-}
-# Tried after the script fonts, for symbols and anything the others lack.
-FALLBACK_FILES = ("NotoSansSymbols-Regular.ttf", "NotoSansSymbols2-Regular.ttf", "DejaVuSans.ttf")
-FONT_FILES = tuple(name for names in SCRIPT_FILES.values() for name in names) + FALLBACK_FILES
 
 
-@dataclass(frozen=True)
+# eq=False: faces and chains compare and hash by identity (chain_for caches them), which
+# keeps the per-character lookups cheap.
+@dataclass(frozen=True, eq=False)
 class Face:
     """One font: a file and, for a collection (.ttc), which face in it."""
 
@@ -63,8 +54,12 @@ class Face:
     def name(self) -> str:
         return f"{self.path.name}#{self.index}" if self.path.suffix == ".ttc" else self.path.name
 
+    @functools.cached_property
+    def codepoints(self) -> frozenset[int]:
+        return _cmap(self.path, self.index)
+
     def covers(self, char: str) -> bool:
-        return ord(char) in _cmap(self.path, self.index)
+        return ord(char) in self.codepoints
 
     def font(self, size: int) -> ImageFont.FreeTypeFont:
         return _font(self.path, self.index, size)
@@ -154,7 +149,7 @@ class Run:
         return any(script_of(char) in ("arabic", "hebrew") for char in self.text)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FontChain:
     """Faces in order of preference; each character goes to the first face that has it."""
 
@@ -166,7 +161,7 @@ class FontChain:
         no face has the character."""
         if preferred is not None and preferred.covers(char):
             return preferred
-        return next((face for face in self.faces if face.covers(char)), None)
+        return _first_face(self, char)
 
     def runs(self, text: str) -> list[Run]:
         """``text`` split into runs of one face each; a character no face has is left out
@@ -204,3 +199,8 @@ def _same_script(buffer: str, char: str) -> bool:
         if previous_script != "common":
             return previous_script == script
     return True
+
+
+@functools.lru_cache(maxsize=65536)
+def _first_face(chain: FontChain, char: str) -> Face | None:
+    return next((face for face in chain.faces if face.covers(char)), None)

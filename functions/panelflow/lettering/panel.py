@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw
 
 from panelflow.domain.models import DialogueLine
+from panelflow.domain.writing import paragraph_is_rtl
 from panelflow.lettering.fonts import FontChain
-from panelflow.lettering.scripts import paragraph_is_rtl
 from panelflow.lettering.text import SetText, draw_set, wrap
 
 INK = (24, 24, 28)
@@ -126,16 +126,15 @@ class Layout:
             fitted = self._placed(block, size, 0)
             if fitted is None:
                 return None
+            # The same box, moved to sit on the bottom margin.
             box_height = fitted.box[3] - fitted.box[1]
-            fitted = self._placed(block, size, bottom - box_height)
-            if fitted is None:
-                return None
+            left, _, right, _ = fitted.box
+            fitted = Placed(block, fitted.body, None, (left, bottom - box_height, right, bottom))
             bottom = fitted.box[1] - self.margin
             placed.append(fitted)
         lowest = max((p.box[3] for p in placed if p.block.kind != "narration"), default=0)
-        if lowest > bottom + self.margin or any(p.box[3] > height for p in placed):
-            return None
-        return placed
+        inside = all(p.box[1] >= 0 and p.box[3] <= height for p in placed)
+        return placed if inside and lowest <= bottom + self.margin else None
 
     def _placed(self, block: Block, size: int, top: int) -> Placed | None:
         width = self._box_width(block)

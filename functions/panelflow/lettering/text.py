@@ -6,12 +6,13 @@ Lines break between words, or between any two CJK characters (with the kinsoku r
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from PIL import ImageDraw, ImageFont
 
+from panelflow.domain.writing import paragraph_is_rtl, tokens
 from panelflow.lettering.fonts import FontChain, Run, layout_engine
-from panelflow.lettering.scripts import paragraph_is_rtl, tokens
 
 LINE_SPACING = 1.3
 
@@ -86,22 +87,36 @@ def set_line(text: str, chain: FontChain, size: int, rtl: bool) -> SetLine:
 
 def wrap(text: str, chain: FontChain, size: int, width: int, *, rtl: bool) -> SetText | None:
     """``text`` wrapped to ``width`` at ``size``; None when one unbreakable piece (a word,
-    or a CJK character with the punctuation that must stay beside it) is wider than that."""
+    or a CJK character with the punctuation that must stay beside it) is wider than that.
+
+    Pieces are measured once each (words shape on their own: Arabic joins within words), and
+    each finished line is measured whole again, so the widths reported are the drawn ones."""
     lines: list[SetLine] = []
     for paragraph in text.split("\n"):
-        current = ""
+        current, current_width = "", 0.0
         for piece in tokens(" ".join(paragraph.split()) if " " in paragraph else paragraph):
-            candidate = current + piece
-            if current and set_line(candidate, chain, size, rtl).width > width:
-                lines.append(set_line(current, chain, size, rtl))
-                current = piece
-            else:
-                current = candidate
-            if set_line(current, chain, size, rtl).width > width:
+            whole, bare = _piece_widths(piece, chain, size)
+            if bare > width:
                 return None
+            if current and current_width + bare > width:
+                lines.append(set_line(current, chain, size, rtl))
+                current, current_width = piece, whole
+            else:
+                current, current_width = current + piece, current_width + whole
         if current.strip():
             lines.append(set_line(current, chain, size, rtl))
+    if any(line.width > width for line in lines):
+        return None
     return SetText(size=size, lines=tuple(lines), rtl=rtl)
+
+
+@functools.lru_cache(maxsize=8192)
+def _piece_widths(piece: str, chain: FontChain, size: int) -> tuple[float, float]:
+    """A piece's width with its trailing space, and without it."""
+    whole = sum(run_width(run, size) for run in chain.runs(piece))
+    stripped = piece.rstrip()
+    bare = whole if stripped == piece else sum(run_width(r, size) for r in chain.runs(stripped))
+    return whole, bare
 
 
 def fit(

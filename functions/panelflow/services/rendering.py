@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -10,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from panelflow import logs
 from panelflow.domain import assets
-from panelflow.domain.errors import JobCancelled, NotFound, PanelflowError
+from panelflow.domain.errors import JobCancelled, NotFound, PanelflowError, VoiceUnavailable
 from panelflow.domain.models import (
     Asset,
     Character,
@@ -20,6 +22,7 @@ from panelflow.domain.models import (
     PanelAssets,
     PanelRequest,
     SpeechLine,
+    TimedLine,
 )
 from panelflow.ports import Claim, RenderingDependencies, StoreDependencies
 from panelflow.services.deletion import forget_if_deleted
@@ -60,7 +63,7 @@ def render_panel(services: RenderingDependencies, job_id: str, index: int) -> No
         return
     log_fields = {"jobId": job_id, "panelIndex": index, "attempt": claim.attempt}
     try:
-        image, audio = _produce(services, job, claim.panel)
+        image, (audio, notes) = _produce(services, job, claim.panel)
     except JobCancelled:
         store.release_panel(job_id, index, owner)
         logs.info("panel stopped: the job was cancelled", **log_fields)
@@ -72,7 +75,8 @@ def render_panel(services: RenderingDependencies, job_id: str, index: int) -> No
         store.release_panel(job_id, index, owner)
         raise
     else:
-        if not _store_done(services, claim, owner, (image, audio), (started, claimed), log_fields):
+        produced = PanelAssets(image, audio, notes)
+        if not _store_done(services, claim, owner, produced, (started, claimed), log_fields):
             return
     finish_job_if_done(services, job)
 
@@ -103,19 +107,16 @@ def _store_done(
     services: RenderingDependencies,
     claim: Claim,
     owner: str,
-    produced_assets: tuple[Asset, Asset | None],
+    produced_assets: PanelAssets,
     times: tuple[float, float],
     log_fields: dict[str, object],
 ) -> bool:
     """Marks the claimed panel done; False when its job was deleted meanwhile (what this
     delivery wrote is then removed)."""
     store, panel = services.store, claim.panel
-    image, audio = produced_assets
     started, claimed = times
     produced = time.monotonic()
-    if not store.complete_panel(
-        panel.job_id, panel.index, owner, PanelAssets(image, audio), claim.token
-    ):
+    if not store.complete_panel(panel.job_id, panel.index, owner, produced_assets, claim.token):
         return not forget_if_deleted(store, services.blobs, panel.job_id)
     logs.info(
         "panel done",
@@ -139,7 +140,12 @@ def finish_job_if_done(services: StoreDependencies, job: Job) -> JobStatus | Non
     return final
 
 
-def _produce(services: RenderingDependencies, job: Job, panel: Panel) -> tuple[Asset, Asset | None]:
+Notes = tuple[dict[str, str], ...]
+
+
+def _produce(
+    services: RenderingDependencies, job: Job, panel: Panel
+) -> tuple[Asset, tuple[Asset | None, Notes]]:
     """Image and audio at the same time: the slower one sets the panel's time."""
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="panel") as pool:
         image = pool.submit(_image, services, job, panel)
@@ -178,7 +184,17 @@ def _image(services: RenderingDependencies, job: Job, panel: Panel) -> Asset:
     )
 
 
-def _audio(services: RenderingDependencies, job: Job, panel: Panel) -> Asset | None:
+def _audio(services: RenderingDependencies, job: Job, panel: Panel) -> tuple[Asset | None, Notes]:
+    """The panel's audio with its lines' times, or none and a note when the voice cannot
+    speak the job's language (the reader shows the note; the text is still there)."""
+    try:
+        return _speech(services, job, panel), ()
+    except VoiceUnavailable as error:
+        logs.info("panel has no voice", jobId=job.job_id, panelIndex=panel.index)
+        return None, ({"code": error.code, "message": str(error)},)
+
+
+def _speech(services: RenderingDependencies, job: Job, panel: Panel) -> Asset | None:
     voices = {character.name: character.voice for character in job.characters}
     lines = (
         [SpeechLine(text=panel.narration or panel.caption)]
@@ -193,13 +209,25 @@ def _audio(services: RenderingDependencies, job: Job, panel: Panel) -> Asset | N
     if not lines:
         return None
     path = assets.panel_audio_path(job, panel, lines, services.voice_engine)
+    timings_path = f"{path}.lines.json"
     stored = _stored(services, panel, path)
     if stored is not None:
-        return stored
+        return dataclasses.replace(stored, lines=_stored_lines(services, timings_path))
     characters = {"characters": sum(len(line.text) for line in lines)}
     with _paid_call(services, job, panel, "speech", services.settings.voice, characters):
         audio = services.voice.synthesize(lines, language=job.language)
-    return services.blobs.put(path, audio.data, audio.content_type, durationMs=audio.duration_ms)
+    # The times first: audio found stored by a later attempt then always has them beside it.
+    timings = json.dumps([line.to_dict() for line in audio.lines], ensure_ascii=False)
+    services.blobs.put(timings_path, timings.encode("utf-8"), "application/json")
+    asset = services.blobs.put(path, audio.data, audio.content_type, durationMs=audio.duration_ms)
+    return dataclasses.replace(asset, lines=audio.lines)
+
+
+def _stored_lines(services: RenderingDependencies, path: str) -> tuple[TimedLine, ...]:
+    try:
+        return tuple(TimedLine.from_dict(line) for line in json.loads(services.blobs.get(path)))
+    except (NotFound, ValueError):
+        return ()
 
 
 @contextlib.contextmanager

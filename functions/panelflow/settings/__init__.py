@@ -20,7 +20,7 @@ from panelflow.settings.providers import DEFAULT_PRICES
 __all__ = ["DEFAULT_PRICES", "LANGUAGES", "STYLES", "VOICE_NAME_PATTERN", "Settings", "catalogue"]
 
 STYLES = ("storybook", "manga", "noir", "watercolor", "pop-art")
-LANGUAGES = ("en", "de", "es", "fr", "it", "pt", "nl", "ja")
+LANGUAGES = ("en", "de", "es", "fr", "it", "pt", "nl", "ja", "ar")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -39,6 +39,8 @@ class PlannedCharacter(BaseModel):
 class PlannedLine(BaseModel):
     speaker: str = _limit(maxLength=plan_limits.NAME_CHARS)
     text: str = _limit(maxLength=plan_limits.DIALOGUE_LINE_CHARS)
+    # Where the speaker stands in the picture; older replies without it stand in the center.
+    side: Literal["left", "right", "center"] = "center"
 
 
 class PlannedPanel(BaseModel):
@@ -218,7 +220,9 @@ def _to_domain(parsed: PlannedStory, story: str, panels: int) -> StoryPlan:
     for index, panel in enumerate(parsed.panels[:panels]):
         dialogue = tuple(
             DialogueLine(
-                speaker=known(line.speaker) or line.speaker.strip(), text=line.text.strip()
+                speaker=known(line.speaker) or line.speaker.strip(),
+                text=line.text.strip(),
+                side=line.side,
             )
             for line in panel.dialogue
             if line.text.strip()

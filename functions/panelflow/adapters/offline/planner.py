@@ -12,7 +12,7 @@ from panelflow.adapters.offline.plan.sentences import normalise, split_sentences
 from panelflow.adapters.offline.plan.vocabulary import LETTER_RE
 from panelflow.domain.errors import PlanningFailed
 from panelflow.domain.models import PanelPlan, StoryPlan
-from panelflow.lettering.scripts import is_rtl_language
+from panelflow.domain.writing import is_rtl_language
 
 
 class RuleBasedStoryPlanner:

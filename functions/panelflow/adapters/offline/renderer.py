@@ -1,7 +1,8 @@
 """Draws comic panels and character sheets with Pillow alone: no model, network or font file.
 
-The drawing itself lives in ``panelflow.adapters.offline.render``: styles, scenery and
-places, figures, lettering and the style treatments.
+Panels carry no text: lettering is a layer that clients draw over the image and exports burn
+in (``panelflow.lettering``), as with the image models. The drawing itself lives in
+``panelflow.adapters.offline.render``: styles, scenery and places, figures and treatments.
 """
 
 from __future__ import annotations
@@ -17,12 +18,6 @@ from panelflow.adapters.offline.render.figures import (
     draw_figures,
     figures_in_panel,
     look_of,
-)
-from panelflow.adapters.offline.render.lettering import (
-    draw_bubbles,
-    draw_caption,
-    fit_lines,
-    font_of_size,
 )
 from panelflow.adapters.offline.render.places import paint_background
 from panelflow.adapters.offline.render.scenery import read_scene
@@ -45,7 +40,7 @@ class PillowImageGenerator:
         self.height = height
 
     def character_sheet(self, character: Character, *, style: str) -> RenderedImage:
-        """Returns a reference sheet: the figure large, the name, the description, swatches."""
+        """Returns a reference sheet: the figure large and swatches of its colours."""
         spec = STYLE_SPECS.get(style, STYLE_SPECS[DEFAULT_STYLE])
         width, height = self.width, self.height
         unit = height / 512
@@ -65,29 +60,12 @@ class PillowImageGenerator:
             facing=1,
             speaking=False,
         )
-        left = int(width * 0.5)
-        text_width = width - left - int(24 * unit)
-        name_font = font_of_size(int(40 * unit))
-        body_font = font_of_size(int(18 * unit))
-        top = int(40 * unit)
-        name = fit_lines(character.name or "Unnamed", name_font, text_width, 1)
-        draw.text((left, top), name[0], font=name_font, fill=spec.text)
-        top += int(56 * unit)
-        description = character.description or "No description."
-        lines = fit_lines(description, body_font, text_width, 6)
-        line_height = int(24 * unit)
-        for line in lines:
-            draw.text((left, top), line, font=body_font, fill=spec.text)
-            top += line_height
-        if character.voice:
-            top += int(8 * unit)
-            draw.text((left, top), f"voice: {character.voice}", font=body_font, fill=spec.text)
-            top += line_height
-        top += int(16 * unit)
+        # Swatches only: a name or description drawn here would be text in an image, which
+        # image models copy badly; the sheet's text lives in the character bible.
+        left = int(width * 0.55)
+        top = int(height * 0.3)
         swatch = int(44 * unit)
-        for number, (label, colour) in enumerate(
-            (("hair", look.hair), ("skin", look.skin), ("outfit", look.outfit))
-        ):
+        for number, colour in enumerate((look.hair, look.skin, look.outfit)):
             x = left + number * (swatch + int(40 * unit))
             draw.rectangle(
                 [x, top, x + swatch, top + swatch],
@@ -95,19 +73,16 @@ class PillowImageGenerator:
                 outline=spec.outline,
                 width=2,
             )
-            draw.text(
-                (x, top + swatch + 4), label, font=font_of_size(int(14 * unit)), fill=spec.text
-            )
         draw_border(draw, width, height, spec)
         return _png(image)
 
     def panel(self, request: PanelRequest) -> RenderedImage:
-        """Returns the panel: background, figures, speech bubbles, caption strip and border."""
+        """Returns the panel: background, figures (speakers on their sides) and border; no
+        text, which is lettered over the image (see the module docstring)."""
         panel = request.panel
         spec = STYLE_SPECS.get(request.style, STYLE_SPECS[DEFAULT_STYLE])
         width, height = self.width, self.height
-        caption_height = int(height * 0.16) if panel.caption.strip() else 0
-        scene_height = height - caption_height
+        scene_height = height
         text = " ".join((panel.scene, panel.caption)).lower()
         seed = int.from_bytes(hashlib.sha256(f"{spec.name}\n{text}".encode()).digest()[:8], "big")
         rng = random.Random(seed)
@@ -118,10 +93,7 @@ class PillowImageGenerator:
         image.paste(background, (0, 0))
         draw = ImageDraw.Draw(image)
         figures = figures_in_panel(panel, request.characters)
-        heads = draw_figures(draw, figures, spec, width, scene_height)
-        draw_bubbles(draw, panel.dialogue, heads, spec, width, scene_height)
-        if caption_height:
-            draw_caption(draw, panel.caption, spec, width, height, caption_height)
+        draw_figures(draw, figures, spec, width, scene_height)
         draw_border(draw, width, height, spec)
         return _png(image)
 

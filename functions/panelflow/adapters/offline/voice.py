@@ -21,8 +21,13 @@ from pathlib import Path
 
 import lameenc
 
-from panelflow.domain.errors import ConfigurationError, ProviderError, TransientError
-from panelflow.domain.models import SpeechLine, SynthesizedAudio
+from panelflow.domain.errors import (
+    ConfigurationError,
+    ProviderError,
+    TransientError,
+    VoiceUnavailable,
+)
+from panelflow.domain.models import NARRATOR, SpeechLine, SynthesizedAudio, TimedLine
 from panelflow.domain.voices import gender_of
 
 SAMPLE_RATE = 16_000
@@ -34,8 +39,8 @@ FLITE_VOICES = ("slt", "rms", "awb", "kal16", "kal")
 NARRATOR_VOICE = "rms"
 FLITE_ENV = "PANELFLOW_FLITE_BIN"
 ESPEAK_EXTRA = "panelflow[gpl-voices]"
-# The job languages Panelflow accepts, all known to eSpeak NG; anything else is read as English.
-ESPEAK_LANGUAGES = ("en", "de", "es", "fr", "it", "pt", "nl", "ja")
+# Languages eSpeak NG speaks (among those Panelflow accepts); others get no audio and a note.
+ESPEAK_LANGUAGES = ("en", "de", "es", "fr", "it", "pt", "nl", "ja", "ar", "he", "hi", "ru", "el")
 
 # Voice hint -> (flite voice, target pitch in Hz or None for the voice's own) choices; a hash of
 # the speaker's name picks one, so a character keeps its voice from panel to panel. rms is the
@@ -62,13 +67,36 @@ def find_flite() -> str | None:
     return shutil.which("flite")
 
 
+def _base_language(language: str) -> str:
+    return (language or "en").replace("_", "-").split("-")[0].lower()
+
+
 class _LocalSynthesizer:
-    """Speaks lines one by one with a local engine and joins them into one MP3."""
+    """Speaks lines one by one with a local engine and joins them into one MP3.
+
+    Each line's start and end are counted from the samples it produced, so the read-along
+    times (``SynthesizedAudio.lines``) match the audio exactly.
+    """
 
     timeout: float
+    languages: tuple[str, ...] = ()
+
+    def speaks(self, language: str) -> bool:
+        """True when the engine has a voice for ``language``."""
+        return _base_language(language) in self.languages
 
     def synthesize(self, lines: Sequence[SpeechLine], *, language: str) -> SynthesizedAudio:
-        """Returns the lines spoken one after another with a short pause between them."""
+        """Returns the lines spoken one after another with a short pause between them.
+
+        Raises:
+            VoiceUnavailable: the engine has no voice for ``language`` (not noise instead).
+        """
+        if not self.speaks(language):
+            raise VoiceUnavailable(
+                f"The offline voice ({type(self).__name__.removesuffix('SpeechSynthesizer')}) "
+                f"cannot speak {language!r}; the panel has no audio. Read the text, or use "
+                "the cloud voice (PANELFLOW_VOICE=google)."
+            )
         spoken = [(line, _clean(line.text)) for line in lines]
         spoken = [(line, text) for line, text in spoken if text]
         if not spoken:
@@ -78,16 +106,27 @@ class _LocalSynthesizer:
             clips = list(pool.map(lambda item: self._speak(item[0], item[1], language), spoken))
         gap = array.array("h", bytes(2 * SAMPLE_RATE * GAP_MS // 1000))
         pcm = array.array("h")
-        for number, clip in enumerate(clips):
+        timed: list[TimedLine] = []
+        for number, ((line, _text), clip) in enumerate(zip(spoken, clips, strict=True)):
             if number:
                 pcm.extend(gap)
+            start = len(pcm)
             pcm.extend(_resample(clip, SAMPLE_RATE))
+            timed.append(
+                TimedLine(
+                    speaker=line.speaker or NARRATOR,
+                    text=line.text,
+                    start_ms=start * 1000 // SAMPLE_RATE,
+                    end_ms=len(pcm) * 1000 // SAMPLE_RATE,
+                )
+            )
         if not pcm:
             raise ProviderError("The voice engine produced no audio for these lines.")
         return SynthesizedAudio(
             data=_mp3(pcm),
             content_type="audio/mpeg",
             duration_ms=len(pcm) * 1000 // SAMPLE_RATE,
+            lines=tuple(timed),
         )
 
     def _speak(self, line: SpeechLine, text: str, language: str) -> _Pcm:
@@ -121,6 +160,9 @@ class _LocalSynthesizer:
 class FliteSpeechSynthesizer(_LocalSynthesizer):
     """Speaks with the flite program (English voices slt, rms, awb, kal16 built in).
 
+    English only: for any other language ``synthesize`` raises ``VoiceUnavailable`` (flite
+    would read Japanese or Arabic as a fraction of a second of noise).
+
     Narration uses one voice; each character gets a voice from its hint ("female", "male",
     "neutral" or a flite voice name) and a pitch chosen from a hash of its name.
 
@@ -153,6 +195,7 @@ class FliteSpeechSynthesizer(_LocalSynthesizer):
         self.binary = found
         self.narrator_voice = narrator_voice
         self.timeout = timeout
+        self.languages = ("en",)
 
     def _speak(self, line: SpeechLine, text: str, language: str) -> _Pcm:
         voice, pitch = self.voice_for(line)
@@ -191,6 +234,7 @@ class EspeakSpeechSynthesizer(_LocalSynthesizer):
 
     def __init__(self, binary: str | None = None, *, timeout: float = 30.0) -> None:
         self.timeout = timeout
+        self.languages = ESPEAK_LANGUAGES
         self.binary = (shutil.which(binary) if binary else shutil.which("espeak-ng")) or ""
         self._library: _EspeakLibrary | None = None
         if self.binary:

@@ -154,36 +154,64 @@ def _colour_before(text: str, noun: str, table: dict[str, RGB]) -> RGB | None:
     return None
 
 
+# Where a speaker with a side stands, as a fraction of the width; lettering points bubble
+# tails at the same places (panelflow.lettering.panel.SIDE_X).
+SIDE_X = {"left": 0.27, "right": 0.73, "center": 0.5}
+
+
 def figures_in_panel(
     panel: PanelPlan, characters: Sequence[Character]
-) -> list[tuple[Character, bool]]:
-    """The characters to draw (named in the panel or speaking), with whether each speaks."""
+) -> list[tuple[Character, bool, str]]:
+    """The characters to draw (named in the panel or speaking), with whether each speaks
+    and the side the plan puts them on ("" when it does not say)."""
     known = {character.name: character for character in characters}
-    speakers = [line.speaker for line in panel.dialogue]
-    names = list(dict.fromkeys([*panel.characters, *(s for s in speakers if s in known)]))
+    sides: dict[str, str] = {}
+    for line in panel.dialogue:
+        sides.setdefault(line.speaker, line.side)
+    names = list(dict.fromkeys([*panel.characters, *(s for s in sides if s in known)]))
     cast = [
-        (known.get(name) or Character(name=name, description=""), name in speakers)
+        (
+            known.get(name) or Character(name=name, description=""),
+            name in sides,
+            sides.get(name, ""),
+        )
         for name in names
     ]
     return cast[:MAX_FIGURES]
 
 
+def _positions(figures: list[tuple[Character, bool, str]], width: int) -> list[int]:
+    """x of each figure: a speaker's side decides it; the others take the free places."""
+    count = len(figures)
+    slots = [int(width * (number + 1) / (count + 1)) for number in range(count)]
+    taken: list[int] = []
+    positions: list[int | None] = []
+    for _, _, side in figures:
+        if side in SIDE_X and int(width * SIDE_X[side]) not in taken:
+            x = int(width * SIDE_X[side])
+            taken.append(x)
+            positions.append(x)
+        else:
+            positions.append(None)
+    free = sorted(slots, key=lambda x: -min((abs(x - t) for t in taken), default=width))
+    return [x if x is not None else free.pop(0) for x in positions]
+
+
 def draw_figures(
     draw: ImageDraw.ImageDraw,
-    figures: list[tuple[Character, bool]],
+    figures: list[tuple[Character, bool, str]],
     spec: Style,
     width: int,
     scene_height: int,
 ) -> dict[str, tuple[int, int]]:
-    """Draws the figures in a row; returns where each head's top is, for bubble tails."""
+    """Draws the figures in a row; returns where each head's top is."""
     heads: dict[str, tuple[int, int]] = {}
     count = len(figures)
     if not count:
         return heads
     size = int(scene_height * (0.56 if count <= 2 else 0.5))
     ground = scene_height - int(scene_height * 0.04)
-    for number, (character, speaking) in enumerate(figures):
-        x = int(width * (number + 1) / (count + 1))
+    for (character, speaking, _), x in zip(figures, _positions(figures, width), strict=True):
         facing = 1 if x < width // 2 else -1
         look = look_of(character)
         top = draw_figure(

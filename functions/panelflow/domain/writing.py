@@ -1,7 +1,12 @@
-"""Which writing system a character belongs to, and how lines of each may break."""
+"""Which writing system a character belongs to, its direction, and how lines of it may break.
+
+Plain rules with no dependencies: the planner (sides in right-to-left languages) and the
+lettering (fonts, direction, line breaks) both use them.
+"""
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 # (first, last, script) for the scripts Panelflow letters with a font of their own.
@@ -39,6 +44,7 @@ NO_LINE_START = frozenset(
 NO_LINE_END = frozenset("（「『【〔〈《｛〘〖〝‘“([{")  # noqa: RUF001
 
 
+@functools.lru_cache(maxsize=65536)
 def script_of(char: str) -> str:
     """``latin`` (also Greek, Cyrillic and anything not listed), ``cjk``, ``arabic``,
     ``hebrew``, ``devanagari``; ``common`` for spaces, digits and punctuation."""
