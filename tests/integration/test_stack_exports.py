@@ -20,12 +20,21 @@ from google.cloud import storage
 from pypdf import PdfReader
 
 from panelflow_cli.stack import LocalStack
-from stack_helpers import headers, start_job, wait, watch
+from stack_helpers import headers, wait, watch
 
 pytestmark = pytest.mark.stack
 
 CLI = [sys.executable, "-m", "panelflow_cli.main"]
 STORY = resources.files("panelflow_cli").joinpath("samples/lighthouse.txt").read_text()
+
+
+def start_job(api: str, uid: str, story: str, panels: int) -> str:
+    # A long timeout: the first requests to a cold stack on a busy machine can take a while.
+    response = requests.post(
+        f"{api}/jobs", json={"story": story, "panels": panels}, headers=headers(uid), timeout=60
+    )
+    assert response.status_code == 202, response.text
+    return str(response.json()["jobId"])
 
 
 def _finished_job(stack_env: dict[str, str], uid: str, panels: int = 8) -> str:
@@ -40,7 +49,7 @@ def _until_done(api: str, uid: str, job_id: str, export_id: str) -> tuple[dict, 
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         url = f"{api}/jobs/{job_id}/exports/{export_id}"
-        export = requests.get(url, headers=headers(uid), timeout=10).json()
+        export = requests.get(url, headers=headers(uid), timeout=60).json()
         seen.append(export["progress"])
         if export["status"] in ("done", "failed"):
             return export, seen
@@ -51,15 +60,22 @@ def _until_done(api: str, uid: str, job_id: str, export_id: str) -> tuple[dict, 
 def test_pdf_export_through_the_stack_is_stored_under_the_job(stack_env: dict[str, str]) -> None:
     api = stack_env["PANELFLOW_API_URL"]
     # An unfinished job: 409, and nothing queued.
-    running = start_job(api, "exporter-a", "Ada met Bo. They talked.", panels=2)
+    # Twelve panels take seconds to draw: the export is asked for long before they are done.
+    running = start_job(api, "exporter-a", STORY, panels=12)
     refused = requests.post(
-        f"{api}/jobs/{running}/exports", json={"format": "pdf"}, headers=headers("exporter-a")
+        f"{api}/jobs/{running}/exports",
+        json={"format": "pdf"},
+        headers=headers("exporter-a"),
+        timeout=60,
     )
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "job_not_finished"
 
     job_id = _finished_job(stack_env, "exporter-a")
     bad = requests.post(
-        f"{api}/jobs/{job_id}/exports", json={"format": "gif"}, headers=headers("exporter-a")
+        f"{api}/jobs/{job_id}/exports",
+        json={"format": "gif"},
+        headers=headers("exporter-a"),
+        timeout=60,
     )
     assert bad.status_code == 400 and bad.json()["error"]["errors"][0]["field"] == "format"
 
@@ -67,7 +83,7 @@ def test_pdf_export_through_the_stack_is_stored_under_the_job(stack_env: dict[st
         f"{api}/jobs/{job_id}/exports",
         json={"format": "pdf", "layout": "grid"},
         headers=headers("exporter-a"),
-        timeout=10,
+        timeout=60,
     )
     assert asked.status_code == 202, asked.text
     export_id = asked.json()["exportId"]
@@ -75,7 +91,7 @@ def test_pdf_export_through_the_stack_is_stored_under_the_job(stack_env: dict[st
         f"{api}/jobs/{job_id}/exports",
         json={"format": "pdf", "layout": "grid"},
         headers=headers("exporter-a"),
-        timeout=10,
+        timeout=60,
     ).json()
     assert again["exportId"] == export_id
     export, _progress = _until_done(api, "exporter-a", job_id, export_id)
@@ -92,7 +108,7 @@ def test_pdf_export_through_the_stack_is_stored_under_the_job(stack_env: dict[st
     assert data == blob.download_as_bytes()
     reader = PdfReader(io.BytesIO(data))
     assert len(reader.pages) == 2  # eight panels, four a page
-    job = requests.get(f"{api}/jobs/{job_id}", headers=headers("exporter-a"), timeout=10).json()
+    job = requests.get(f"{api}/jobs/{job_id}", headers=headers("exporter-a"), timeout=60).json()
     text = "\n".join(page.extract_text() for page in reader.pages)
     captions = [panel["caption"] for panel in job["panels"] if panel["caption"]]
     positions = [text.index(caption) for caption in captions]
@@ -145,11 +161,11 @@ def test_cli_exports_cbz_and_mp4_and_prints_the_path_last(
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == str(video.resolve())
     api = stack_env["PANELFLOW_API_URL"]
-    job = requests.get(f"{api}/jobs/{job_id}", headers=headers("exporter-b"), timeout=10).json()
+    job = requests.get(f"{api}/jobs/{job_id}", headers=headers("exporter-b"), timeout=60).json()
     audio_seconds = 0.0
     for panel in job["panels"]:
         clip = tmp_path / f"audio-{panel['index']}.mp3"
-        clip.write_bytes(requests.get(panel["audio"]["url"], timeout=10).content)
+        clip.write_bytes(requests.get(panel["audio"]["url"], timeout=60).content)
         audio_seconds += _seconds(clip)
     seconds = _seconds(video)
     assert abs(seconds - audio_seconds) / audio_seconds < 0.05, (seconds, audio_seconds)
@@ -159,6 +175,6 @@ def test_cli_exports_cbz_and_mp4_and_prints_the_path_last(
         ["export", job_id, "--format", "pdf", "--layout", "collage"], local_stack, "exporter-b"
     )
     assert bad.returncode == 1 and "layout: must be one of" in bad.stderr
-    running = start_job(api, "exporter-b", "Ada met Bo.", panels=2)
+    running = start_job(api, "exporter-b", STORY, panels=12)
     early = _cli(["export", running, "--format", "pdf"], local_stack, "exporter-b")
     assert early.returncode == 1 and "is not finished" in early.stderr
