@@ -20,6 +20,7 @@ from panelflow.exports import Comic, ComicPanel
 from panelflow.exports.cbz import write_cbz
 from panelflow.exports.layouts import LAYOUTS, paginate
 from panelflow.exports.mp4 import SILENT_PANEL_SECONDS, find_ffmpeg, write_mp4
+from panelflow.exports.pages import MARGIN, page_slots
 from panelflow.exports.pdf import write_pdf
 
 
@@ -145,11 +146,18 @@ def test_cbz_pages_show_the_panels_where_the_layout_puts_them() -> None:
     data = write_cbz(comic(2), "manga")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         page = Image.open(io.BytesIO(archive.read("page-001.jpg"))).convert("RGB")
+    # Rows are as tall as the 3:2 panels need, centred on the page: the top row sits above
+    # the middle, and nothing is drawn at the very top.
+    first, second = page_slots(comic(2), "manga")[0]
+    assert second.x < first.x
+    assert first.y > 0.1 and first.y + first.height < 0.5
+    row = round(MARGIN + (first.y + first.height / 2) * (page.height - 2 * MARGIN))
     # Panel 1 (red) top right, panel 2 (green) top left.
-    right = page.getpixel((page.width * 3 // 4, page.height // 4))
-    left = page.getpixel((page.width // 4, page.height // 4))
+    right = page.getpixel((page.width * 3 // 4, row))
+    left = page.getpixel((page.width // 4, row))
     assert right[0] > 200 and right[1] < 60, right
     assert left[1] > 100 and left[0] < 60, left
+    assert page.getpixel((page.width // 2, 5)) == (255, 255, 255)
 
 
 def test_mp4_shows_each_panel_for_its_audio_and_lasts_as_long(tmp_path: object) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from panelflow.domain.models import Job, Panel
 
 # Bumped when a writer's output changes, so an old file is not handed out for a new request.
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 EXTENSIONS = {"pdf": "pdf", "cbz": "cbz", "mp4": "mp4"}
 # Deliveries of one export message before the export is failed for good.
 MAX_EXPORT_ATTEMPTS = 5

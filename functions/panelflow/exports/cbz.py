@@ -9,15 +9,15 @@ from collections.abc import Sequence
 from xml.etree import ElementTree
 
 from panelflow.exports import Comic, Progress, no_progress
-from panelflow.exports.layouts import paginate, right_to_left
-from panelflow.exports.pages import page_image
+from panelflow.exports.layouts import right_to_left
+from panelflow.exports.pages import page_image, page_slots
 
 JPEG_QUALITY = 88
 
 
 def write_cbz(comic: Comic, layout: str, progress: Progress = no_progress) -> bytes:
     """The comic as a CBZ in ``layout``: pages ``page-001.jpg``... in reading order."""
-    pages = paginate(len(comic.panels), layout)
+    pages = page_slots(comic, layout)
     buffer = io.BytesIO()
     sizes: list[tuple[int, int, int]] = []
     with zipfile.ZipFile(buffer, "w") as archive:

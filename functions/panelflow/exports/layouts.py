@@ -45,8 +45,19 @@ def per_page(layout: str) -> int:
     return len(_CELLS[layout][1])
 
 
-def paginate(count: int, layout: str, gutter: float = 0.02) -> list[list[Slot]]:
+def paginate(
+    count: int,
+    layout: str,
+    gutter: float = 0.02,
+    *,
+    panel_aspect: float | None = None,
+    area_aspect: float = 1.0,
+) -> list[list[Slot]]:
     """Lays ``count`` panels out on pages; each page's slots come in reading order.
+
+    With ``panel_aspect`` (the panels' width / height) and ``area_aspect`` (the page's
+    content area, width / height), rows are no taller than the panels need and the rows are
+    centred on the page, so wide panels do not float in tall empty cells.
 
     Raises:
         ValueError: an unknown layout.
@@ -56,11 +67,14 @@ def paginate(count: int, layout: str, gutter: float = 0.02) -> list[list[Slot]]:
     (columns, rows), cells = _CELLS[layout]
     width = (1 - gutter * (columns - 1)) / columns
     height = (1 - gutter * (rows - 1)) / rows
+    if panel_aspect:
+        height = min(height, width * area_aspect / panel_aspect)
+    top = (1 - rows * height - gutter * (rows - 1)) / 2
     pages: list[list[Slot]] = []
     for start in range(0, count, len(cells)):
         page = []
         for offset, (column, row) in enumerate(cells[: count - start]):
-            x, y = column * (width + gutter), row * (height + gutter)
+            x, y = column * (width + gutter), top + row * (height + gutter)
             page.append(Slot(start + offset, x, y, width, height))
         pages.append(page)
     return pages

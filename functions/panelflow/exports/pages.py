@@ -5,11 +5,26 @@ from __future__ import annotations
 from PIL import Image
 
 from panelflow.exports import Comic
-from panelflow.exports.layouts import Slot, fit
+from panelflow.exports.layouts import Slot, fit, paginate
 
 # A4 at 150 dpi: sharp on a tablet, a few hundred kB a page as JPEG.
 PAGE_SIZE = (1240, 1754)
 MARGIN = 48
+
+
+def page_slots(comic: Comic, layout: str, size: tuple[int, int] = PAGE_SIZE) -> list[list[Slot]]:
+    """The layout's pages for this comic, rows sized to its panels."""
+    return paginate(
+        len(comic.panels),
+        layout,
+        panel_aspect=panel_aspect(comic),
+        area_aspect=(size[0] - 2 * MARGIN) / (size[1] - 2 * MARGIN),
+    )
+
+
+def panel_aspect(comic: Comic) -> float | None:
+    """The tallest panel's width / height (lettering may add a strip below an image)."""
+    return min((p.image.width / p.image.height for p in comic.panels), default=None)
 
 
 def page_image(comic: Comic, slots: list[Slot], size: tuple[int, int] = PAGE_SIZE) -> Image.Image:

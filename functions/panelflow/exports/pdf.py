@@ -21,6 +21,7 @@ from reportlab.pdfgen import canvas
 
 from panelflow.exports import Comic, ComicPanel, Progress, no_progress
 from panelflow.exports.layouts import Slot, fit, paginate, right_to_left
+from panelflow.exports.pages import panel_aspect
 
 MARGIN = 36.0  # points: half an inch
 TEXT_SIZE = 9.0
@@ -41,7 +42,11 @@ def write_pdf(comic: Comic, layout: str, progress: Progress = no_progress) -> by
     document.setCreator("Panelflow")
     if right_to_left(layout):
         document.setViewerPreference("Direction", "R2L")
-    pages = paginate(len(comic.panels), layout)
+    page_w, page_h = A4
+    area_aspect = (page_w - 2 * MARGIN) / (page_h - 2 * MARGIN)
+    pages = paginate(
+        len(comic.panels), layout, panel_aspect=panel_aspect(comic), area_aspect=area_aspect
+    )
     for number, slots in enumerate(pages, start=1):
         for slot in slots:
             _draw_panel(document, comic.panels[slot.position], slot)
