@@ -119,12 +119,12 @@ def test_pdf_export_through_the_stack_is_stored_under_the_job(stack_env: dict[st
     assert bucket.get_blob(export["path"]) is None
 
 
-def _cli(args: list[str], stack: LocalStack, uid: str) -> subprocess.CompletedProcess:
+def _cli(args: list[str], stack: LocalStack, uid: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_EMULATOR_HOST")}
     env.update(PANELFLOW_STATE_DIR=str(stack.state_dir), PANELFLOW_UID=uid)
     return subprocess.run(
         CLI + args, env=env, capture_output=True, text=True, timeout=300, check=False,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL, cwd=cwd,
     )  # fmt: skip
 
 
@@ -145,7 +145,7 @@ def test_cli_exports_cbz_and_mp4_and_prints_the_path_last(
     target = tmp_path / "comic.cbz"
     result = _cli(
         ["export", job_id, "--format", "cbz", "--layout", "manga", "--panels", "3,1,2", "-o",
-         str(target)], local_stack, "exporter-b",
+         str(target)], local_stack, "exporter-b", tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == str(target.resolve())
@@ -156,7 +156,7 @@ def test_cli_exports_cbz_and_mp4_and_prints_the_path_last(
 
     video = tmp_path / "comic.mp4"
     result = _cli(
-        ["export", job_id, "--format", "mp4", "-o", str(video)], local_stack, "exporter-b"
+        ["export", job_id, "--format", "mp4", "-o", str(video)], local_stack, "exporter-b", tmp_path
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == str(video.resolve())
@@ -172,9 +172,12 @@ def test_cli_exports_cbz_and_mp4_and_prints_the_path_last(
 
     # Clear refusals: a bad layout is the API's 400, an unfinished job its 409.
     bad = _cli(
-        ["export", job_id, "--format", "pdf", "--layout", "collage"], local_stack, "exporter-b"
+        ["export", job_id, "--format", "pdf", "--layout", "collage"],
+        local_stack,
+        "exporter-b",
+        tmp_path,
     )
     assert bad.returncode == 1 and "layout: must be one of" in bad.stderr
     running = start_job(api, "exporter-b", STORY, panels=12)
-    early = _cli(["export", running, "--format", "pdf"], local_stack, "exporter-b")
+    early = _cli(["export", running, "--format", "pdf"], local_stack, "exporter-b", tmp_path)
     assert early.returncode == 1 and "is not finished" in early.stderr
