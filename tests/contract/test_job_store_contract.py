@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from dataclasses import replace
 
 import pytest
 
@@ -21,6 +22,7 @@ from panelflow.domain.models import (
     PanelAssets,
     PanelStatus,
     StoryPlan,
+    TimedLine,
 )
 
 pytestmark = pytest.mark.emulators
@@ -185,6 +187,21 @@ def test_expired_lease_can_be_taken_over(store) -> None:
     assert not store.complete_panel(job_id, 1, "w1", ASSETS, first.token)
     assert not store.complete_panel(job_id, 1, "w1", ASSETS)
     assert store.complete_panel(job_id, 1, "w2", ASSETS)
+
+
+def test_audio_lines_and_notes_are_stored_with_the_panel(store) -> None:
+    job_id = _rendering_job(store, panels=2)
+    lines = (TimedLine("narrator", "It rained.", 0, 800), TimedLine("Ada", "hi 0", 1050, 1400))
+    spoken = PanelAssets(IMAGE, replace(AUDIO, lines=lines))
+    note = {"code": "voice_unavailable", "message": "The offline voice cannot speak 'ja'."}
+    silent = PanelAssets(IMAGE, None, (note,))
+    for index, assets in enumerate((spoken, silent)):
+        store.claim_panel(job_id, index, "w1", lease_seconds=60)
+        assert store.complete_panel(job_id, index, "w1", assets)
+
+    first, second = store.get_panel(job_id, 0), store.get_panel(job_id, 1)
+    assert first.audio.lines == lines and first.notes == []
+    assert second.audio is None and second.notes == [note]
 
 
 def test_complete_fail_release_and_counts(store) -> None:

@@ -211,7 +211,9 @@ def test_panel_request_carries_one_reference_image_per_character(fake: FakeGemin
     prompt = request.texts[0]
     assert prompts.style_description("noir") in prompt
     assert "previous panel showed: Mira climbs the stairs." in prompt
-    assert '- Tomas: "A storm is coming!"' in prompt
+    # The speaker is placed, the words are not drawn: Panelflow letters them itself.
+    assert "Speakers: Tomas in the centre." in prompt
+    assert "A storm is coming!" not in prompt and prompts.NO_TEXT in prompt
     assert image.data == fake.served_images()[0]
     assert (image.width, image.height, image.content_type) == (768, 512, "image/png")
 

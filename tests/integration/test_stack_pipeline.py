@@ -50,6 +50,57 @@ def test_offline_job_completes_with_real_images_and_audio(stack_env: dict[str, s
         assert character["referencePath"].startswith(f"jobs/{job_id}/characters/")
 
 
+JAPANESE = (
+    "ミラは灯台を守ってきた。「嵐が来る」とトマスは言った。空は鉛色に変わった。"
+    "『今すぐ灯をともそう』とミラは言った。夜明けに嵐は去った。"
+)
+ARABIC = (
+    "كانت ميرا تحرس المنارة. «العاصفة قادمة» قال توماس. تحولت السماء إلى لون الرصاص. "
+    "«سنشعل المصباح الآن» قالت ميرا. عند الفجر هدأت العاصفة."
+)
+
+
+@pytest.mark.parametrize(
+    ("story", "language", "names"),
+    [(JAPANESE, "ja", {"ミラ", "トマス"}), (ARABIC, "ar", {"ميرا", "توماس"})],
+)
+def test_a_story_in_another_script_completes_with_a_visible_voice_note(
+    stack_env: dict[str, str], story: str, language: str, names: set[str]
+) -> None:
+    api = stack_env["PANELFLOW_API_URL"]
+    job_id = start_job(api, "alice", story, panels=3, language=language)
+    timeline = wait(watch(stack_env["GOOGLE_CLOUD_PROJECT"], job_id))
+
+    assert timeline.job["status"] == "completed", timeline.job
+    job = requests.get(f"{api}/jobs/{job_id}", headers=headers("alice"), timeout=10).json()
+    assert {c["name"] for c in job["characters"]} == names
+    for panel in job["panels"]:
+        assert panel["image"]["url"]
+        # The offline voice speaks English only: no audio, and a note the reader shows.
+        assert panel["audio"] is None
+        assert [note["code"] for note in panel["notes"]] == ["voice_unavailable"]
+        assert all(line["side"] in ("left", "right", "center") for line in panel["dialogue"])
+
+
+def test_spoken_lines_carry_times_inside_their_audio(stack_env: dict[str, str]) -> None:
+    api = stack_env["PANELFLOW_API_URL"]
+    job_id = start_job(api, "alice", STORY, panels=2)
+    timeline = wait(watch(stack_env["GOOGLE_CLOUD_PROJECT"], job_id))
+
+    assert timeline.job["status"] == "completed", timeline.job
+    job = requests.get(f"{api}/jobs/{job_id}", headers=headers("alice"), timeout=10).json()
+    for panel in job["panels"]:
+        lines = panel["audio"]["lines"]
+        spoken = [(panel["narration"] or panel["caption"])] + [d["text"] for d in panel["dialogue"]]
+        assert [line["text"] for line in lines] == spoken
+        assert lines[0]["speaker"] == "narrator"
+        end = 0
+        for line in lines:
+            assert end <= line["startMs"] < line["endMs"]
+            end = line["endMs"]
+        assert end <= panel["audio"]["durationMs"]
+
+
 def test_bad_input_is_rejected_and_leaves_no_job(stack_env: dict[str, str]) -> None:
     api = stack_env["PANELFLOW_API_URL"]
     for body, field in (

@@ -1,8 +1,10 @@
 """The rule-based planner: panel counts, characters, dialogue, captions, determinism."""
 
+# ruff: noqa: RUF001  (samples in several scripts)
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -331,3 +333,73 @@ def _timed(action) -> float:
     started = time.perf_counter()
     action()
     return time.perf_counter() - started
+
+
+@pytest.mark.parametrize(
+    ("language", "story", "speakers"),
+    [
+        (
+            "ru",
+            "Мира зажгла лампу. «Шторм идёт», — сказал Томас. «Держись!» — крикнула Мира.",
+            ["Томас", "Мира"],
+        ),
+        (
+            "el",
+            "Η Μίρα άναψε τη λάμπα. «Έρχεται καταιγίδα», είπε ο Τόμας. «Κράτα!» φώναξε η Μίρα.",
+            ["Τόμας", "Μίρα"],
+        ),
+        (
+            "he",
+            "מירה הדליקה את המנורה. „סערה מתקרבת” אמר תומס. „תחזיק!” צעקה מירה.",
+            ["תומס", "מירה"],
+        ),
+        (
+            "hi",
+            'मीरा ने दीपक जलाया। "तूफान आ रहा है", तोमस ने कहा। मीरा ने कहा, "रुको!"',
+            ["तोमस", "मीरा"],
+        ),
+        (
+            "de",
+            'Mira zündete die Lampe an. „Ein Sturm kommt", sagte Tomas. „Halt!" rief Mira.',
+            ["Tomas", "Mira"],
+        ),
+        (
+            "fr",
+            "Mira alluma la lampe. « Une tempête arrive », dit Tomas. « Tiens bon ! » cria Mira.",
+            ["Tomas", "Mira"],
+        ),
+        (
+            "ja",
+            "ミラは灯をともした。「嵐が来る」とトマスは言った。ミラは『今すぐ登ろう』と叫んだ。",
+            ["トマス", "ミラ"],
+        ),
+        (
+            "ar",
+            "أشعلت ميرا المصباح. «العاصفة قادمة» قال توماس. «تمسك!» قالت ميرا.",
+            ["توماس", "ميرا"],
+        ),
+    ],
+)
+def test_quotes_and_speaker_names_in_other_scripts(language, story, speakers):
+    result = RuleBasedStoryPlanner().plan(story, panels=1, style="manga", language=language)
+
+    lines = result.panels[0].dialogue
+    assert [line.speaker for line in lines] == speakers
+    assert {c.name for c in result.characters} == set(speakers)
+    # The first speaker stands where reading starts, the second opposite.
+    first, second = ("right", "left") if language in ("ar", "he") else ("left", "right")
+    assert [line.side for line in lines] == [first, second]
+    assert vocabulary.FALLBACK_SPEAKER not in speakers
+
+
+def test_the_lighthouse_sample_has_mira_and_tomas_and_whole_sentence_captions():
+    story = Path(__file__).resolve().parents[2] / "cli/panelflow_cli/samples/lighthouse.txt"
+    result = plan(story.read_text(), panels=6)
+
+    assert [c.name for c in result.characters] == ["Mira", "Tomas"]
+    for panel in result.panels:
+        assert panel.caption.endswith((".", "!", "?"))
+        assert "\u2026" not in panel.caption
+        # A speech tag left behind by its quote is never a caption.
+        assert not re.match(r"^\w+ (said|counted)\b", panel.caption)
+    assert result.panels[-1].narration.endswith("watched the gulls come home.")

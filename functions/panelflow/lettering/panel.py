@@ -191,7 +191,7 @@ def draw_placed(
             anchor = min(max(left + radius + 4, target_x), right - radius - 4)
             spread = max(5, int(9 * unit))
             tail = [(anchor - spread, bottom - line), (anchor + spread, bottom - line)]
-            tip = (target_x, min(target_y, bottom + int(34 * unit)))
+            tip = (target_x, min(target_y, bottom + int(22 * unit)))
             draw.polygon([*tail, tip], fill=BUBBLE_FILL, outline=INK, width=line)
         draw.rounded_rectangle(item.box, radius, fill=BUBBLE_FILL, outline=INK, width=line)
         if target_y > bottom + 6:
