@@ -123,6 +123,16 @@ def test_pdf_text_in_japanese_is_extractable() -> None:
     assert words[0] in text and words[1] in text
 
 
+def test_pdf_text_in_arabic_comes_back_in_reading_order() -> None:
+    words = ["أضاءت مارا المنارة قبل العاصفة.", "قال توماس: العاصفة قادمة في 3 ساعات"]
+    reader = PdfReader(io.BytesIO(write_pdf(comic(2, "ar", words), "manga")))
+    text = reader.pages[0].extract_text()
+    # The words come back in reading order; where an extractor puts the end punctuation and
+    # a number inside the line depends on its own bidi handling.
+    assert "أضاءت مارا المنارة قبل العاصفة" in text, text
+    assert "قال توماس: العاصفة قادمة في" in text, text
+
+
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_cbz_has_pages_in_order_and_a_comic_info(layout: str) -> None:
     data = write_cbz(comic(6), layout)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import threading
+import unicodedata
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import ImageReader
@@ -74,9 +75,31 @@ def _draw_panel(document: canvas.Canvas, panel: ComicPanel, slot: Slot) -> None:
     for line in panel.text:
         text.setFont(_font_for(line), TEXT_SIZE)
         text.setTextOrigin(left + 2, max(bottom, y))
-        text.textOut(line)
+        text.textOut(visual_order(line))
         y -= TEXT_SIZE * 1.2
     document.drawText(text)
+
+
+def visual_order(line: str) -> str:
+    """The line as placed on the page, left to right: PDF text is stored in visual order and
+    extractors turn right-to-left runs (Arabic, Hebrew) back into reading order, so those
+    runs are reversed here; numbers and Latin words inside them keep their own order."""
+    if not any(unicodedata.bidirectional(char) in ("R", "AL") for char in line):
+        return line
+    runs: list[list[str]] = []  # [direction, text]: "r" right to left, "l" left to right
+    for char in line:
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            direction = "r"
+        elif kind in ("L", "EN", "AN"):
+            direction = "l"
+        else:  # spaces and punctuation join the run they are in (a right-to-left line's first)
+            direction = runs[-1][0] if runs else "r"
+        if runs and runs[-1][0] == direction:
+            runs[-1][1] += char
+        else:
+            runs.append([direction, char])
+    return "".join(text[::-1] if direction == "r" else text for direction, text in reversed(runs))
 
 
 def _font_for(line: str) -> str:
