@@ -9,6 +9,7 @@
 #   dead_letter   dead_letter    panel_worker  push subscription on the dead-letter topic
 #   notifier      notify         panel_worker  push subscription on the notify topic
 #   sweeper       sweep          panel_worker  Cloud Scheduler (only with enable_sweeper)
+#   exporter      export         exporter      push subscription on the exports topic
 
 locals {
   # Read by functions/panelflow/settings/ at start-up. Production settings refuse any
@@ -22,6 +23,7 @@ locals {
     PANELFLOW_PANELS_TOPIC      = google_pubsub_topic.panels.name
     PANELFLOW_NOTIFY_TOPIC      = google_pubsub_topic.notify.name
     PANELFLOW_DEAD_LETTER_TOPIC = google_pubsub_topic.dead_letter.name
+    PANELFLOW_EXPORTS_TOPIC     = google_pubsub_topic.exports.name
     LOG_EXECUTION_ID            = "true"
     # A panel's lease outlives the worker's timeout, so a live worker never loses it and
     # the sweeper only re-queues panels whose worker is really gone.

@@ -34,6 +34,10 @@ resource "google_pubsub_topic" "notify" {
   # checkov:skip=CKV_GCP_83:Messages carry ids only (jobId); Google-managed encryption is enough.
   project = var.project_id
   name    = var.notify_topic
+resource "google_pubsub_topic" "exports" {
+  # checkov:skip=CKV_GCP_83:Messages carry ids only (jobId, exportId); Google-managed encryption is enough.
+  project = var.project_id
+  name    = var.exports_topic
   labels  = local.labels
 
   depends_on = [google_project_service.apis]

@@ -38,6 +38,7 @@ from panelflow.adapters.firestore.documents import (
 from panelflow.domain import leases
 from panelflow.domain.costs import PaidCall
 from panelflow.domain.errors import NotFound, TransientError
+from panelflow.domain.exports import Export, ExportStatus
 from panelflow.domain.finishing import final_move
 from panelflow.domain.models import (
     Character,
@@ -56,6 +57,8 @@ from panelflow.ports import Claim
 __all__ = ["FirestoreJobStore", "panel_id"]
 # Under each job: one document per paid call (panelflow.domain.costs).
 COSTS = "costs"
+# Under each job: one document per export (panelflow.domain.exports).
+EXPORTS = "exports"
 
 _PLANNABLE = (JobStatus.QUEUED.value, JobStatus.PLANNING.value)
 
@@ -121,6 +124,7 @@ class FirestoreJobStore:
             *panels,
             *[self._lease_ref(job_id, int(panel.id)) for panel in panels],
             *translate(lambda: list(self._job_ref(job_id).collection(COSTS).list_documents())),
+            *translate(lambda: list(self._job_ref(job_id).collection(EXPORTS).list_documents())),
             self._client.collection(INPUTS).document(job_id),
         ]
         if idempotency_key_id:
@@ -491,3 +495,38 @@ class FirestoreJobStore:
     def list_costs(self, job_id: str) -> list[PaidCall]:
         query = self._job_ref(job_id).collection(COSTS).order_by("at")
         return [PaidCall.from_dict(doc.to_dict()) for doc in translate(query.get)]
+
+    def _export_ref(self, job_id: str, export_id: str) -> firestore.DocumentReference:
+        ref: firestore.DocumentReference = (
+            self._job_ref(job_id).collection(EXPORTS).document(export_id)
+        )
+        return ref
+
+    def create_export(self, export: Export) -> tuple[Export, bool]:
+        ref = self._export_ref(export.job_id, export.export_id)
+        try:
+            translate(lambda: ref.create(export.to_dict()))
+        except gexc.AlreadyExists:
+            stored = self.get_export(export.job_id, export.export_id)
+            if stored is not None:
+                return stored, False
+            return self.create_export(export)  # deleted in between: create it after all
+        return export, True
+
+    def get_export(self, job_id: str, export_id: str) -> Export | None:
+        snapshot = translate(self._export_ref(job_id, export_id).get)
+        return Export.from_dict(snapshot.to_dict()) if snapshot.exists else None
+
+    def save_export(self, export: Export, expected: Sequence[ExportStatus]) -> bool:
+        allowed = {status.value for status in expected}
+
+        def decide(snapshot: Any) -> dict[str, Any] | None:
+            if not snapshot.exists or (snapshot.to_dict() or {}).get("status") not in allowed:
+                return None
+            return export.to_dict()
+
+        ref = self._export_ref(export.job_id, export.export_id)
+        try:
+            return compare_and_set(self._client, ref, decide) is not None
+        except Contended:
+            raise TransientError("the export is being changed, try again") from None
