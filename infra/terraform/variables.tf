@@ -147,6 +147,8 @@ variable "notify_topic" {
   description = "Pub/Sub topic of job-finished messages (one per job; the notifier's)."
   type        = string
   default     = "panelflow-notify"
+}
+
 variable "exports_topic" {
   description = "Pub/Sub topic of export messages (PDF, CBZ, MP4 of a finished job)."
   type        = string

@@ -13,6 +13,7 @@ from pypdf import PdfReader
 
 from fakes.auth import FakeAuthenticator, fake_token
 from fakes.providers import CountingPlanner, CountingVoice
+from fakes.sharing import InMemoryDeviceStore, InMemoryShareStore, RecordingPushSender
 from fakes.stores import InMemoryBlobStore, InMemoryJobStore, RecordingQueue
 from panelflow import bootstrap
 from panelflow.adapters.offline.renderer import PillowImageGenerator
@@ -42,6 +43,9 @@ def services(settings: Settings) -> Services:
         images=PillowImageGenerator(),  # real PNGs: the exports letter and lay them out
         voice=CountingVoice(),
         authenticator=FakeAuthenticator(),
+        shares=InMemoryShareStore(),
+        devices=InMemoryDeviceStore(),
+        push=RecordingPushSender(),
         worker_id="worker-1",
     )
     bootstrap.use(built)
