@@ -220,6 +220,25 @@ def sequential_job(panels: int) -> float:
     return time.perf_counter() - started
 
 
+class CountingApi:
+    """The Firestore client's gRPC API, counting each call (one round trip) by method."""
+
+    def __init__(self, api: Any, counts: dict[str, int]) -> None:
+        self._api = api
+        self._counts = counts
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._api, name)
+        if name.startswith("_") or not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._counts[name] += 1
+            return attribute(*args, **kwargs)
+
+        return call
+
+
 def count_writes(env: dict[str, str], panels: int) -> dict[str, float]:
     """Runs one job's services in-process on the emulator and counts every document write.
 
@@ -272,9 +291,16 @@ def count_writes(env: dict[str, str], panels: int) -> dict[str, float]:
         {name: counted(name) for name in ("create", "set", "update", "delete")},
     )
 
+    # Every Firestore round trip (one gRPC call) by method, and how many the panels made.
+    rpcs: dict[str, int] = defaultdict(int)
+
     class CountingClient(firestore.Client):
         def batch(self) -> firestore.WriteBatch:
             return CountingBatch(self)
+
+        @property
+        def _firestore_api(self) -> Any:
+            return CountingApi(super()._firestore_api, rpcs)
 
     settings = Settings.from_env(
         {**env, "PANELFLOW_PROVIDERS": "simulated", "PANELFLOW_MAX_ACTIVE_JOBS": "0"}
@@ -296,11 +322,16 @@ def count_writes(env: dict[str, str], panels: int) -> dict[str, float]:
     request = JobRequest(story=story(panels), style="storybook", panels=panels, language="en")
     job = start_job(services, "bench-writes", request)
     plan_job(services, job.job_id)
+    before = dict(rpcs)
     for job_id, index in queue.panels:
         render_panel(services, job_id, index)
+    panel_rpcs = {name: count - before.get(name, 0) for name, count in rpcs.items()}
     final = services.store.get_job(job.job_id)
     assert final is not None and final.status.value == "completed", final
     return {
+        # Round trips the panel step makes (claim to final move), per panel and by method.
+        "firestore_calls_per_panel": round(sum(panel_rpcs.values()) / panels, 2),
+        "firestore_calls_by_method": {k: v for k, v in sorted(panel_rpcs.items()) if v},
         "firestore_writes_per_panel": round((writes["panel"] + writes["job"]) / panels, 2),
         "panel_doc_writes_per_panel": round(writes["panel"] / panels, 2),
         "job_doc_writes_per_job": writes["job"],

@@ -19,3 +19,9 @@ def test_one_job_writes_its_document_three_times_and_each_panel_a_few(
     # Written with the plan, claimed, done: no per-panel write on the job document.
     assert counts["panel_doc_writes_per_panel"] == 3
     assert counts["firestore_writes_per_panel"] == pytest.approx(3 + 3 / 4)
+    # Round trips of the panel step: claim read, claim commit, done commit, the ledger
+    # commit (both paid calls at once) and "finished yet?" per panel; the final move's read
+    # and commit and the story's expiry once.
+    assert counts["firestore_calls_per_panel"] == pytest.approx(5 + 3 / 4)
+    assert counts["firestore_calls_by_method"]["batch_get_documents"] == 4 + 1
+    assert counts["firestore_calls_by_method"]["run_query"] == 4

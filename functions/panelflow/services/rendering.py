@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from panelflow import logs
 from panelflow.domain import assets
+from panelflow.domain.costs import PaidCall
 from panelflow.domain.errors import JobCancelled, NotFound, PanelflowError
 from panelflow.domain.models import (
     Asset,
@@ -22,6 +23,7 @@ from panelflow.domain.models import (
     SpeechLine,
 )
 from panelflow.ports import Claim, RenderingDependencies, StoreDependencies
+from panelflow.services import metering
 from panelflow.services.deletion import forget_if_deleted
 from panelflow.services.metering import metered
 
@@ -58,20 +60,31 @@ def render_panel(services: RenderingDependencies, job_id: str, index: int) -> No
         finish_job_if_done(services, job)
         return
     log_fields = {"jobId": job_id, "panelIndex": index, "attempt": claim.attempt}
+    read = JobRead(claimed)
     try:
-        image, audio = _produce(services, job, claim, JobRead(claimed))
+        image, audio = _produce(services, job, claim, read)
     except JobCancelled:
+        metering.record(services, job_id, read.ledger)
         store.release_panel(job_id, index, owner)
         logs.info("panel stopped: the job was cancelled", **log_fields)
         forget_if_deleted(store, services.blobs, job_id)
         return
     except PanelflowError as error:
+        metering.record(services, job_id, read.ledger)
         _retry_or_fail(services, claim.panel, owner, error, log_fields)
     except Exception:
+        metering.record(services, job_id, read.ledger)
         store.release_panel(job_id, index, owner)
         raise
     else:
-        if not _store_done(services, claim, owner, (image, audio), (started, claimed), log_fields):
+        # The ledger commit runs while the panel is recorded: not one after the other.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger") as pool:
+            ledger = pool.submit(metering.record, services, job_id, read.ledger)
+            stored = _store_done(
+                services, claim, owner, (image, audio), (started, claimed), log_fields
+            )
+            ledger.result()
+        if not stored:
             return
     finish_job_if_done(services, job)
 
@@ -153,16 +166,20 @@ FRESH_CHECK_S = 0.5
 
 
 class JobRead:
-    """The claim's read of the job as rendering, shared by the panel's paid calls.
+    """The claim's read of the job as rendering, shared by the panel's paid calls, and the
+    calls' ledger entries waiting to be written.
 
-    It serves as their cancel check while it is fresh (``FRESH_CHECK_S``) and no paid call
-    of the panel has ended yet: image and speech start together right after the claim, so
-    neither reads the job again; a call that starts after another one ended reads it.
+    The read serves as their cancel check while it is fresh (``FRESH_CHECK_S``) and no paid
+    call of the panel has ended yet: image and speech start together right after the claim,
+    so neither reads the job again; a call that starts after another one ended reads it.
+    The ledger entries are written in one commit once the panel's calls are over, at the
+    same time as the panel is recorded, instead of one commit after each call.
     """
 
     def __init__(self, at: float) -> None:
         self.at = at
         self.valid = True
+        self.ledger: list[PaidCall] = []
 
     def fresh(self) -> bool:
         return self.valid and time.monotonic() - self.at < FRESH_CHECK_S
@@ -251,7 +268,13 @@ def _paid_call(
     ensure_active(services, job.job_id, read)
     try:
         with metered(
-            services, job.job_id, kind=kind, provider=provider, units=units, panel_index=panel.index
+            services,
+            job.job_id,
+            kind=kind,
+            provider=provider,
+            units=units,
+            panel_index=panel.index,
+            pending=read.ledger if read is not None else None,
         ):
             yield
     finally:
