@@ -84,7 +84,9 @@ def render_panel(services: RenderingDependencies, job_id: str, index: int) -> No
                 services, claim, owner, (image, audio), (started, claimed), log_fields
             )
             ledger.result()
-        if not stored:
+        # Not stored: another delivery finished it, or the job was deleted meanwhile; then
+        # what this delivery wrote (its ledger entries included, written by now) goes too.
+        if not stored and forget_if_deleted(store, services.blobs, job_id):
             return
     finish_job_if_done(services, job)
 
@@ -119,8 +121,7 @@ def _store_done(
     times: tuple[float, float],
     log_fields: dict[str, object],
 ) -> bool:
-    """Marks the claimed panel done; False when its job was deleted meanwhile (what this
-    delivery wrote is then removed)."""
+    """Marks the claimed panel done; False when this delivery no longer held it."""
     store, panel = services.store, claim.panel
     image, audio = produced_assets
     started, claimed = times
@@ -128,7 +129,7 @@ def _store_done(
     if not store.complete_panel(
         panel.job_id, panel.index, owner, PanelAssets(image, audio), claim.token
     ):
-        return not forget_if_deleted(store, services.blobs, panel.job_id)
+        return False
     logs.info(
         "panel done",
         claimMs=int((claimed - started) * 1000),
