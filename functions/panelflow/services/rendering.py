@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from panelflow import logs
 from panelflow.domain import assets
@@ -289,5 +291,39 @@ def _stored(services: RenderingDependencies, panel: Panel, path: str) -> Asset |
     return services.blobs.exists(path) if panel.attempts > 1 else None
 
 
+class SheetCache:
+    """Character sheets this instance downloaded, by path: the panels of a job arrive
+    together, and each would otherwise fetch the same sheets before its image call. A
+    sheet's path names its job, character, style and engine, and a sheet is never redrawn
+    under the same path, so a cached copy is never stale. Concurrent panels wait for one
+    download (single flight); the newest ``size`` sheets are kept.
+    """
+
+    def __init__(self, size: int = 16) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._sheets: OrderedDict[str, Future[bytes]] = OrderedDict()
+
+    def get(self, services: RenderingDependencies, path: str) -> bytes:
+        with self._lock:
+            sheet = self._sheets.get(path)
+            fetch = sheet is None
+            if sheet is None:
+                sheet = self._sheets[path] = Future()
+                while len(self._sheets) > self._size:
+                    self._sheets.popitem(last=False)
+        if fetch:
+            try:
+                sheet.set_result(services.blobs.get(path))
+            except BaseException as error:
+                with self._lock:
+                    self._sheets.pop(path, None)  # a failed download is tried again
+                sheet.set_exception(error)
+        return sheet.result()
+
+
+SHEETS = SheetCache()
+
+
 def _references(services: RenderingDependencies, characters: list[Character]) -> dict[str, bytes]:
-    return {c.name: services.blobs.get(c.reference_path) for c in characters if c.reference_path}
+    return {c.name: SHEETS.get(services, c.reference_path) for c in characters if c.reference_path}
