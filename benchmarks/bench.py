@@ -746,7 +746,7 @@ def panel_sweep(
     client: Session, db: Any, args: argparse.Namespace, lags: list[float], raw: list[float]
 ) -> dict[str, float]:
     """How the time of one job grows with its panels; each job's listener lag goes into
-    ``lags``, with one raw burst after it into ``raw``."""
+    ``lags``, with one raw burst of as many documents after it into ``raw``."""
     growth = {}
     for panels in args.panel_sweep:
         started = time.perf_counter()
@@ -755,7 +755,7 @@ def panel_sweep(
         sweep.wait(300)
         growth[str(panels)] = round(sweep.finished_at - started, 3)
         lags += sweep.lags_ms
-        raw += raw_listener_lag(db, rounds=1)
+        raw += raw_listener_lag(db, rounds=1, burst=panels)  # a burst the job's size
     return growth
 
 
