@@ -70,15 +70,15 @@ def _realistic(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], jobs: 
         draw.line(
             [(x - step * 0.4, y_at(ideal)), (x + step * 0.4, y_at(ideal))], fill="#c44", width=3
         )
-    for values, colour, label in (
-        ([a for _, a in ordered], "#2563eb", "p95 job"),
-        ([i for i, _ in ordered], "#c44", "p95 ideal"),
+    for values, colour, label, offset in (
+        ([a for _, a in ordered], "#2563eb", "p95 job", -16),
+        ([i for i, _ in ordered], "#c44", "p95 ideal", 2),
     ):
         values = sorted(values)
         p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
         for x in range(left, right, 12):
             draw.line([(x, y_at(p95)), (x + 6, y_at(p95))], fill=colour, width=1)
-        draw.text((right + 4, y_at(p95) - 7), f"{label} {p95:.1f}", fill=colour, font=small)
+        draw.text((right + 4, y_at(p95) + offset), f"{label} {p95:.1f}", fill=colour, font=small)
     draw.text(
         ((left + right) / 2 - 60, bottom + 8), f"{len(ordered)} jobs", fill="#111", font=small
     )
