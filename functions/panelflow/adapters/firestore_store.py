@@ -22,6 +22,7 @@ from panelflow.adapters.firestore.admission import JobAdmission
 from panelflow.adapters.firestore.documents import (
     IDEMPOTENCY,
     INPUTS,
+    LEASE_FIELDS,
     PANELS,
     TRANSIENT,
     USAGE,
@@ -82,6 +83,8 @@ class FirestoreJobStore:
         self._clock = clock
         self._story_retention_days = story_retention_days
         self._admission = JobAdmission(self._client, clock, sleep, story_retention_days)
+        # Job id -> its first panel's finishedAt, read by finished_counts for finalize_job.
+        self._first_done: dict[str, float | None] = {}
 
     @property
     def client(self) -> firestore.Client:
@@ -330,7 +333,13 @@ class FirestoreJobStore:
                 batch.update(lease_snap.reference, lease, option=option)
             else:
                 batch.create(lease_snap.reference, lease)
-            update = {"status": claim.panel.status.value, "startedAt": now, "updatedAt": now}
+            update = {
+                "status": claim.panel.status.value,
+                "startedAt": now,
+                "updatedAt": now,
+                # Panels written before leases moved out lose their worker fields here.
+                **{field: firestore.DELETE_FIELD for field in LEASE_FIELDS},
+            }
             option = self._client.write_option(last_update_time=panel_snap.update_time)
             batch.update(panel_snap.reference, update, option=option)
             try:
@@ -462,11 +471,20 @@ class FirestoreJobStore:
         return queries.stale_jobs(self._client, statuses, updated_before, limit)
 
     def finished_counts(self, job_id: str, panel_count: int) -> tuple[int, int] | None:
-        return queries.finished_counts(self._client, job_id, panel_count)
+        finished = queries.finished_panels(self._client, job_id, panel_count)
+        if finished is None:
+            return None
+        done, failed, first_done = finished
+        # finalize_job, which follows, takes the first panel's time from the same read.
+        self._first_done[job_id] = first_done
+        return done, failed
 
     def finalize_job(self, job_id: str, done: int, failed: int) -> JobStatus | None:
         now = self._clock()
-        first_done = queries.first_done_at(self._client, job_id)
+        if job_id in self._first_done:
+            first_done = self._first_done.pop(job_id)
+        else:
+            first_done = queries.first_done_at(self._client, job_id)
         moved: JobStatus | None = None
 
         def decide(data: dict[str, Any]) -> dict[str, Any] | None:
