@@ -23,6 +23,11 @@ if ! command -v flite >/dev/null 2>&1; then
     exit 1
   }
 fi
+# MP4 exports run ffmpeg as a program (production: the Cloud Functions runtime image's).
+if ! command -v ffmpeg >/dev/null 2>&1 && [ -z "${PANELFLOW_FFMPEG:-}" ]; then
+  echo "bootstrap: installing ffmpeg (MP4 exports)" >&2
+  apt_install ffmpeg || echo "bootstrap: could not install ffmpeg; MP4 exports need it (or PANELFLOW_FFMPEG)" >&2
+fi
 # Fonts for lettering every script (Latin, Greek, Cyrillic, Arabic, Hebrew, Devanagari, CJK):
 # Noto from Debian, staged into the bundles that letter (cli/panelflow_cli/staging.py).
 if [ ! -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] \

@@ -3,9 +3,10 @@
 
 The site is staged in build/hosting/ and uploaded with `firebase deploy --only hosting`:
 
-- public/: web/index.html, styles.css and src/, plus the Firebase SDK's ES module files the
-  page's import map names and every file they import relatively (nothing else of
-  node_modules: Hosting would otherwise upload the whole package tree);
+- public/: web/index.html, styles.css, manifest.webmanifest, icons/, src/ and sw.js (its
+  version written in: a hash of the shell, as the local web server does), plus the Firebase
+  SDK's ES module files the page's import map names and every file they import relatively
+  (nothing else of node_modules: Hosting would otherwise upload the whole package tree);
 - public/config.json, written from Terraform's `web_config` output (scripts/web_config.py);
 - firebase.json: infra/hosting/firebase.json with the site from Terraform's `hosting_site`.
 
@@ -34,6 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import web_config  # the sibling script, importable once its folder is on the path
+from panelflow_cli.webserver import service_worker
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "web"
@@ -87,9 +89,11 @@ def stage_site(
         shutil.rmtree(stage)
     public = stage / "public"
     public.mkdir(parents=True)
-    for name in ("index.html", "styles.css"):
+    for name in ("index.html", "styles.css", "manifest.webmanifest"):
         shutil.copy2(web / name, public / name)
     shutil.copytree(web / "src", public / "src")
+    shutil.copytree(web / "icons", public / "icons")
+    (public / "sw.js").write_bytes(service_worker(web))
     for path in module_closure(web, import_map_targets((web / "index.html").read_text())):
         target = public / path.relative_to(web.resolve())
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,15 @@ export default [
     },
   },
   {
+    // The service worker: a classic script in the worker's global scope.
+    files: ['sw.js'],
+    languageOptions: {
+      ecmaVersion: 2024,
+      sourceType: 'script',
+      globals: globals.serviceworker,
+    },
+  },
+  {
     files: ['eslint.config.js'],
     languageOptions: { sourceType: 'module' },
   },

@@ -98,9 +98,11 @@ class ApiClient:
     def __post_init__(self) -> None:
         self._session = self.http or requests.Session()
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def _call(
+        self, method: str, path: str, *, idempotent: bool = False, **kwargs: Any
+    ) -> dict[str, Any]:
         extra_headers = kwargs.pop("headers", {})
-        may_retry = method == "GET" or "Idempotency-Key" in extra_headers
+        may_retry = method == "GET" or idempotent or "Idempotency-Key" in extra_headers
         for attempt in (1, 2):
             last = attempt == 2 or not may_retry
             headers = {"Authorization": f"Bearer {self.token()}", **extra_headers}
@@ -151,6 +153,39 @@ class ApiClient:
     def translate(self, job_id: str, language: str) -> dict[str, Any]:
         """Starts a translated copy of a completed comic; returns the new job's id."""
         return self._call("POST", f"/jobs/{job_id}:translate", json={"language": language})
+
+    def start_export(
+        self, job_id: str, format: str, layout: str | None, panels: list[int] | None
+    ) -> dict[str, Any]:
+        """Asks for an export; the same request finds the same export, so a retry is safe."""
+        payload: dict[str, Any] = {"format": format}
+        if layout is not None:
+            payload["layout"] = layout
+        if panels is not None:
+            payload["panels"] = panels
+        return self._call("POST", f"/jobs/{job_id}/exports", json=payload, idempotent=True)
+
+    def get_export(self, job_id: str, export_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/jobs/{job_id}/exports/{export_id}")
+
+    def download(self, url: str, target: Path) -> int:
+        """Saves a signed link's file to ``target`` (written whole, then renamed); returns
+        its size."""
+        partial = target.with_name(target.name + ".part")
+        try:
+            with self._session.get(url, stream=True, timeout=self.timeout) as response:
+                if response.status_code != 200:
+                    raise ApiError(response.status_code, {"error": {"message": "download failed"}})
+                with partial.open("wb") as out:
+                    for chunk in response.iter_content(chunk_size=1 << 16):
+                        out.write(chunk)
+        except requests.RequestException as error:
+            partial.unlink(missing_ok=True)
+            raise ApiUnreachable(
+                f"could not download the export ({type(error).__name__})"
+            ) from error
+        partial.replace(target)
+        return target.stat().st_size
 
     def list_jobs(self, limit: int = 20) -> list[dict[str, Any]]:
         return list(self._call("GET", "/jobs", params={"limit": limit})["jobs"])

@@ -1,5 +1,5 @@
 """The ``panelflow`` command: up, down, status, login, logout, whoami, generate, watch, show,
-jobs, demo, stage."""
+export, jobs, demo, stage."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from panelflow_cli import export as exporting
 from panelflow_cli import staging
 from panelflow_cli.client import (
     ApiClient,
@@ -428,6 +429,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Exports a finished comic (PDF, CBZ, MP4); prints the written file's path last."""
+    return exporting.run_export(_client(args), args, emit=_print, report=exporting.print_progress)
+
+
 def cmd_delete(args: argparse.Namespace) -> int:
     """Deletes one job with everything stored for it; again (or not yours): an error."""
     client = _client(args)
@@ -716,6 +722,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--compact", action="store_true", help="one line instead of indented")
     show.set_defaults(run=cmd_show)
 
+    exporting.add_export_command(sub, connection, cmd_export)
     _add_delete_commands(sub, connection)
     _add_edit_commands(sub, connection)
 

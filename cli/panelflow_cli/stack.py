@@ -65,6 +65,7 @@ TOPIC_VARIABLES = {
     "panels": "PANELFLOW_PANELS_TOPIC",
     "notify": "PANELFLOW_NOTIFY_TOPIC",
     "dead-letter": "PANELFLOW_DEAD_LETTER_TOPIC",
+    "exports": "PANELFLOW_EXPORTS_TOPIC",
 }
 
 

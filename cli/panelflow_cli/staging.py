@@ -14,7 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
-FUNCTIONS = ("orchestrator", "panel_worker")
+FUNCTIONS = ("orchestrator", "panel_worker", "exporter")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
 
 

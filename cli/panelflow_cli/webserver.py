@@ -10,8 +10,10 @@ stack's environment so the page knows where the API and the Auth and Firestore e
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping
 from functools import partial
@@ -27,6 +29,13 @@ from panelflow_cli.identity import EMULATOR_API_KEY
 LOCAL_AUTH_DOMAIN = "127.0.0.1"
 # The Firebase SDK's ES modules; present once `npm ci` has run in web/.
 VENDOR_MARKER = Path("node_modules") / "firebase" / "package.json"
+
+# The service worker's version placeholder, replaced by a hash of the app shell's files so that
+# any change to them is a new worker (the page then says "a new version is ready").
+SW_VERSION_PLACEHOLDER = "__PANELFLOW_VERSION__"
+SHELL_PATTERNS = ("index.html", "styles.css", "manifest.webmanifest", "sw.js", "src/**/*.js")
+# /s/{token}: a shared comic, the app's own page (the API checks the token).
+_SHARE_PATH = re.compile(r"^/s/[^/]+/?$")
 
 _MISSING_VENDOR_PAGE = """<!doctype html>
 <meta charset="utf-8"><title>Panelflow web client: not installed</title>
@@ -59,12 +68,33 @@ def client_config(env: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def shell_version(root: Path) -> str:
+    """A short hash of the app shell's files (names and bytes): a new one for every change."""
+    digest = hashlib.sha256()
+    files = sorted({path for pattern in SHELL_PATTERNS for path in root.glob(pattern)})
+    files += sorted((root / "icons").glob("*.png"))
+    for path in files:
+        if path.is_file():
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def service_worker(root: Path) -> bytes:
+    """web/sw.js with its version written in."""
+    source = (root / "sw.js").read_text()
+    if SW_VERSION_PLACEHOLDER not in source:
+        raise ValueError("sw.js has no version placeholder")
+    return source.replace(SW_VERSION_PLACEHOLDER, shell_version(root), 1).encode()
+
+
 def _flag(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 class WebHandler(SimpleHTTPRequestHandler):
-    """Serves files under the root, plus the generated ``/config.json``."""
+    """Serves files under the root, the generated ``/config.json``, the service worker with
+    its version, and the app itself for ``/s/{token}``."""
 
     extensions_map = {
         **SimpleHTTPRequestHandler.extensions_map,
@@ -73,6 +103,7 @@ class WebHandler(SimpleHTTPRequestHandler):
         ".mjs": "text/javascript",
         ".map": "application/json",
         ".json": "application/json",
+        ".webmanifest": "application/manifest+json",
     }
 
     def __init__(self, *args: Any, config: bytes, directory: str, **kwargs: Any) -> None:
@@ -93,6 +124,18 @@ class WebHandler(SimpleHTTPRequestHandler):
         path = self.path.split("?", 1)[0].split("#", 1)[0]
         if path == "/config.json":
             self._send(HTTPStatus.OK, "application/json", self.config)
+        elif path == "/sw.js":
+            # The worker may control the whole site; its version changes with the shell.
+            worker = service_worker(Path(self.directory))
+            self._send(
+                HTTPStatus.OK,
+                "text/javascript",
+                worker,
+                headers={"Service-Worker-Allowed": "/"},
+            )
+        elif _SHARE_PATH.match(path):
+            self.path = "/index.html"
+            super().do_GET()
         elif path in ("/", "/index.html") and not (Path(self.directory) / VENDOR_MARKER).is_file():
             self._send(
                 HTTPStatus.SERVICE_UNAVAILABLE, "text/html; charset=utf-8", _MISSING_VENDOR_PAGE
@@ -117,12 +160,19 @@ class WebHandler(SimpleHTTPRequestHandler):
         super().end_headers()
 
     def _send(
-        self, status: HTTPStatus, content_type: str, payload: bytes | str, body: bool = True
+        self,
+        status: HTTPStatus,
+        content_type: str,
+        payload: bytes | str,
+        body: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         data = payload.encode() if isinstance(payload, str) else payload
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         if body:
             self.wfile.write(data)

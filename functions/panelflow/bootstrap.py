@@ -95,7 +95,11 @@ class Services:
 
         s = self.settings
         return PubSubPanelQueue(
-            s.project_id, s.plan_topic, s.panels_topic, notify_topic=s.notify_topic
+            s.project_id,
+            s.plan_topic,
+            s.panels_topic,
+            notify_topic=s.notify_topic,
+            exports_topic=s.exports_topic,
         )
 
     @functools.cached_property

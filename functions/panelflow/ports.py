@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from panelflow.domain.costs import PaidCall
+from panelflow.domain.exports import Export, ExportStatus
 from panelflow.domain.leases import Claim
 from panelflow.domain.models import (
     Asset,
@@ -38,6 +39,7 @@ __all__ = [
     "Clock",
     "Dependencies",
     "DeviceStore",
+    "ExportDependencies",
     "FinishingDependencies",
     "ImageGenerator",
     "JobDependencies",
@@ -287,6 +289,25 @@ class JobStore(Protocol):
             The final status when this call made the transition, else None.
         """
 
+    def create_export(self, export: Export) -> tuple[Export, bool]:
+        """Creates ``jobs/{jobId}/exports/{exportId}`` unless it exists (``delete_job``
+        removes it with the job).
+
+        Returns:
+            The stored export, and True when this call created it.
+        """
+
+    def get_export(self, job_id: str, export_id: str) -> Export | None:
+        """Returns the export, or None when there is none."""
+
+    def save_export(self, export: Export, expected: Sequence[ExportStatus]) -> bool:
+        """Writes ``export`` over the stored one if that one's status is one of ``expected``
+        (compare-and-set; a deleted export stays deleted).
+
+        Returns:
+            True when this call wrote it.
+        """
+
 
 class PanelQueue(Protocol):
     """Work messages; they carry ids only."""
@@ -299,6 +320,9 @@ class PanelQueue(Protocol):
 
     def publish_finished(self, job_id: str) -> None:
         """Tells the notifier that the job reached a terminal state."""
+
+    def publish_export(self, job_id: str, export_id: str) -> None:
+        """Asks for one export of a finished job to be written."""
 
 
 class BlobStore(Protocol):
@@ -554,6 +578,13 @@ class SharingDependencies(JobDependencies, Protocol):
 
     @property
     def devices(self) -> DeviceStore: ...
+
+
+class ExportDependencies(StoreDependencies, Protocol):
+    """Writing an export: the job's panels and assets in, the file out."""
+
+    @property
+    def blobs(self) -> BlobStore: ...
 
 
 class AccountDependencies(SharingDependencies, Protocol):

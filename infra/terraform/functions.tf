@@ -9,6 +9,7 @@
 #   dead_letter   dead_letter    panel_worker  push subscription on the dead-letter topic
 #   notifier      notify         panel_worker  push subscription on the notify topic
 #   sweeper       sweep          panel_worker  Cloud Scheduler (only with enable_sweeper)
+#   exporter      export         exporter      push subscription on the exports topic
 
 locals {
   # Read by functions/panelflow/settings/ at start-up. Production settings refuse any
@@ -22,6 +23,7 @@ locals {
     PANELFLOW_PANELS_TOPIC      = google_pubsub_topic.panels.name
     PANELFLOW_NOTIFY_TOPIC      = google_pubsub_topic.notify.name
     PANELFLOW_DEAD_LETTER_TOPIC = google_pubsub_topic.dead_letter.name
+    PANELFLOW_EXPORTS_TOPIC     = google_pubsub_topic.exports.name
     LOG_EXECUTION_ID            = "true"
     # The API holds no provider settings; it is told the planner to answer whether comics can
     # be translated (POST /jobs/{jobId}:translate).

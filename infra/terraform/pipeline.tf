@@ -45,6 +45,7 @@ locals {
     panels        = google_pubsub_topic.panels
     notify        = google_pubsub_topic.notify
     "dead-letter" = google_pubsub_topic.dead_letter
+    exports       = google_pubsub_topic.exports
   }
 
   # The declaration's secrets: the Secret Manager secret behind each, the variable a function
@@ -129,6 +130,8 @@ locals {
     dead_letter = { memory = "512Mi", cpu = "1", timeout_seconds = 60, concurrency = 8, min_instances = 0, max_instances = 5 }
     notifier    = { memory = "256Mi", cpu = "1", timeout_seconds = 120, concurrency = 8, min_instances = 0, max_instances = 5 }
     sweeper     = { memory = "512Mi", cpu = "1", timeout_seconds = 300, concurrency = 1, min_instances = 0, max_instances = 1 }
+    # Lays out pages and runs ffmpeg: one export per instance, room for a video's frames.
+    exporter = { memory = "2Gi", cpu = "1", timeout_seconds = 300, concurrency = 1, min_instances = 0, max_instances = 10 }
   }
   function_sizes = {
     for name, defaults in local.default_function_sizes : name => merge(

@@ -39,6 +39,15 @@ resource "google_pubsub_topic" "notify" {
   depends_on = [google_project_service.apis]
 }
 
+resource "google_pubsub_topic" "exports" {
+  # checkov:skip=CKV_GCP_83:Messages carry ids only (jobId, exportId); Google-managed encryption is enough.
+  project = var.project_id
+  name    = var.exports_topic
+  labels  = local.labels
+
+  depends_on = [google_project_service.apis]
+}
+
 resource "google_pubsub_topic" "dead_letter" {
   # checkov:skip=CKV_GCP_83:Messages carry ids only (jobId, panelIndex); Google-managed encryption is enough.
   project = var.project_id
@@ -56,6 +65,7 @@ locals {
 #   plan topic        -> plan         (dead letters after var.max_delivery_attempts)
 #   panels topic      -> worker       (dead letters after var.max_delivery_attempts)
 #   notify topic      -> notifier     (no dead-letter policy: nothing to fail)
+#   exports topic     -> exporter     (no dead-letter policy: attempts counted on the export)
 #   dead-letter topic -> dead_letter  (no dead-letter policy: a dead letter that keeps
 #                                      failing is retried with backoff until message
 #                                      retention ends, and stays visible)

@@ -149,6 +149,12 @@ variable "notify_topic" {
   default     = "panelflow-notify"
 }
 
+variable "exports_topic" {
+  description = "Pub/Sub topic of export messages (PDF, CBZ, MP4 of a finished job)."
+  type        = string
+  default     = "panelflow-exports"
+}
+
 variable "dead_letter_topic" {
   description = "Pub/Sub topic that receives messages whose deliveries were exhausted."
   type        = string

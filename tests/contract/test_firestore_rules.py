@@ -110,6 +110,7 @@ def seeded(firestore: Firestore) -> dict[str, str]:
     docs = {
         "job": f"jobs/{job_id}",
         "panel": f"jobs/{job_id}/panels/000",
+        "export": f"jobs/{job_id}/exports/pdf-grid-0",
         "input": f"jobInputs/{job_id}",
         "key": f"idempotencyKeys/{key_id}",
         "usage": f"usage/{OWNER}",
@@ -125,6 +126,7 @@ def seeded(firestore: Firestore) -> dict[str, str]:
         docs["job"], {"jobId": job_id, "ownerUid": OWNER, "status": "queued", "createdAt": now}
     )
     firestore.seed(docs["panel"], {"jobId": job_id, "index": 0, "status": "pending"})
+    firestore.seed(docs["export"], {"jobId": job_id, "status": "running", "progress": 0.4})
     firestore.seed(docs["input"], {"story": "A secret story.", "ownerUid": OWNER})
     firestore.seed(docs["key"], {"ownerUid": OWNER, "jobId": job_id, "bodyHash": "h"})
     firestore.seed(docs["usage"], {"ownerUid": OWNER, "day": "2026-01-01", "panels": 3})
@@ -152,7 +154,7 @@ def _attempt(firestore: Firestore, seeded: dict[str, str], caller: str, kind: st
         return response.status_code == 200, [response.json()] if response.ok else []
     if op.startswith("list"):
         collection = path.split("/")[-2]
-        nested = kind in ("panel", "device", "sent")
+        nested = kind in ("panel", "device", "sent", "export")
         parent = f"/{path.rsplit('/', 2)[0]}" if nested and op == "list" else ""
         options: dict[str, Any] = {}
         if op == "list-mine":
@@ -202,10 +204,13 @@ EXPECTED_ALLOWED = {
     ("owner", "panel", "list"),
     ("owner", "device", "get"),
     ("owner", "device", "list"),
+    ("owner", "export", "get"),
+    ("owner", "export", "list"),
 }
 KINDS = {
     "job": ("get", "list-mine", "list-owners", "list", "create", "update", "delete"),
     "panel": ("get", "list", "list-group", "create", "update", "delete"),
+    "export": ("get", "list", "list-group", "create", "update", "delete"),
     "input": ("get", "list", "create", "update", "delete"),
     "key": ("get", "list", "create", "update", "delete"),
     "usage": ("get", "list", "create", "update", "delete"),

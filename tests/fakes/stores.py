@@ -12,6 +12,7 @@ from typing import Any
 from panelflow.domain import leases
 from panelflow.domain.costs import PaidCall
 from panelflow.domain.errors import Conflict, IdempotencyConflict, NotFound
+from panelflow.domain.exports import Export, ExportStatus
 from panelflow.domain.finishing import final_move
 from panelflow.domain.models import (
     Asset,
@@ -46,6 +47,8 @@ class InMemoryJobStore:
         self.usage: dict[str, Usage] = {}
         # job id -> call id -> paid call (the cost ledger).
         self.costs: dict[str, dict[str, PaidCall]] = {}
+        # job id -> export id -> export.
+        self.exports: dict[str, dict[str, Export]] = {}
         self._lock = threading.RLock()
         self._clock = clock
 
@@ -151,6 +154,7 @@ class InMemoryJobStore:
             self.keys.pop(idempotency_key_id, None)
             self.panels.pop(job_id, None)
             self.costs.pop(job_id, None)
+            self.exports.pop(job_id, None)
             for key in [key for key in self.finished_at if key[0] == job_id]:
                 del self.finished_at[key]
 
@@ -413,6 +417,27 @@ class InMemoryJobStore:
         with self._lock:
             return sorted(self.costs.get(job_id, {}).values(), key=lambda call: call.at)
 
+    def create_export(self, export: Export) -> tuple[Export, bool]:
+        with self._lock:
+            exports = self.exports.setdefault(export.job_id, {})
+            if export.export_id in exports:
+                return copy.deepcopy(exports[export.export_id]), False
+            exports[export.export_id] = copy.deepcopy(export)
+            return copy.deepcopy(export), True
+
+    def get_export(self, job_id: str, export_id: str) -> Export | None:
+        with self._lock:
+            export = self.exports.get(job_id, {}).get(export_id)
+            return copy.deepcopy(export) if export else None
+
+    def save_export(self, export: Export, expected: Sequence[ExportStatus]) -> bool:
+        with self._lock:
+            stored = self.exports.get(export.job_id, {}).get(export.export_id)
+            if stored is None or stored.status not in expected:
+                return False
+            self.exports[export.job_id][export.export_id] = copy.deepcopy(export)
+            return True
+
 
 class RecordingQueue:
     """Records what was published; ``fail_next`` makes the next publish raise."""
@@ -421,6 +446,7 @@ class RecordingQueue:
         self.plans: list[str] = []
         self.panels: list[tuple[str, int]] = []
         self.finished: list[str] = []
+        self.exports: list[tuple[str, str]] = []
         self.fail_with: Exception | None = None
 
     def publish_plan(self, job_id: str) -> None:
@@ -433,6 +459,10 @@ class RecordingQueue:
 
     def publish_finished(self, job_id: str) -> None:
         self.finished.append(job_id)
+
+    def publish_export(self, job_id: str, export_id: str) -> None:
+        self._maybe_fail()
+        self.exports.append((job_id, export_id))
 
     def _maybe_fail(self) -> None:
         if self.fail_with is not None:

@@ -162,6 +162,16 @@ def test_failing_panels_end_the_job_partial_with_reasons(
     assert blocked["status"] == "failed" and blocked["error"]["code"] == "content_blocked"
     # The crash is retried until Pub/Sub dead-letters it; then the panel fails with a reason.
     assert crashed["status"] == "failed" and crashed["error"]["code"] == "retries_exhausted"
-    assert crashed["attempts"] == 5
+    # Attempts are a worker's field: counted on the panel's lease, not on what clients read.
+    assert "attempts" not in crashed and "lease" not in crashed
+    from google.cloud import firestore
+
+    lease = (
+        firestore.Client(project=simulated_env["GOOGLE_CLOUD_PROJECT"])
+        .collection("panelLeases")
+        .document(f"{job_id}-002")
+        .get()
+    )
+    assert lease.get("attempts") == 5
     attempts = [c for c in _calls(simulated_stack, "image") if "SIMULATE-CRASH" in c["text"]]
     assert len(attempts) >= 5

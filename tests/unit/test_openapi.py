@@ -28,7 +28,12 @@ def client(services: Services):
 
 
 def _concrete(template: str, job_id: str) -> str:
-    return template.replace("{jobId}", job_id).replace("{index}", "0").replace("{token}", "t0")
+    return (
+        template.replace("{jobId}", job_id)
+        .replace("{index}", "0")
+        .replace("{token}", "t0")
+        .replace("{exportId}", "x")
+    )
 
 
 def _job(client, services: Services, panels: int = 2) -> str:
@@ -72,6 +77,8 @@ def test_the_spec_lists_exactly_the_routes_the_function_serves(client, services)
             ("/jobs/{jobId}/panels/{index}", "PATCH"),
             ("/jobs/{jobId}/panels/{index}:regenerate", "POST"),
             ("/jobs/{jobId}", "DELETE"),
+            ("/jobs/{jobId}/exports", "POST"),
+            ("/jobs/{jobId}/exports/{exportId}", "GET"),
             ("/me", "DELETE"),
             ("/jobs/{jobId}/shares", "POST"),
             ("/jobs/{jobId}/shares", "GET"),

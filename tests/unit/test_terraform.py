@@ -251,7 +251,15 @@ def test_required_apis_are_enabled(tf: Module) -> None:
 
 
 def test_exactly_the_six_functions_are_declared(tf: Module) -> None:
-    assert set(FUNCTIONS) == {"api", "plan", "worker", "dead_letter", "notifier", "sweeper"}
+    assert set(FUNCTIONS) == {
+        "api",
+        "plan",
+        "worker",
+        "dead_letter",
+        "notifier",
+        "sweeper",
+        "exporter",
+    }
     assert set(tf.resources["google_cloudfunctions2_function"]) == {"function"}
     resource = functions_resource(tf)
     assert resource["for_each"] == "${local.functions}"
@@ -313,6 +321,7 @@ def test_functions_get_the_settings_the_code_reads(tf: Module) -> None:
         "PANELFLOW_PLAN_TOPIC",
         "PANELFLOW_PANELS_TOPIC",
         "PANELFLOW_DEAD_LETTER_TOPIC",
+        "PANELFLOW_EXPORTS_TOPIC",
     ):
         assert key in base, key
         assert key in read, f"the settings table does not read {key}"
@@ -462,6 +471,7 @@ def test_subscriptions_push_to_their_function_with_oidc(tf: Module) -> None:
         "worker",
         "dead_letter",
         "notifier",
+        "exporter",
     }
 
 

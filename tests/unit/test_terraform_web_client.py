@@ -172,6 +172,10 @@ def fake_web(root: Path) -> Path:
     (web / "src" / "app.js").write_text("import { x } from './config.js';\n")
     (web / "src" / "config.js").write_text("export const x = 1;\n")
     (web / "styles.css").write_text("body {}\n")
+    (web / "manifest.webmanifest").write_text('{"name": "Panelflow"}\n')
+    (web / "sw.js").write_text("const VERSION = '__PANELFLOW_VERSION__';\n")
+    (web / "icons").mkdir()
+    (web / "icons" / "icon-192.png").write_bytes(b"\x89PNG fake")
     (web / "index.html").write_text(
         '<script type="importmap">\n{"imports": {"a": "./node_modules/a/dist/index.js"}}\n'
         "</script>\n"
@@ -201,6 +205,9 @@ def test_the_site_is_staged_with_only_the_modules_the_page_loads(tmp_path: Path)
         "index.html",
         "styles.css",
         "config.json",
+        "manifest.webmanifest",
+        "sw.js",
+        "icons/icon-192.png",
         "src/app.js",
         "src/config.js",
         "node_modules/a/dist/index.js",
@@ -211,6 +218,14 @@ def test_the_site_is_staged_with_only_the_modules_the_page_loads(tmp_path: Path)
     hosting = json.loads((stage / "firebase.json").read_text())["hosting"]
     assert hosting["site"] == "comics-prod"
     assert hosting["public"] == "public"
+    # The staged worker carries the shell's version: a changed shell is a new worker.
+    worker = (public / "sw.js").read_text()
+    assert "__PANELFLOW_VERSION__" not in worker
+    version = re.search(r"const VERSION = '([0-9a-f]{16})';", worker)
+    assert version is not None
+    (web / "styles.css").write_text("body { color: red }\n")
+    deploy_web.stage_site(web, stage, config, "comics-prod")
+    assert version[1] not in (public / "sw.js").read_text()
 
 
 def test_staging_stops_when_a_module_is_missing(tmp_path: Path) -> None:
@@ -238,6 +253,23 @@ def test_the_hosting_config_keeps_config_json_fresh() -> None:
     ]
     assert any("json" in rule["source"] for rule in fresh)
     assert not (ROOT / "firebase.json").exists(), "the emulators' firebase.json is in emulators/"
+
+
+def test_the_hosting_config_serves_the_worker_the_manifest_and_shared_links() -> None:
+    hosting = json.loads((ROOT / "infra" / "hosting" / "firebase.json").read_text())["hosting"]
+    rules = {
+        rule["source"]: {h["key"]: h["value"] for h in rule["headers"]}
+        for rule in hosting["headers"]
+    }
+    # The worker is checked on every load (a deploy takes over on the next one) and may
+    # control the whole site.
+    assert rules["/sw.js"] == {"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"}
+    assert rules["**/*.webmanifest"]["Content-Type"] == "application/manifest+json"
+    # /s/{token} is the app's page; the API decides whether the link still works.
+    assert {"source": "/s/**", "destination": "/index.html"} in hosting["rewrites"]
+    manifest = json.loads((ROOT / "web" / "manifest.webmanifest").read_text())
+    for icon in manifest["icons"]:
+        assert (ROOT / "web" / icon["src"].lstrip("/")).is_file(), icon
 
 
 def test_deploys_use_the_firebase_cli_the_emulators_pin(tmp_path: Path) -> None:

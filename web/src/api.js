@@ -105,3 +105,39 @@ async function call(config, path, method, expected) {
 export async function retryPanel(config, jobId, index) {
   return call(config, `/jobs/${encodeURIComponent(jobId)}/panels/${index}:regenerate`, 'POST', 202);
 }
+
+/** POST /jobs/{jobId}/shares → { token, url: "/s/{token}", expiresAt }: a read-only link. */
+export async function createShare(config, jobId) {
+  return call(config, `/jobs/${encodeURIComponent(jobId)}/shares`, 'POST', 201);
+}
+
+/** GET /jobs/{jobId}/shares → the job's links that still work. */
+export async function listShares(config, jobId) {
+  const answer = await call(config, `/jobs/${encodeURIComponent(jobId)}/shares`, 'GET', 200);
+  return Array.isArray(answer) ? answer : answer.shares || [];
+}
+
+/** DELETE /jobs/{jobId}/shares/{token}: the link stops working at once. */
+export async function revokeShare(config, jobId, token) {
+  const path = `/jobs/${encodeURIComponent(jobId)}/shares/${encodeURIComponent(token)}`;
+  return call(config, path, 'DELETE', 204);
+}
+
+/** GET /shares/{token} (no sign-in) → the finished comic; ApiError 404 once the link is
+ * malformed, unknown, revoked or expired. */
+export async function getShare(config, token) {
+  let response;
+  try {
+    response = await fetch(`${config.apiUrl}/shares/${encodeURIComponent(token)}`);
+  } catch {
+    throw new ApiError(0, {
+      code: 'unreachable',
+      message: navigator.onLine
+        ? `The API at ${config.apiUrl} could not be reached.`
+        : 'You are offline, and this comic was not opened here before.',
+    });
+  }
+  const answer = await response.json().catch(() => ({}));
+  if (response.status !== 200) throw new ApiError(response.status, answer.error);
+  return answer;
+}

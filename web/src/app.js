@@ -2,23 +2,29 @@
 //   #/              new comic + my comics
 //   #/jobs/<jobId>  one comic, live (a reload or a shared link reopens it)
 //   #/account       a guest keeps their comics by adding an email (or Google)
+//   /s/<token>      a comic someone shared: read-only, no sign-in
 
 import { currentUser, initAuth, onUserChanged, signInOptions, signOut } from './auth.js';
 import { getCatalogue } from './api.js';
 import { loadConfig } from './config.js';
 import { h, useCatalogue } from './dom.js';
 import { closeFirestore, openFirestore } from './firebase.js';
+import { watchJobEnds } from './notify.js';
+import { clearUserData, startPwa } from './pwa.js';
+import { mountShared } from './share.js';
 import { mountAccount } from './views/account.js';
 import { mountHome } from './views/home.js';
 import { mountJob } from './views/job.js';
 import { mountSignIn } from './views/signin.js';
 
 const JOB_ROUTE = /^#\/jobs\/([A-Za-z0-9_-]{1,64})$/;
+const SHARE_ROUTE = /^\/s\/([^/]+)$/;
 const main = document.getElementById('main');
 const account = document.getElementById('account');
 let config = null;
 let unmount = () => {};
 let shownUid = null; // whose page is on screen
+let stopWatching = () => {}; // notifications of the shown user's comics
 const GUEST_SIGN_OUT =
   'Sign out of this guest session? Its comics cannot be opened again unless you first add ' +
   'an email (Keep my comics).';
@@ -42,12 +48,16 @@ function render() {
   const user = currentUser();
   shownUid = user && user.uid;
   renderAccount(user);
+  stopWatching();
+  stopWatching = () => {};
   if (!user) {
-    closeFirestore(); // after unmount(): no listener is left on it
+    closeFirestore({ forget: true }); // after unmount(): no listener is left on it
+    clearUserData();
     unmount = mountSignIn(main);
     return;
   }
   const db = openFirestore(config, user);
+  stopWatching = watchJobEnds(db, user);
   const current = route();
   if (current.name === 'job') unmount = mountJob(main, { config, db, user, jobId: current.jobId });
   else if (current.name === 'account') unmount = mountAccount(main, { config, user });
@@ -130,8 +140,16 @@ async function boot() {
     );
     return;
   }
+  const shared = window.location.pathname.match(SHARE_ROUTE);
+  if (shared) {
+    // A shared comic needs nobody signed in; any other link leaves this view for the app.
+    main.replaceChildren();
+    mountShared(main, { config, token: decodeURIComponent(shared[1]) });
+    return;
+  }
   window.addEventListener('hashchange', render);
   onUserChanged(userChanged);
 }
 
+startPwa();
 boot();

@@ -3,7 +3,14 @@
 // to the emulator as in production.
 
 import { initializeApp } from 'firebase/app';
-import { connectFirestoreEmulator, getFirestore, terminate } from 'firebase/firestore';
+import {
+  clearIndexedDbPersistence,
+  connectFirestoreEmulator,
+  initializeFirestore,
+  persistentLocalCache,
+  persistentMultipleTabManager,
+  terminate,
+} from 'firebase/firestore';
 
 let app = null;
 let session = null; // { uid, db }
@@ -14,11 +21,15 @@ export function firebaseApp(config) {
   return app;
 }
 
-/** Firestore for this user, made on first use and kept until the user changes. */
+/** Firestore for this user, made on first use and kept until the user changes. Its cache
+ * persists in IndexedDB (shared by the tabs of this browser), so a comic opened once shows
+ * again offline after a reload. */
 export function openFirestore(config, user) {
   if (session && session.uid === user.uid) return session.db;
   closeFirestore();
-  const db = getFirestore(firebaseApp(config));
+  const db = initializeFirestore(firebaseApp(config), {
+    localCache: persistentLocalCache({ tabManager: persistentMultipleTabManager() }),
+  });
   if (config.firestoreEmulatorHost) {
     const { host, port } = hostPort(config.firestoreEmulatorHost);
     connectFirestoreEmulator(db, host, port);
@@ -27,13 +38,16 @@ export function openFirestore(config, user) {
   return db;
 }
 
-/** Drops the connection and its in-memory cache, so nothing of one user's data outlives the
- * session; call after every listener is unsubscribed. The next openFirestore starts afresh. */
-export function closeFirestore() {
+/** Drops the connection; call after every listener is unsubscribed. The next openFirestore
+ * starts afresh. With forget (signing out), the persisted cache is deleted too, so nothing of
+ * one user's data outlives the session on this device. */
+export function closeFirestore({ forget = false } = {}) {
   if (!session) return;
   const { db } = session;
   session = null;
-  terminate(db).catch((error) => console.warn('closing Firestore', error));
+  terminate(db)
+    .then(() => forget && clearIndexedDbPersistence(db))
+    .catch((error) => console.warn('closing Firestore', error));
 }
 
 function hostPort(value) {

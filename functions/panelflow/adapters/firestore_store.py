@@ -22,6 +22,7 @@ from panelflow.adapters.firestore.admission import JobAdmission
 from panelflow.adapters.firestore.documents import (
     IDEMPOTENCY,
     INPUTS,
+    LEASE_FIELDS,
     PANELS,
     TRANSIENT,
     USAGE,
@@ -38,6 +39,7 @@ from panelflow.adapters.firestore.documents import (
 from panelflow.domain import leases
 from panelflow.domain.costs import PaidCall
 from panelflow.domain.errors import NotFound, TransientError
+from panelflow.domain.exports import Export, ExportStatus
 from panelflow.domain.finishing import final_move
 from panelflow.domain.models import (
     Asset,
@@ -57,6 +59,8 @@ from panelflow.ports import Claim
 __all__ = ["FirestoreJobStore", "panel_id"]
 # Under each job: one document per paid call (panelflow.domain.costs).
 COSTS = "costs"
+# Under each job: one document per export (panelflow.domain.exports).
+EXPORTS = "exports"
 
 _PLANNABLE = (JobStatus.QUEUED.value, JobStatus.PLANNING.value)
 
@@ -80,6 +84,8 @@ class FirestoreJobStore:
         self._clock = clock
         self._story_retention_days = story_retention_days
         self._admission = JobAdmission(self._client, clock, sleep, story_retention_days)
+        # Job id -> its first panel's finishedAt, read by finished_counts for finalize_job.
+        self._first_done: dict[str, float | None] = {}
 
     @property
     def client(self) -> firestore.Client:
@@ -122,6 +128,7 @@ class FirestoreJobStore:
             *panels,
             *[self._lease_ref(job_id, int(panel.id)) for panel in panels],
             *translate(lambda: list(self._job_ref(job_id).collection(COSTS).list_documents())),
+            *translate(lambda: list(self._job_ref(job_id).collection(EXPORTS).list_documents())),
             self._client.collection(INPUTS).document(job_id),
         ]
         if idempotency_key_id:
@@ -333,7 +340,13 @@ class FirestoreJobStore:
                 batch.update(lease_snap.reference, lease, option=option)
             else:
                 batch.create(lease_snap.reference, lease)
-            update = {"status": claim.panel.status.value, "startedAt": now, "updatedAt": now}
+            update = {
+                "status": claim.panel.status.value,
+                "startedAt": now,
+                "updatedAt": now,
+                # Panels written before leases moved out lose their worker fields here.
+                **{field: firestore.DELETE_FIELD for field in LEASE_FIELDS},
+            }
             option = self._client.write_option(last_update_time=panel_snap.update_time)
             batch.update(panel_snap.reference, update, option=option)
             try:
@@ -494,11 +507,20 @@ class FirestoreJobStore:
         return queries.stale_jobs(self._client, statuses, updated_before, limit)
 
     def finished_counts(self, job_id: str, panel_count: int) -> tuple[int, int] | None:
-        return queries.finished_counts(self._client, job_id, panel_count)
+        finished = queries.finished_panels(self._client, job_id, panel_count)
+        if finished is None:
+            return None
+        done, failed, first_done = finished
+        # finalize_job, which follows, takes the first panel's time from the same read.
+        self._first_done[job_id] = first_done
+        return done, failed
 
     def finalize_job(self, job_id: str, done: int, failed: int) -> JobStatus | None:
         now = self._clock()
-        first_done = queries.first_done_at(self._client, job_id)
+        if job_id in self._first_done:
+            first_done = self._first_done.pop(job_id)
+        else:
+            first_done = queries.first_done_at(self._client, job_id)
         moved: JobStatus | None = None
 
         def decide(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -527,3 +549,38 @@ class FirestoreJobStore:
     def list_costs(self, job_id: str) -> list[PaidCall]:
         query = self._job_ref(job_id).collection(COSTS).order_by("at")
         return [PaidCall.from_dict(doc.to_dict()) for doc in translate(query.get)]
+
+    def _export_ref(self, job_id: str, export_id: str) -> firestore.DocumentReference:
+        ref: firestore.DocumentReference = (
+            self._job_ref(job_id).collection(EXPORTS).document(export_id)
+        )
+        return ref
+
+    def create_export(self, export: Export) -> tuple[Export, bool]:
+        ref = self._export_ref(export.job_id, export.export_id)
+        try:
+            translate(lambda: ref.create(export.to_dict()))
+        except gexc.AlreadyExists:
+            stored = self.get_export(export.job_id, export.export_id)
+            if stored is not None:
+                return stored, False
+            return self.create_export(export)  # deleted in between: create it after all
+        return export, True
+
+    def get_export(self, job_id: str, export_id: str) -> Export | None:
+        snapshot = translate(self._export_ref(job_id, export_id).get)
+        return Export.from_dict(snapshot.to_dict()) if snapshot.exists else None
+
+    def save_export(self, export: Export, expected: Sequence[ExportStatus]) -> bool:
+        allowed = {status.value for status in expected}
+
+        def decide(snapshot: Any) -> dict[str, Any] | None:
+            if not snapshot.exists or (snapshot.to_dict() or {}).get("status") not in allowed:
+                return None
+            return export.to_dict()
+
+        ref = self._export_ref(export.job_id, export.export_id)
+        try:
+            return compare_and_set(self._client, ref, decide) is not None
+        except Contended:
+            raise TransientError("the export is being changed, try again") from None

@@ -15,11 +15,13 @@ from panelflow.domain.errors import TransientError
 PUBLISH_TIMEOUT_S = 30.0
 
 
-def encode(job_id: str, panel_index: int | None = None) -> bytes:
+def encode(job_id: str, panel_index: int | None = None, export_id: str | None = None) -> bytes:
     """Messages carry ids only, so payload limits never bite and any message can be replayed."""
     body: dict[str, object] = {"jobId": job_id}
     if panel_index is not None:
         body["panelIndex"] = panel_index
+    if export_id is not None:
+        body["exportId"] = export_id
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -31,6 +33,7 @@ class PubSubPanelQueue:
         panels_topic: str,
         publisher: pubsub_v1.PublisherClient | None = None,
         notify_topic: str = "panelflow-notify",
+        exports_topic: str = "panelflow-exports",
     ) -> None:
         # Batching lets one plan publish all of its panels in a single request.
         self._publisher = publisher or pubsub_v1.PublisherClient(
@@ -41,6 +44,7 @@ class PubSubPanelQueue:
         self._plan_topic = self._publisher.topic_path(project_id, plan_topic)
         self._panels_topic = self._publisher.topic_path(project_id, panels_topic)
         self._notify_topic = self._publisher.topic_path(project_id, notify_topic)
+        self._exports_topic = self._publisher.topic_path(project_id, exports_topic)
 
     def publish_plan(self, job_id: str) -> None:
         self._wait([self._publisher.publish(self._plan_topic, encode(job_id), jobId=job_id)])
@@ -56,6 +60,10 @@ class PubSubPanelQueue:
 
     def publish_finished(self, job_id: str) -> None:
         self._wait([self._publisher.publish(self._notify_topic, encode(job_id), jobId=job_id)])
+
+    def publish_export(self, job_id: str, export_id: str) -> None:
+        message = encode(job_id, export_id=export_id)
+        self._wait([self._publisher.publish(self._exports_topic, message, jobId=job_id)])
 
     @staticmethod
     def _wait(pending: list[futures.Future[str]]) -> None:

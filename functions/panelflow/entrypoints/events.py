@@ -20,6 +20,8 @@ class WorkMessage:
     panel_index: int | None
     delivery_attempt: int
     message_id: str
+    # Export messages name the export (panelflow.services.exports).
+    export_id: str | None = None
 
 
 def decode_or_drop(data: Any, kind: str) -> WorkMessage | None:
@@ -46,10 +48,14 @@ def decode(data: Any) -> WorkMessage:
     index = body.get("panelIndex")
     if index is not None and (not isinstance(index, int) or index < 0):
         raise BadMessage("panelIndex must be a non-negative integer")
+    export_id = body.get("exportId")
+    if export_id is not None and (not isinstance(export_id, str) or not export_id):
+        raise BadMessage("exportId must be a non-empty string")
     attempt = data.get("deliveryAttempt") or message.get("deliveryAttempt") or 1
     return WorkMessage(
         job_id=job_id,
         panel_index=index,
         delivery_attempt=int(attempt),
         message_id=str(message.get("messageId") or message.get("message_id") or ""),
+        export_id=export_id,
     )

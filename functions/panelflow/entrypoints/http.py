@@ -16,6 +16,7 @@ from panelflow.domain.errors import NotFound, PanelflowError, QuotaExceeded, Val
 from panelflow.entrypoints import sharing_routes
 from panelflow.entrypoints.validation import (
     parse_edit_panel,
+    parse_export,
     parse_json_body,
     parse_start_job,
     parse_translate,
@@ -23,6 +24,7 @@ from panelflow.entrypoints.validation import (
 from panelflow.services.control import cancel_job, regenerate_panel, retry_job
 from panelflow.services.deletion import delete_account, delete_job
 from panelflow.services.editing import edit_panel
+from panelflow.services.exports import export_view, get_export_for, request_export
 from panelflow.services.jobs import get_job_for, job_view, start_job
 from panelflow.services.translation import start_translation
 from panelflow.settings import catalogue
@@ -32,6 +34,7 @@ _JOB_PATH = re.compile(r"/jobs/([A-Za-z0-9_-]{1,64})")
 _JOB_ACTION = re.compile(r"/jobs/([A-Za-z0-9_-]{1,64}):(cancel|retry|translate)")
 _PANEL_PATH = re.compile(r"/jobs/([A-Za-z0-9_-]{1,64})/panels/([0-9]{1,3})")
 _PANEL_ACTION = re.compile(r"/jobs/([A-Za-z0-9_-]{1,64})/panels/([0-9]{1,3}):regenerate")
+_EXPORTS = re.compile(r"/jobs/([A-Za-z0-9_-]{1,64})/exports(?:/([A-Za-z0-9_-]{1,64}))?")
 # Printable ASCII, as for HTTP tokens; long enough for a UUID or a hash.
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 _SECURITY_HEADERS = {
@@ -169,6 +172,14 @@ def _route(services: Services, request: flask.Request) -> Response:
     if match:
         job_id, index = match.group(1), int(match.group(2))
         routes[path] = {"POST": lambda: _regenerate(services, request, job_id, index)}
+    match = _EXPORTS.fullmatch(path)
+    if match:
+        job_id, export_id = match.groups()
+        routes[path] = (
+            {"GET": lambda: _get_export(services, request, job_id, export_id)}
+            if export_id
+            else {"POST": lambda: _post_export(services, request, job_id)}
+        )
     handlers = routes.get(path)
     if handlers is None:
         raise NotFound(f"no route {path}")
@@ -187,7 +198,7 @@ def _links(request: flask.Request, job_id: str) -> dict[str, str]:
 
 
 def _json_body(services: Services, request: flask.Request) -> Any:
-    """The request's JSON body, within the size limit."""
+    """The request's JSON body, within the size limit and of the right media type."""
     limit = services.settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"body must be at most {limit} bytes", field="body")
@@ -211,6 +222,20 @@ def _post_job(services: Services, request: flask.Request) -> Response:
     links = _links(request, job.job_id)
     body = {"jobId": job.job_id, "status": job.status.value, "links": links}
     return body, 202, {"Location": links["self"]}
+
+
+def _post_export(services: Services, request: flask.Request, job_id: str) -> Response:
+    uid = _uid(services, request)
+    export_request = parse_export(_json_body(services, request), services.settings)
+    export = request_export(services, uid, job_id, export_request)
+    location = f"{request.script_root}/jobs/{job_id}/exports/{export.export_id}"
+    return export_view(services, export), 202, {"Location": location}
+
+
+def _get_export(
+    services: Services, request: flask.Request, job_id: str, export_id: str
+) -> Response:
+    return get_export_for(services, _uid(services, request), job_id, export_id), 200, {}
 
 
 def _job_action(services: Services, request: flask.Request, job_id: str, action: str) -> Response:

@@ -19,6 +19,7 @@ from panelflow.domain.sharing import (
     MIN_SHARE_DAYS,
     PLATFORMS,
 )
+from panelflow.services.exports import ExportRequest
 from panelflow.settings import STYLE_TEXT_CHARS, Settings
 
 # Everything below U+0020 except tab and newline, plus DEL and the C1 controls.
@@ -419,3 +420,63 @@ def parse_share(payload: Any) -> int:
             ]
         )
     return days
+
+
+class ExportBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    format: str
+    layout: str | None = None
+    panels: list[int] | None = None
+
+    @field_validator("layout", "panels", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null (leave the field out for its default)")
+        return value
+
+
+def parse_export(payload: Any, settings: Settings) -> ExportRequest:
+    """Validates ``POST /jobs/{jobId}/exports``: a known format and layout, and panels (if
+    given) as distinct panel indexes.
+
+    Raises:
+        ValidationFailed: with one entry per bad field.
+    """
+    from panelflow.exports import FORMATS
+    from panelflow.exports.layouts import LAYOUTS
+
+    if not isinstance(payload, dict):
+        raise ValidationFailed([{"field": "body", "reason": "must be a JSON object"}])
+    try:
+        body = ExportBody.model_validate(payload)
+    except ValidationError as error:
+        raise ValidationFailed(
+            [
+                {"field": ".".join(str(p) for p in item["loc"]) or "body", "reason": _reason(item)}
+                for item in error.errors()
+            ]
+        ) from None
+    errors: list[dict[str, str]] = []
+    if body.format not in FORMATS:
+        errors.append({"field": "format", "reason": f"must be one of {', '.join(FORMATS)}"})
+    # A video shows one panel at a time: its layout is always single.
+    layout = "single" if body.format == "mp4" else (body.layout or "grid")
+    if body.layout is not None and body.layout not in LAYOUTS:
+        errors.append({"field": "layout", "reason": f"must be one of {', '.join(LAYOUTS)}"})
+    panels = None if body.panels is None else tuple(body.panels)
+    if panels is not None:
+        if not panels:
+            errors.append({"field": "panels", "reason": "must name at least one panel"})
+        elif len(panels) > settings.max_panels:
+            errors.append(
+                {"field": "panels", "reason": f"must name at most {settings.max_panels} panels"}
+            )
+        elif len(set(panels)) != len(panels):
+            errors.append({"field": "panels", "reason": "must not name a panel twice"})
+        elif min(panels) < 0:
+            errors.append({"field": "panels", "reason": "must be panel indexes (0 or more)"})
+    if errors:
+        raise ValidationFailed(errors)
+    return ExportRequest(format=body.format, layout=layout, panels=panels)

@@ -21,12 +21,15 @@ def metered(
     provider: str,
     units: Mapping[str, int],
     panel_index: int | None = None,
+    pending: list[costs.PaidCall] | None = None,
 ) -> Iterator[None]:
     """Records the paid calls the provider reports inside the block, priced, on the job.
 
     A provider that reports none (offline, simulated) is recorded as one call at zero cost
     with ``units``. Calls are recorded whether the block succeeds or fails: a refused or
-    timed-out generation may be billed all the same.
+    timed-out generation may be billed all the same. With ``pending`` they are added to it
+    instead, for the caller to write later with ``record`` (one commit for a panel's calls,
+    off its critical path).
     """
     with costs.recording() as calls:
         try:
@@ -40,8 +43,18 @@ def metered(
                 costs.price(replace(call, panel_index=panel_index), services.settings.prices)
                 for call in calls
             ]
-            try:
-                services.store.record_costs(job_id, priced)
-            except PanelflowError as error:
-                # The ledger is an estimate: losing an entry must not fail the work it measures.
-                logs.warning("could not record paid calls", jobId=job_id, code=error.code)
+            if pending is not None:
+                pending.extend(priced)
+            else:
+                record(services, job_id, priced)
+
+
+def record(services: StoreDependencies, job_id: str, priced: list[costs.PaidCall]) -> None:
+    """Writes priced calls to the job's cost ledger (one commit)."""
+    if not priced:
+        return
+    try:
+        services.store.record_costs(job_id, priced)
+    except PanelflowError as error:
+        # The ledger is an estimate: losing an entry must not fail the work it measures.
+        logs.warning("could not record paid calls", jobId=job_id, code=error.code)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from panelflow import logs
 from panelflow.domain import assets
+from panelflow.domain.costs import PaidCall
 from panelflow.domain.errors import JobCancelled, NotFound, PanelflowError, VoiceUnavailable
 from panelflow.domain.models import (
     Asset,
@@ -30,6 +33,7 @@ from panelflow.ports import (
     RenderingDependencies,
     StoreDependencies,
 )
+from panelflow.services import metering
 from panelflow.services.deletion import forget_if_deleted
 from panelflow.services.metering import metered
 
@@ -66,21 +70,32 @@ def render_panel(services: RenderingDependencies, job_id: str, index: int) -> No
         finish_job_if_done(services, job)
         return
     log_fields = {"jobId": job_id, "panelIndex": index, "attempt": claim.attempt}
+    read = JobRead(claimed)
     try:
-        image, (audio, notes) = _produce(services, job, claim, JobRead(claimed))
+        image, (audio, notes) = _produce(services, job, claim, read)
     except JobCancelled:
+        metering.record(services, job_id, read.ledger)
         store.release_panel(job_id, index, owner)
         logs.info("panel stopped: the job was cancelled", **log_fields)
         forget_if_deleted(store, services.blobs, job_id)
         return
     except PanelflowError as error:
+        metering.record(services, job_id, read.ledger)
         _retry_or_fail(services, claim.panel, owner, error, log_fields)
     except Exception:
+        metering.record(services, job_id, read.ledger)
         store.release_panel(job_id, index, owner)
         raise
     else:
         produced = PanelAssets(image, audio, notes)
-        if not _store_done(services, claim, owner, produced, (started, claimed), log_fields):
+        # The ledger commit runs while the panel is recorded: not one after the other.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger") as pool:
+            ledger = pool.submit(metering.record, services, job_id, read.ledger)
+            stored = _store_done(services, claim, owner, produced, (started, claimed), log_fields)
+            ledger.result()
+        # Not stored: another delivery finished it, or the job was deleted meanwhile; then
+        # what this delivery wrote (its ledger entries included, written by now) goes too.
+        if not stored and forget_if_deleted(store, services.blobs, job_id):
             return
     finish_job_if_done(services, job)
 
@@ -115,13 +130,12 @@ def _store_done(
     times: tuple[float, float],
     log_fields: dict[str, object],
 ) -> bool:
-    """Marks the claimed panel done; False when its job was deleted meanwhile (what this
-    delivery wrote is then removed)."""
+    """Marks the claimed panel done; False when this delivery no longer held it."""
     store, panel = services.store, claim.panel
     started, claimed = times
     produced = time.monotonic()
     if not store.complete_panel(panel.job_id, panel.index, owner, produced_assets, claim.token):
-        return not forget_if_deleted(store, services.blobs, panel.job_id)
+        return False
     logs.info(
         "panel done",
         claimMs=int((claimed - started) * 1000),
@@ -175,16 +189,20 @@ FRESH_CHECK_S = 0.5
 
 
 class JobRead:
-    """The claim's read of the job as rendering, shared by the panel's paid calls.
+    """The claim's read of the job as rendering, shared by the panel's paid calls, and the
+    calls' ledger entries waiting to be written.
 
-    It serves as their cancel check while it is fresh (``FRESH_CHECK_S``) and no paid call
-    of the panel has ended yet: image and speech start together right after the claim, so
-    neither reads the job again; a call that starts after another one ended reads it.
+    The read serves as their cancel check while it is fresh (``FRESH_CHECK_S``) and no paid
+    call of the panel has ended yet: image and speech start together right after the claim,
+    so neither reads the job again; a call that starts after another one ended reads it.
+    The ledger entries are written in one commit once the panel's calls are over, at the
+    same time as the panel is recorded, instead of one commit after each call.
     """
 
     def __init__(self, at: float) -> None:
         self.at = at
         self.valid = True
+        self.ledger: list[PaidCall] = []
 
     def fresh(self) -> bool:
         return self.valid and time.monotonic() - self.at < FRESH_CHECK_S
@@ -300,7 +318,13 @@ def _paid_call(
     ensure_active(services, job.job_id, read)
     try:
         with metered(
-            services, job.job_id, kind=kind, provider=provider, units=units, panel_index=panel.index
+            services,
+            job.job_id,
+            kind=kind,
+            provider=provider,
+            units=units,
+            panel_index=panel.index,
+            pending=read.ledger if read is not None else None,
         ):
             yield
     finally:
@@ -321,5 +345,39 @@ def _stored(services: RenderingDependencies, panel: Panel, path: str) -> Asset |
     return services.blobs.exists(path) if panel.attempts > 1 else None
 
 
+class SheetCache:
+    """Character sheets this instance downloaded, by path: the panels of a job arrive
+    together, and each would otherwise fetch the same sheets before its image call. A
+    sheet's path names its job, character, style and engine, and a sheet is never redrawn
+    under the same path, so a cached copy is never stale. Concurrent panels wait for one
+    download (single flight); the newest ``size`` sheets are kept.
+    """
+
+    def __init__(self, size: int = 16) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._sheets: OrderedDict[str, Future[bytes]] = OrderedDict()
+
+    def get(self, services: RenderingDependencies, path: str) -> bytes:
+        with self._lock:
+            sheet = self._sheets.get(path)
+            fetch = sheet is None
+            if sheet is None:
+                sheet = self._sheets[path] = Future()
+                while len(self._sheets) > self._size:
+                    self._sheets.popitem(last=False)
+        if fetch:
+            try:
+                sheet.set_result(services.blobs.get(path))
+            except BaseException as error:
+                with self._lock:
+                    self._sheets.pop(path, None)  # a failed download is tried again
+                sheet.set_exception(error)
+        return sheet.result()
+
+
+SHEETS = SheetCache()
+
+
 def _references(services: RenderingDependencies, characters: list[Character]) -> dict[str, bytes]:
-    return {c.name: services.blobs.get(c.reference_path) for c in characters if c.reference_path}
+    return {c.name: SHEETS.get(services, c.reference_path) for c in characters if c.reference_path}

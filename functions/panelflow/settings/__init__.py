@@ -44,6 +44,9 @@ class Settings:
     panels_topic: str
     notify_topic: str
     dead_letter_topic: str
+    exports_topic: str
+    # The ffmpeg binary MP4 exports run; empty: ``ffmpeg`` on PATH.
+    ffmpeg: str
     bucket: str
     # Provider choice per port, one of table.PROVIDERS.
     planner: str

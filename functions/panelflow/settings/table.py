@@ -108,6 +108,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("PANELFLOW_PANELS_TOPIC", "panels_topic", parsers.text, "panelflow-panels", "topic of panel messages"),
     Variable("PANELFLOW_NOTIFY_TOPIC", "notify_topic", parsers.text, "panelflow-notify", "topic of job-finished messages (the notifier's)"),
     Variable("PANELFLOW_DEAD_LETTER_TOPIC", "dead_letter_topic", parsers.text, "panelflow-dead-letter", "dead-letter topic"),
+    Variable("PANELFLOW_EXPORTS_TOPIC", "exports_topic", parsers.text, "panelflow-exports", "topic of export messages (PDF, CBZ, MP4)"),
+    Variable("PANELFLOW_FFMPEG", "ffmpeg", parsers.text, "", "ffmpeg binary for MP4 exports; empty: `ffmpeg` on PATH (the runtime image's in production; see docs/exports.md)"),
     Variable("PANELFLOW_MAX_STORY_CHARS", "max_story_chars", parsers.integer, 5000, "longest story accepted, in characters", minimum=1),
     Variable("PANELFLOW_MAX_PANELS", "max_panels", parsers.integer, 24, "most panels a job may ask for", minimum=1),
     Variable("PANELFLOW_DEFAULT_PANELS", "default_panels", parsers.integer, 6, "panels of a job that does not say", minimum=1),

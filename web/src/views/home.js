@@ -3,6 +3,7 @@
 import { collection, limit, onSnapshot, orderBy, query, where } from 'firebase/firestore';
 
 import { ApiError, startJob } from '../api.js';
+import { askNotificationPermission } from '../notify.js';
 import { h, statusPill, styleLabel, when } from '../dom.js';
 
 const FIELDS = ['story', 'style', 'panels', 'language'];
@@ -20,6 +21,8 @@ function languageName(code) {
 export function mountHome(container, { config, db, user }) {
   const unsubscribe = [];
   container.append(
+    // The page's one level-one heading, for screen readers (the cards carry the visible ones).
+    h('h1', { class: 'visually-hidden' }, 'Panelflow: make a comic, read my comics'),
     h(
       'div',
       { class: 'home' },
@@ -157,6 +160,7 @@ function composeCard(config) {
         idempotencyKey,
       );
       idempotencyKey = crypto.randomUUID();
+      askNotificationPermission(); // only now that there is something to be told about
       window.location.hash = `#/jobs/${encodeURIComponent(created.jobId)}`;
     } catch (error) {
       showErrors(form, errors, error);

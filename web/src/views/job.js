@@ -7,6 +7,8 @@ import { collection, doc, onSnapshot, orderBy, query } from 'firebase/firestore'
 
 import { cancelJob, deleteJob, getJob, retryPanel } from '../api.js';
 import { h, STATUS_LABELS, statusPill, styleLabel, TERMINAL, whileBusy } from '../dom.js';
+import { keepForOffline } from '../pwa.js';
+import { shareControls } from '../share.js';
 
 export function mountJob(container, { config, db, user, jobId }) {
   const view = createView(jobId);
@@ -26,7 +28,9 @@ export function mountJob(container, { config, db, user, jobId }) {
     container.replaceChildren(
       error.code === 'permission-denied' || error.code === 'not-found'
         ? notFound(jobId, user)
-        : problem(`Lost the connection to Firestore: ${error.message}`),
+        : error.code === 'offline'
+          ? offline()
+          : problem(`Lost the connection to Firestore: ${error.message}`),
     );
   };
 
@@ -36,8 +40,19 @@ export function mountJob(container, { config, db, user, jobId }) {
       jobRef,
       (snapshot) => {
         // The rules refuse another user's job and a missing one alike.
-        if (!snapshot.exists()) return fail({ code: 'not-found' });
-        job = snapshot.data();
+        if (!snapshot.exists()) {
+          // Not in this device's cache yet: only the server can say it does not exist.
+          if (snapshot.metadata.fromCache) {
+            if (!navigator.onLine) fail({ code: 'offline' });
+            return;
+          }
+          return fail({ code: 'not-found' });
+        }
+        // Progress never goes backwards on screen: an older state (a cached snapshot arriving
+        // after a newer one, on a reconnect) is not shown.
+        const next = snapshot.data();
+        if (job && (next.updatedAt || 0) < (job.updatedAt || 0)) return;
+        job = next;
         refresh();
       },
       fail,
@@ -45,7 +60,8 @@ export function mountJob(container, { config, db, user, jobId }) {
     onSnapshot(
       query(collection(jobRef, 'panels'), orderBy('index')),
       (snapshot) => {
-        panels = snapshot.docs.map((panel) => panel.data());
+        const known = new Map(panels.map((panel) => [panel.index, panel]));
+        panels = snapshot.docs.map((panel) => newest(known.get(panel.data().index), panel.data()));
         links.want(panels);
         refresh();
       },
@@ -57,6 +73,11 @@ export function mountJob(container, { config, db, user, jobId }) {
     while (stops.length) stops.pop()();
   }
   return stop;
+}
+
+/** The later of two states of one panel (by updatedAt), so a panel shown done stays done. */
+function newest(shown, next) {
+  return shown && (next.updatedAt || 0) < (shown.updatedAt || 0) ? shown : next;
 }
 
 // Signed links to the finished panels' images and audio, from GET /jobs/{jobId}: fetched when
@@ -96,6 +117,11 @@ function assetLinks(config, jobId, onChange) {
           links.set(panel.index, { image: panel.image, audio: panel.audio });
         }
       }
+      // The whole comic is kept for reading offline (by object path, not by link).
+      keepForOffline(
+        jobId,
+        [...links.values()].flatMap((link) => [link.image?.url, link.audio?.url]).filter(Boolean),
+      );
       const expiries = [...links.values()]
         .flatMap((link) => [link.image?.expiresAt, link.audio?.expiresAt])
         .filter(Boolean);
@@ -184,13 +210,15 @@ function createView(jobId) {
       remove.textContent = `Delete (${error.message})`;
     });
   });
+  const share = shareControls(jobId, () => currentConfig);
   const root = h(
     'article',
     { id: 'job-view', class: 'job', dataset: { jobId, status: '', finished: 0, total: 0 } },
     h('a', { href: '#/', class: 'back' }, '← My comics'),
     h('header', { class: 'job-head' }, h('div', {}, eyebrow, title), pill),
     bar,
-    h('div', { class: 'progress-row' }, progressText, cancel, shareButton(), remove),
+    h('div', { class: 'progress-row' }, progressText, cancel, share.button, remove),
+    share.panel,
     jobError,
     grid,
   );
@@ -209,6 +237,8 @@ function createView(jobId) {
     root.dataset.status = status;
     root.dataset.finished = String(finished);
     root.dataset.total = String(total);
+    if (job.language) grid.lang = job.language; // the comic's text, read in its language
+    share.update(job);
     title.textContent = job.title || 'Your comic';
     document.title = `${job.title || 'Comic'} · Panelflow`;
     const style = job.style ? styleLabel(job.style) : '';
@@ -264,6 +294,7 @@ function panelKey(panel, link, stopped) {
     panel.image?.path,
     panel.audio?.path,
     panel.caption,
+    panel.narration,
     panel.dialogue,
     panel.error,
     link?.image?.path === panel.image?.path ? Boolean(link?.image?.url) : false,
@@ -316,6 +347,9 @@ function panelCard(panel, link, jobId, config, stopped = false) {
           'figcaption',
           {},
           panel.caption ? h('p', { class: 'caption' }, panel.caption) : null,
+          panel.narration && panel.narration !== panel.caption
+            ? h('p', { class: 'narration' }, panel.narration)
+            : null,
           panel.dialogue?.length
             ? h(
                 'ul',
@@ -402,24 +436,6 @@ function audioUrl(panel, link) {
   return panel.audio?.path && link?.audio?.path === panel.audio.path ? link.audio.url : null;
 }
 
-function shareButton() {
-  const button = h(
-    'button',
-    { type: 'button', class: 'button button--ghost button--small' },
-    'Copy link',
-  );
-  button.addEventListener('click', async () => {
-    try {
-      await navigator.clipboard.writeText(window.location.href);
-      button.textContent = 'Link copied';
-    } catch {
-      button.textContent = 'Copy the address bar';
-    }
-    setTimeout(() => (button.textContent = 'Copy link'), 2000);
-  });
-  return button;
-}
-
 function notFound(jobId, user) {
   return h(
     'section',
@@ -433,6 +449,24 @@ function notFound(jobId, user) {
       ` for ${user.displayName}: it does not exist, or it belongs to another account.`,
     ),
     h('a', { href: '#/', class: 'button button--primary' }, 'Back to my comics'),
+  );
+}
+
+function offline() {
+  const again = h('button', { type: 'button', class: 'button' }, 'Try again');
+  again.addEventListener('click', () => window.location.reload());
+  return h(
+    'section',
+    { id: 'job-offline', class: 'card notice', role: 'alert' },
+    h('h1', {}, 'Not on this device yet'),
+    h(
+      'p',
+      {},
+      'You are offline, and this comic was never opened here: it shows once the network is back.',
+    ),
+    again,
+    ' ',
+    h('a', { href: '#/', class: 'button' }, 'Back to my comics'),
   );
 }
 

@@ -1,0 +1,117 @@
+"""What the panel step reads: the claim brings the job and the previous panel, character
+sheets are downloaded once per instance, and the cancel check is not repeated while the
+claim's read is fresh."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from panelflow.bootstrap import Services
+from panelflow.domain.errors import JobCancelled
+from panelflow.domain.models import JobRequest, JobStatus
+from panelflow.services import rendering
+from panelflow.services.jobs import start_job
+from panelflow.services.planning import plan_job
+from panelflow.services.rendering import render_panel
+
+STORY = "Ada walks to the harbour. Ada waves at the boats. Ada sits on the pier. Ada smiles."
+
+
+def _planned(services: Services, panels: int) -> str:
+    request = JobRequest(story=STORY, style="noir", panels=panels, language="en")
+    job_id = start_job(services, "user-1", request).job_id
+    services.queue.panels.clear()
+    plan_job(services, job_id)
+    return job_id
+
+
+def test_panels_of_one_job_download_each_sheet_once_even_at_once(services: Services) -> None:
+    job_id = _planned(services, panels=4)
+    # Characters who appear in a panel have a sheet.
+    sheets = [c.reference_path for c in services.store.get_job(job_id).characters]
+    sheets = [path for path in sheets if path]
+    assert sheets
+    fetched: Counter[str] = Counter()
+    original = services.blobs.get
+    gate = threading.Barrier(4, timeout=5)
+
+    def counted(path: str) -> bytes:
+        fetched[path] += 1
+        return original(path)
+
+    services.blobs.get = counted  # type: ignore[method-assign]
+    queued = [index for job, index in services.queue.panels if job == job_id]
+
+    def render(index: int) -> None:
+        gate.wait()  # the four panels start together, as a fan-out delivers them
+        render_panel(services, job_id, index)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(render, queued))
+    assert services.store.get_job(job_id).status == JobStatus.COMPLETED
+    assert fetched == Counter(dict.fromkeys(sheets, 1))
+
+
+def test_a_failed_sheet_download_is_tried_again() -> None:
+    cache = rendering.SheetCache(size=2)
+    calls = []
+
+    class Blobs:
+        def get(self, path: str) -> bytes:
+            calls.append(path)
+            if len(calls) == 1:
+                raise OSError("storage hiccup")
+            return b"sheet"
+
+    class Deps:
+        blobs = Blobs()
+
+    with contextlib.suppress(OSError):
+        cache.get(Deps(), "a")  # type: ignore[arg-type]
+    assert cache.get(Deps(), "a") == b"sheet"  # type: ignore[arg-type]
+    assert cache.get(Deps(), "a") == b"sheet"  # type: ignore[arg-type]
+    assert calls == ["a", "a"]
+    for path in ("b", "c"):  # the oldest is dropped beyond the size
+        cache.get(Deps(), path)  # type: ignore[arg-type]
+    cache.get(Deps(), "a")  # type: ignore[arg-type]
+    assert calls == ["a", "a", "b", "c", "a"]
+
+
+def test_the_claims_read_of_the_job_is_the_cancel_check_only_while_fresh(
+    services: Services,
+) -> None:
+    job_id = _planned(services, panels=1)
+    reads = []
+    original = services.store.get_job
+
+    def counted(job: str):
+        reads.append(job)
+        return original(job)
+
+    services.store.get_job = counted  # type: ignore[method-assign]
+    read = rendering.JobRead(time.monotonic())
+    rendering.ensure_active(services, job_id, read)
+    assert reads == []  # the claim read the job a moment ago
+    read.valid = False  # a paid call of the panel ended: the next one reads the job
+    rendering.ensure_active(services, job_id, read)
+    assert reads == [job_id]
+    stale = rendering.JobRead(time.monotonic() - rendering.FRESH_CHECK_S)
+    rendering.ensure_active(services, job_id, stale)
+    assert reads == [job_id, job_id]
+    services.store.transition_job(job_id, [JobStatus.RENDERING], JobStatus.CANCELLED)
+    with pytest.raises(JobCancelled):
+        rendering.ensure_active(services, job_id, rendering.JobRead(time.monotonic() - 1))
+
+
+def test_a_claim_reads_the_job_and_the_previous_panel_with_the_panel(services: Services) -> None:
+    job_id = _planned(services, panels=2)
+    claim = services.store.claim_panel(job_id, 1, "w1", 60)
+    assert claim.job is not None and claim.job.status == JobStatus.RENDERING
+    assert claim.previous is not None and claim.previous.index == 0
+    assert claim.previous.lease_owner is None and claim.previous.attempts == 0
