@@ -5,7 +5,10 @@ import { collection, limit, onSnapshot, orderBy, query, where } from 'firebase/f
 import { ApiError, startJob } from '../api.js';
 import { h, statusPill, styleLabel, when } from '../dom.js';
 
-const FIELDS = ['story', 'style', 'panels', 'language'];
+const FIELDS = ['story', 'style', 'styleText', 'panels', 'language'];
+// A style described in the user's own words: offered beside the catalogue's presets.
+const CUSTOM = 'custom';
+const STYLE_TEXT_MAX = 300;
 
 /** A language code as the reader's browser names it ("ja" → "Japanese"), code as fallback. */
 function languageName(code) {
@@ -34,7 +37,9 @@ export function mountHome(container, { config, db, user }) {
 
 function composeCard(config) {
   // Styles, languages and limits are the API's (GET /catalogue), never a copy of them.
-  const { styles: styleValues, languages, panels: limits, maxStoryChars } = config.catalogue;
+  const { styles: presets, languages, panels: limits, maxStoryChars } = config.catalogue;
+  const styleValues = presets.includes(CUSTOM) ? presets : [...presets, CUSTOM];
+  const styleTextMax = config.catalogue.maxStyleTextChars || STYLE_TEXT_MAX;
   const errors = Object.fromEntries(
     [...FIELDS, 'form'].map((field) => [
       field,
@@ -73,6 +78,28 @@ function composeCard(config) {
       ),
     ),
   );
+  const styleText = h('textarea', {
+    id: 'styleText',
+    name: 'styleText',
+    rows: 3,
+    maxlength: styleTextMax,
+    placeholder: 'Describe the look: e.g. ink and wash, muted greens, thick outlines.',
+    'aria-describedby': 'styleText-count styleText-error',
+  });
+  const styleCount = h('span', { id: 'styleText-count', class: 'count' }, `0 / ${styleTextMax}`);
+  styleText.addEventListener('input', () => {
+    styleCount.textContent = `${styleText.value.length} / ${styleTextMax}`;
+  });
+  const customField = h(
+    'div',
+    { class: 'field', id: 'custom-style', hidden: true },
+    h('div', { class: 'label-row' }, h('label', { for: 'styleText' }, 'Your style'), styleCount),
+    styleText,
+    errors.styleText,
+  );
+  styles.addEventListener('change', () => {
+    customField.hidden = styles.querySelector('input:checked')?.value !== CUSTOM;
+  });
   const panels = h('input', {
     id: 'panels',
     name: 'panels',
@@ -118,6 +145,7 @@ function composeCard(config) {
       styles,
       errors.style,
     ),
+    customField,
     h(
       'div',
       { class: 'field field--narrow' },
@@ -150,6 +178,7 @@ function composeCard(config) {
         {
           story: story.value,
           style: form.elements.style.value,
+          styleText: styleText.value,
           // Anything that is not a whole number goes as typed, for the API to explain.
           panels: rawPanels === '' ? undefined : Number.isInteger(number) ? number : rawPanels,
           language: language.value,
@@ -189,9 +218,10 @@ function showErrors(form, errors, error) {
   const fieldErrors = error.errors.filter((item) => FIELDS.includes(item.field));
   for (const item of fieldErrors) {
     const target = errors[item.field];
+    const label = item.field === 'styleText' ? 'Your style' : capitalise(item.field);
     target.textContent = target.textContent
       ? `${target.textContent}; ${item.reason}`
-      : `${capitalise(item.field)} ${item.reason}.`;
+      : `${label} ${item.reason}.`;
     if (item.field === 'style') form.querySelector('.chips').classList.add('chips--invalid');
     else form.elements[item.field].setAttribute('aria-invalid', 'true');
   }
