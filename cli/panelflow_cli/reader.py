@@ -42,7 +42,7 @@ _PAGE = """<!doctype html>
   .panel-art {{ border-bottom: 3px solid var(--ink); background: #eee7d9; }}
   .panel-art img {{ display: block; width: 100%; height: auto; }}
   .panel-placeholder {{ padding: 3rem 1rem; text-align: center; color: var(--muted); }}
-  .panel-number {{ position: absolute; top: .5rem; inset-inline-end: .5rem; z-index: 1;
+  .panel-number {{ position: absolute; z-index: 1;
                   min-width: 1.8rem; height: 1.8rem; display: grid; place-items: center;
                   font-weight: 800; background: var(--paper); border: 2px solid var(--ink);
                   border-radius: 50%; }}

@@ -377,11 +377,17 @@ def speaking_log(page: Page) -> None:
         """() => {
             window.readLog = [];
             const controls = document.querySelector('.readalong');
+            window.readTimes = [];
             new MutationObserver(() => {
                 const speaking = document.querySelector('.comic-text .is-speaking');
                 const entry = `${controls.dataset.panel}:${controls.dataset.line}`;
                 const last = window.readLog[window.readLog.length - 1];
-                if (entry !== last) window.readLog.push(entry);
+                if (entry !== last) {
+                    window.readLog.push(entry);
+                    // Where the panel's audio was when the highlight moved.
+                    const audio = document.querySelector('.is-playing audio');
+                    window.readTimes.push(audio ? audio.currentTime : null);
+                }
                 if (speaking && speaking.getAttribute('aria-current') !== 'true') {
                     window.readLog.push('missing aria-current');
                 }
@@ -397,14 +403,26 @@ def test_play_all_reads_along_in_order_and_skips_a_silent_panel(
     speaking_log(page)
     page.click(".readalong-play")
     # A highlighted line, with the audio element's own clock running.
-    page.wait_for_selector("#panel-1 .comic-text [data-line=d0].is-speaking")
-    assert page.get_attribute("#panel-1 .comic-text [data-line=d0]", "aria-current") == "true"
-    assert page.locator("#panel-1 .bubble[data-line=d0].is-speaking").count() == 1
-    current = page.eval_on_selector("#panel-1 audio", "a => a.currentTime")
-    assert 0.7 <= current < 1.4, current
-    assert page.get_attribute("#panel-1", "aria-current") == "step"
-    assert "Ana: It leads to the hill!" in page.text_content(".readalong-status")
-    page.set_viewport_size({"width": 1280, "height": 900})
+    # While Ana's line is lit, everything agrees (read in one go, as the page moves on).
+    lit = page.wait_for_function(
+        """() => {
+            const text = document.querySelector('#panel-1 .comic-text [data-line=d0]');
+            if (!text.classList.contains('is-speaking')) return null;
+            return {
+                current: text.getAttribute('aria-current'),
+                bubble: document.querySelector('#panel-1 .bubble[data-line=d0]')
+                    .classList.contains('is-speaking'),
+                panel: document.querySelector('#panel-1').getAttribute('aria-current'),
+                status: document.querySelector('.readalong-status').textContent,
+            };
+        }"""
+    ).json_value()
+    assert lit == {
+        "current": "true",
+        "bubble": True,
+        "panel": "step",
+        "status": "Panel 1: Ana: It leads to the hill!",
+    }
     shot(page, "reader-read-along")
     # The silent panel shows its note, then the comic ends.
     page.wait_for_selector(".readalong[data-panel='2'][data-silent=true]")
@@ -412,8 +430,14 @@ def test_play_all_reads_along_in_order_and_skips_a_silent_panel(
     page.wait_for_selector(".readalong[data-state=done]", timeout=15_000)
     log = page.evaluate("window.readLog")
     assert "missing aria-current" not in log
-    spoken = [entry for entry in log if not entry.endswith(":")]
-    assert spoken == ["0:narration", "0:d0", "0:d1", "1:caption", "1:d0"], log
+    times = page.evaluate("window.readTimes")
+    spoken = [(entry, time) for entry, time in zip(log, times, strict=True) if entry[-1] != ":"]
+    assert [entry for entry, _ in spoken] == ["0:narration", "0:d0", "0:d1", "1:caption", "1:d0"]
+    # Each line lit when the audio's own clock reached its start (within a frame or a
+    # timeupdate of it): the times come from audio.lines, not from a timer of the page.
+    starts = [0.0, 0.7, 1.3, 0.0, 0.6]
+    for (entry, time), start in zip(spoken, starts, strict=True):
+        assert start <= time < start + 0.35, (entry, time, start)
     assert page.locator(".is-speaking, .is-playing").count() == 0
     assert page.text_content(".readalong-status") == "End of the comic."
 

@@ -110,6 +110,7 @@ export function lineAt(lines, ms) {
 export function letteringLayer(panel, language) {
   const dir = textDirection(language);
   const boxKey = panel.caption ? 'caption' : panel.narration ? 'narration' : null;
+  // The narrator's box: lit whenever the narrator speaks, caption or narration.
   const bubbles = (panel.dialogue || [])
     .map((line, index) => ({ line, index }))
     .filter(({ line }) => String(line.text || '').trim())
@@ -130,7 +131,11 @@ export function letteringLayer(panel, language) {
     'div',
     { class: 'lettering', lang: language || null, dir, 'aria-hidden': 'true' },
     boxKey
-      ? el('p', { class: 'lettering-caption', 'data-line': boxKey, dir }, panel[boxKey])
+      ? el(
+          'p',
+          { class: 'lettering-caption', 'data-line': 'caption narration', dir },
+          panel[boxKey],
+        )
       : null,
     el('div', { class: 'lettering-bubbles' }, bubbles),
   );
@@ -141,11 +146,19 @@ export function letteringLayer(panel, language) {
 export function panelText(panel, language) {
   const dir = textDirection(language);
   const dialogue = (panel.dialogue || []).filter((line) => String(line.text || '').trim());
+  // A narration that only repeats the caption is shown once.
+  const repeated = Boolean(panel.caption) && panel.narration === panel.caption;
   return el(
     'div',
     { class: 'comic-text', lang: language || null, dir },
-    panel.caption ? el('p', { class: 'caption', 'data-line': 'caption' }, panel.caption) : null,
-    panel.narration
+    panel.caption
+      ? el(
+          'p',
+          { class: 'caption', 'data-line': repeated ? 'caption narration' : 'caption' },
+          panel.caption,
+        )
+      : null,
+    panel.narration && !repeated
       ? el('p', { class: 'narration', 'data-line': 'narration' }, panel.narration)
       : null,
     dialogue.length
@@ -308,7 +321,7 @@ export function createReadAlong(list, { silentMs = SILENT_PANEL_MS } = {}) {
     speaking = key;
     controls.dataset.line = key || '';
     if (!current || !key) return;
-    for (const element of current.querySelectorAll(`[data-line="${key}"]`)) {
+    for (const element of current.querySelectorAll(`[data-line~="${key}"]`)) {
       element.classList.add('is-speaking');
       element.setAttribute('aria-current', 'true');
     }
