@@ -144,6 +144,14 @@ class ApiClient:
         """Deletes every job of the caller, their records and their sign-in account."""
         self._call("DELETE", "/me")
 
+    def edit_panel(self, job_id: str, index: int, changes: dict[str, Any]) -> dict[str, Any]:
+        """Edits panel ``index`` (from 0); the answer says what is redone (``redo``)."""
+        return self._call("PATCH", f"/jobs/{job_id}/panels/{index}", json=changes)
+
+    def translate(self, job_id: str, language: str) -> dict[str, Any]:
+        """Starts a translated copy of a completed comic; returns the new job's id."""
+        return self._call("POST", f"/jobs/{job_id}:translate", json={"language": language})
+
     def list_jobs(self, limit: int = 20) -> list[dict[str, Any]]:
         return list(self._call("GET", "/jobs", params={"limit": limit})["jobs"])
 

@@ -366,6 +366,7 @@ def cmd_generate(args: argparse.Namespace, emit: Callable[[str], None] = _print)
             panels=args.panels,
             style=args.style,
             language=args.language,
+            styleText=getattr(args, "style_text", None),
         )
     except ApiError as error:
         for item in error.body.get("error", {}).get("errors", []) or [error.body.get("error", {})]:
@@ -456,6 +457,59 @@ def cmd_delete_account(args: argparse.Namespace) -> int:
     with contextlib.suppress(CredentialsError):
         CredentialStore().remove(target)  # the account is gone: so is its sign-in here
     _err(f"deleted your account and everything stored for it on {target.describe()}")
+    return 0
+
+
+def _edit_changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The PATCH body from the command's options; ``--say`` lines replace the dialogue."""
+    changes: dict[str, Any] = {}
+    for option, field in (
+        ("caption", "caption"),
+        ("narration", "narration"),
+        ("prompt", "imagePrompt"),
+    ):
+        value = getattr(args, option)
+        if value is not None:
+            changes[field] = value
+    if args.say is not None:
+        lines = []
+        for said in args.say:
+            speaker, colon, text = said.partition(":")
+            if not colon:
+                raise SystemExit(f'--say needs "Speaker: text", got {printable(said)!r}')
+            lines.append({"speaker": speaker.strip(), "text": text.strip()})
+        changes["dialogue"] = lines
+    return changes
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    """Edits one panel; only what changed is made again (words: speech, prompt: image)."""
+    changes = _edit_changes(args)
+    if not changes:
+        _err("nothing to change: give --caption, --narration, --say or --prompt")
+        return 2
+    if args.panel < 1:
+        _err("PANEL counts from 1")
+        return 2
+    try:
+        panel = _client(args).edit_panel(args.job_id, args.panel - 1, changes)
+    except ApiError as error:
+        for item in error.body.get("error", {}).get("errors", []) or [error.body.get("error", {})]:
+            field = f"{item['field']}: " if item.get("field") else ""
+            _err(f"rejected: {field}{item.get('reason') or item.get('message')}")
+        return 2 if error.status == 400 else 1
+    _err(f"panel {args.panel} edited; redoing: {panel['redo']}")
+    print(json_line({"jobId": args.job_id, "panel": args.panel, "redo": panel["redo"]}))
+    return 0
+
+
+def cmd_translate(args: argparse.Namespace) -> int:
+    """Starts a translated copy of a completed comic (its images reused); prints its id."""
+    created = _fetch(args, lambda client: client.translate(args.job_id, args.language))
+    if created is None:
+        return 1
+    _err(f"translation {created['jobId']} queued ({args.language})")
+    print(created["jobId"])
     return 0
 
 
@@ -566,6 +620,34 @@ def _add_delete_commands(sub: Any, connection: argparse.ArgumentParser) -> None:
     delete_account.set_defaults(run=cmd_delete_account)
 
 
+def _add_edit_commands(sub: Any, connection: argparse.ArgumentParser) -> None:
+    edit = sub.add_parser(
+        "edit",
+        parents=[connection],
+        help="change a panel's words or image prompt; only what changed is made again",
+    )
+    edit.add_argument("job_id")
+    edit.add_argument("panel", type=int, help="the panel's number, from 1")
+    edit.add_argument("--caption", help="the caption")
+    edit.add_argument("--narration", help="the narration read aloud")
+    edit.add_argument(
+        "--say",
+        action="append",
+        metavar='"SPEAKER: TEXT"',
+        help="a dialogue line (repeat for more; together they replace the panel's lines)",
+    )
+    edit.add_argument("--prompt", help="the image prompt (the panel is drawn again)")
+    edit.set_defaults(run=cmd_edit)
+    translate = sub.add_parser(
+        "translate",
+        parents=[connection],
+        help="make a completed comic again in another language, reusing its images",
+    )
+    translate.add_argument("job_id")
+    translate.add_argument("language", help="language code, e.g. fr")
+    translate.set_defaults(run=cmd_translate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="panelflow",
@@ -612,7 +694,10 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--file", "-f", help="read the story from a file")
     generate.add_argument("--panels", "-n", type=int, default=None, help="number of panels")
     generate.add_argument(
-        "--style", default=None, help="storybook, manga, noir, watercolor, pop-art"
+        "--style", default=None, help="storybook, manga, noir, watercolor, pop-art, custom"
+    )
+    generate.add_argument(
+        "--style-text", default=None, help="with --style custom: the look, in your words"
     )
     generate.add_argument("--language", default=None, help="language code (default en)")
     generate.add_argument("--follow", action="store_true", help="show live progress until done")
@@ -632,6 +717,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(run=cmd_show)
 
     _add_delete_commands(sub, connection)
+    _add_edit_commands(sub, connection)
 
     jobs = sub.add_parser("jobs", parents=[connection], help="list your jobs, newest first")
     jobs.add_argument("--limit", type=int, default=20)

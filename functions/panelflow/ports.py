@@ -6,7 +6,7 @@ Adapters live in ``panelflow.adapters``; hand-written fakes for tests live in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -144,9 +144,17 @@ class JobStore(Protocol):
         """
 
     def save_plan(
-        self, job_id: str, plan: StoryPlan, characters: Sequence[Character], plan_ms: int
+        self,
+        job_id: str,
+        plan: StoryPlan,
+        characters: Sequence[Character],
+        plan_ms: int,
+        images: Mapping[int, Asset] | None = None,
     ) -> bool:
         """Writes the panel documents and moves the job from queued to rendering.
+
+        ``images`` gives panels (by index) the image they start with: a translation's,
+        copied from its source, which the worker then keeps.
 
         Returns:
             True when this call wrote the plan; False when the job was no longer queued.
@@ -200,12 +208,35 @@ class JobStore(Protocol):
         regenerate: bool = False,
         charge: UsageCharge | None = None,
     ) -> bool:
-        """Sets the panels pending and the job rendering, atomically, if the job's status
-        is one of ``expected``; ``regenerate`` bumps each panel's generation, and
+        """Sets the panels pending and the job rendering (its generation bumped),
+        atomically, if the job's status is one of ``expected``; ``regenerate`` bumps each
+        panel's generation, and
         ``charge`` is charged to the owner's usage in the same write.
 
         Returns:
             True when this call re-queued them.
+
+        Raises:
+            QuotaExceeded: ``charge`` reached a limit; nothing was written.
+        """
+
+    def edit_panel(
+        self,
+        job_id: str,
+        index: int,
+        fields: Mapping[str, object],
+        *,
+        expected: Sequence[JobStatus],
+        requeue: bool,
+        charge: UsageCharge | None = None,
+    ) -> bool:
+        """Writes an edit to a panel (``fields`` by their document names: caption, narration,
+        dialogue, imagePrompt) and bumps the job's generation, atomically, if the job's
+        status is one of ``expected``. With ``requeue`` the panel goes back to pending and
+        the job to rendering, and ``charge`` is charged in the same write.
+
+        Returns:
+            True when this call wrote the edit.
 
         Raises:
             QuotaExceeded: ``charge`` reached a limit; nothing was written.
@@ -296,6 +327,16 @@ class StoryPlanner(Protocol):
 
         Raises:
             PlanningFailed: the story cannot be planned.
+            TransientError: try again later.
+        """
+
+    def translate(self, plan: StoryPlan, *, source_language: str, language: str) -> StoryPlan:
+        """Returns the plan's words (title, captions, narration, dialogue) in ``language``,
+        panel for panel and line for line (``panelflow.domain.translation`` checks that).
+
+        Raises:
+            TranslationUnavailable: this planner cannot translate.
+            PlanningFailed: the translation did not fit the plan.
             TransientError: try again later.
         """
 

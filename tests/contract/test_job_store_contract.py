@@ -348,6 +348,57 @@ def test_requeue_panels_and_regenerate(store) -> None:
     assert store.get_panel(job_id, 0).status == PanelStatus.PENDING
 
 
+def test_requeues_bump_the_job_generation(store) -> None:
+    job_id = _rendering_job(store, panels=1)
+    store.claim_panel(job_id, 0, "w1", 60)
+    store.complete_panel(job_id, 0, "w1", ASSETS)
+    assert store.finalize_job(job_id, 1, 0) == JobStatus.COMPLETED
+    assert store.get_job(job_id).generation == 0
+    assert store.requeue_panels(job_id, [0], [JobStatus.COMPLETED], regenerate=True)
+    assert store.get_job(job_id).generation == 1
+
+
+def test_save_plan_gives_panels_the_images_they_start_with(store) -> None:
+    job = _job()
+    store.create_job(job, "story")
+    plan = _plan(2)
+    assert store.save_plan(job.job_id, plan, list(plan.characters), 5, images={1: IMAGE})
+    panels = store.list_panels(job.job_id)
+    assert panels[0].image is None
+    assert panels[1].image == Asset.from_dict({**IMAGE.to_dict()})
+
+
+def test_edit_panel_writes_words_and_requeues_only_when_asked(store) -> None:
+    job_id = _rendering_job(store, panels=2)
+    for index in (0, 1):
+        store.claim_panel(job_id, index, "w1", 60)
+        store.complete_panel(job_id, index, "w1", ASSETS)
+    assert store.finalize_job(job_id, 2, 0) == JobStatus.COMPLETED
+    ended = [JobStatus.COMPLETED, JobStatus.PARTIAL, JobStatus.FAILED]
+
+    # Words only: written, the job stays completed, its generation goes up.
+    assert store.edit_panel(job_id, 0, {"caption": "Dawn."}, expected=ended, requeue=False)
+    job, panel = store.get_job(job_id), store.get_panel(job_id, 0)
+    assert (job.status, job.generation) == (JobStatus.COMPLETED, 1)
+    assert (panel.caption, panel.status, panel.image) == ("Dawn.", PanelStatus.DONE, IMAGE)
+
+    # With work to redo: the panel pending (its assets kept for the worker), the job running.
+    line = {"speaker": "Ada", "text": "Again!", "side": "left"}
+    fields = {"dialogue": [line], "imagePrompt": "a new picture"}
+    assert store.edit_panel(job_id, 1, fields, expected=ended, requeue=True)
+    job, panel = store.get_job(job_id), store.get_panel(job_id, 1)
+    assert (job.status, job.generation, job.finished_at) == (JobStatus.RENDERING, 2, None)
+    assert panel.status == PanelStatus.PENDING and panel.image == IMAGE
+    assert panel.dialogue == [DialogueLine("Ada", "Again!", "left")]
+    assert panel.image_prompt == "a new picture"
+    assert store.get_panel(job_id, 0).caption == "Dawn."
+
+    # While it runs, no edit is written.
+    assert not store.edit_panel(job_id, 0, {"caption": "No."}, expected=ended, requeue=False)
+    assert store.get_panel(job_id, 0).caption == "Dawn."
+    assert store.get_job(job_id).generation == 2
+
+
 def test_expired_leases_and_stale_jobs(store) -> None:
     job_id = _rendering_job(store, panels=2)
     store.claim_panel(job_id, 0, "w1", lease_seconds=0.001)

@@ -3,7 +3,9 @@ and ``GET /{version}/models/{model}`` (models.get).
 
 It runs on 127.0.0.1 in a background thread, records every request body, and answers from a
 script of replies (in order) or, with the script empty, with a default: a PNG for requests
-that ask for images, ``plan`` (JSON text) for structured-output requests, else plain text.
+that ask for images, the comic's words marked with the language (``[fr] ...``) for
+translation requests, ``plan`` (JSON text) for other structured-output requests, else plain
+text.
 Defaults carry ``usageMetadata`` (token counts) like the service's replies.
 The real google-genai client talks to it through ``HttpOptions(base_url=fake.base_url)``.
 
@@ -412,6 +414,9 @@ class FakeGemini:
             reply = image_reply(make_png(seed=request.prompt))
             prompt_tokens = len(json.dumps(request.body)) // 4
             return Reply(body={**reply.body, "usageMetadata": usage(prompt_tokens, 1290)})
+        translated = _translation(request)
+        if translated is not None:
+            return plan_reply(translated)
         if request.config.get("responseSchema") or request.config.get("responseJsonSchema"):
             text = json.dumps(self.plan or {"title": "", "characters": [], "panels": []})
             # Like the service: a reply longer than maxOutputTokens is cut off there.
@@ -434,6 +439,45 @@ class FakeGemini:
             handler.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout test)
+
+
+_TRANSLATE = re.compile(
+    r"You translate the words of a comic from .+? into .+? \((?P<code>[a-z]+)\)"
+)
+_FENCED = re.compile(r"<<<\n(?P<body>.*)\n>>>", re.DOTALL)
+
+
+def _translation(request: RecordedRequest) -> dict[str, Any] | None:
+    """For a translation request (by its system instruction): the comic it sent, every text
+    marked with the target language (``[fr] ...``), panels and speakers kept."""
+    instruction = " ".join(
+        part.get("text", "")
+        for part in (request.body.get("systemInstruction") or {}).get("parts") or []
+    )
+    wanted = _TRANSLATE.search(instruction)
+    fenced = _FENCED.search(request.texts[0]) if request.texts else None
+    if wanted is None or fenced is None:
+        return None
+    comic = json.loads(fenced["body"])
+    code = wanted["code"]
+
+    def marked(text: str) -> str:
+        return f"[{code}] {text}" if text else ""
+
+    return {
+        "title": marked(comic["title"]),
+        "panels": [
+            {
+                "caption": marked(panel["caption"]),
+                "narration": marked(panel["narration"]),
+                "dialogue": [
+                    {"speaker": line["speaker"], "text": marked(line["text"])}
+                    for line in panel["dialogue"]
+                ],
+            }
+            for panel in comic["panels"]
+        ],
+    }
 
 
 def _served_image(reply: Reply) -> bytes | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from panelflow.domain.models import (
     Character,
@@ -75,6 +76,29 @@ class CountingPlanner(_Counting):
             characters,
             line=lambda index: f"line {index}",
             prompt=lambda index: f"{style} scene {index}",
+        )
+
+    def translate(self, plan: StoryPlan, *, source_language: str, language: str) -> StoryPlan:
+        """The words marked with the language (``[fr] ...``), panel for panel."""
+        self._record(f"translate:{language}")
+
+        def marked(text: str) -> str:
+            return f"[{language}] {text}" if text else ""
+
+        return replace(
+            plan,
+            title=marked(plan.title),
+            panels=tuple(
+                replace(
+                    panel,
+                    caption=marked(panel.caption),
+                    narration=marked(panel.narration),
+                    dialogue=tuple(
+                        replace(line, text=marked(line.text)) for line in panel.dialogue
+                    ),
+                )
+                for panel in plan.panels
+            ),
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -212,13 +212,20 @@ class InMemoryJobStore:
             return True
 
     def save_plan(
-        self, job_id: str, plan: StoryPlan, characters: Sequence[Character], plan_ms: int
+        self,
+        job_id: str,
+        plan: StoryPlan,
+        characters: Sequence[Character],
+        plan_ms: int,
+        images: Mapping[int, Asset] | None = None,
     ) -> bool:
         with self._lock:
             job = self.jobs.get(job_id)
             if job is None or job.status not in (JobStatus.QUEUED, JobStatus.PLANNING):
                 return False
             self.panels[job_id] = {p.index: Panel.from_plan(job_id, p) for p in plan.panels}
+            for index, image in (images or {}).items():
+                self.panels[job_id][index].image = image
             job.status = JobStatus.RENDERING
             job.title = plan.title
             job.panel_count = len(plan.panels)
@@ -289,6 +296,7 @@ class InMemoryJobStore:
             job.status = JobStatus.RENDERING
             job.finished_at = None
             job.error = None
+            job.generation += 1
             for index in indexes:
                 panel = self.panels[job_id][index]
                 panel.status = PanelStatus.PENDING
@@ -297,6 +305,35 @@ class InMemoryJobStore:
                 panel.lease_expires_at = None
                 if regenerate:
                     panel.generation += 1
+            return True
+
+    def edit_panel(
+        self,
+        job_id: str,
+        index: int,
+        fields: Mapping[str, object],
+        *,
+        expected: Sequence[JobStatus],
+        requeue: bool,
+        charge: UsageCharge | None = None,
+    ) -> bool:
+        with self._lock:
+            job = self._charged_move(job_id, expected, charge if requeue else None)
+            panel = self.panels.get(job_id, {}).get(index)
+            if job is None or panel is None:
+                return False
+            edited = Panel.from_dict({**panel.to_dict(), **fields})
+            panel.caption, panel.narration = edited.caption, edited.narration
+            panel.dialogue, panel.image_prompt = edited.dialogue, edited.image_prompt
+            job.generation += 1
+            job.updated_at = self._clock()
+            if requeue:
+                job.status = JobStatus.RENDERING
+                job.finished_at = None
+                job.error = None
+                panel.status = PanelStatus.PENDING
+                panel.error = None
+                panel.lease_owner = panel.lease_expires_at = None
             return True
 
     def expired_leases(self, now: float, limit: int = 100) -> list[Panel]:

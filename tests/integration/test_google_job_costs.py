@@ -15,10 +15,13 @@ from fakes.tts_server import FakeTextToSpeech
 from google_fakes_env import dusk_panel, google_settings, mira_and_tomas
 from panelflow.bootstrap import Services
 from panelflow.domain import plan_limits
-from panelflow.domain.models import JobRequest, JobStatus
+from panelflow.domain.editing import PanelEdit
+from panelflow.domain.models import DialogueLine, JobRequest, JobStatus
+from panelflow.services.editing import edit_panel
 from panelflow.services.jobs import job_view, start_job
 from panelflow.services.planning import plan_job
 from panelflow.services.rendering import render_panel
+from panelflow.services.translation import start_translation
 
 ONE_PANEL: dict[str, Any] = {
     "title": "The lighthouse",
@@ -120,3 +123,62 @@ def test_a_story_written_to_inflate_the_plan_is_clamped_and_its_cost_capped(
     assert 0 < cost["estimate"] <= cap
     assert cost["byKind"]["reference"]["calls"] <= plan_limits.MAX_CHARACTERS
     assert cost["byKind"]["speech"]["units"]["characters"] <= panels * settings.max_spoken_bytes
+
+
+def _drain(services: Services) -> None:
+    queue = services.queue
+    while queue.panels:  # type: ignore[attr-defined]
+        job_id, index = queue.panels.pop(0)  # type: ignore[attr-defined]
+        render_panel(services, job_id, index)
+
+
+def _kinds(services: Services, job_id: str) -> list[str]:
+    return [call.kind for call in services.store.list_costs(job_id)]
+
+
+def test_an_edit_and_a_translation_make_only_the_calls_they_need(
+    services: Services, fake: FakeGemini, tts: FakeTextToSpeech
+) -> None:
+    two = {**ONE_PANEL, "panels": [dusk_panel(), dict(dusk_panel(), caption="Night.")]}
+    fake.plan = two
+    view = _run(services, "Mira kept the light. A storm came.", panels=2)
+    job_id = view["jobId"]
+    made = len(_kinds(services, job_id))
+
+    # A dialogue edit: the panel is spoken again (narration and the new line), never drawn.
+    fake.reset()
+    tts.reset()
+    edit = PanelEdit(dialogue=(DialogueLine("Mira", "The storm is here!"),))
+    assert edit_panel(services, "owner-1", job_id, 1, edit)["redo"] == "speech"
+    _drain(services)
+    edit_calls = _kinds(services, job_id)[made:]
+    print("\ndialogue edit, paid calls:", edit_calls, "Gemini requests:", len(fake.requests))
+    assert fake.requests == [] and "image" not in edit_calls
+    assert edit_calls == ["speech"] * len(tts.requests) and len(tts.requests) == 2
+    assert services.store.get_job(job_id).status == JobStatus.COMPLETED  # type: ignore[union-attr]
+
+    # A translation: one Gemini text call, speech for every panel, no image.
+    fake.reset()
+    tts.reset()
+    translated = start_translation(services, "owner-1", job_id, "de")
+    plan_job(services, translated.job_id)
+    _drain(services)
+    calls = _kinds(services, translated.job_id)
+    print("translation, paid calls:", calls, json.dumps(job_view_of(services, translated.job_id)))
+    assert [request.wants_image for request in fake.requests] == [False]
+    assert calls.count("translate") == 1 and "image" not in calls and "reference" not in calls
+    assert calls.count("speech") == len(tts.requests) == 4
+    job = services.store.get_job(translated.job_id)
+    assert job is not None and job.status == JobStatus.COMPLETED and job.language == "de"
+    panels = services.store.list_panels(translated.job_id)
+    assert [panel.dialogue[0].text for panel in panels] == [
+        "[de] Storm tonight.",
+        "[de] The storm is here!",
+    ]
+    assert all(text.startswith("[de] ") for text in (s.text for s in tts.served))
+
+
+def job_view_of(services: Services, job_id: str) -> dict[str, Any]:
+    job = services.store.get_job(job_id)
+    assert job is not None
+    return job_view(services, job)["cost"]

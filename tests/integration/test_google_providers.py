@@ -40,6 +40,7 @@ from panelflow.domain.models import (
     PanelPlan,
     PanelRequest,
     SpeechLine,
+    StoryPlan,
 )
 
 PLAN: dict[str, Any] = {
@@ -179,6 +180,73 @@ def test_wrong_panel_count_is_re_asked_then_trimmed(fake: FakeGemini) -> None:
     two["panels"] = two["panels"][:2]
     fake.script(plan_reply(two), plan_reply(PLAN))
     assert len(gemini_planner(fake).plan(STORY, panels=3, style="manga", language="fr").panels) == 3
+
+
+def _lighthouse_plan() -> StoryPlan:
+    return StoryPlan(
+        title="The lighthouse keeper",
+        characters=(Character("Mira", "tall, red raincoat", "female"),),
+        panels=(
+            PanelPlan(0, "A cliff at dusk.", "Dusk.", "Mira kept the light.", (), ("Mira",), "p0"),
+            PanelPlan(
+                1,
+                "The lamp room.",
+                "Storm.",
+                "",
+                (DialogueLine("Mira", "Storm tonight.", side="left"), DialogueLine("narrator", "")),
+                ("Mira",),
+                "p1",
+            ),
+        ),
+    )
+
+
+def test_translate_is_one_structured_output_call_that_keeps_panels_and_speakers(
+    fake: FakeGemini,
+) -> None:
+    source = _lighthouse_plan()
+    with costs.recording() as calls:
+        translated = gemini_planner(fake).translate(source, source_language="en", language="fr")
+
+    assert len(fake.requests) == 1
+    request = fake.requests[0]
+    assert request.config["responseMimeType"] == "application/json"
+    schema = request.config["responseSchema"]
+    assert schema["required"] == ["title", "panels"]
+    instructions = request.body["systemInstruction"]["parts"][0]["text"]
+    assert "from English into French (fr)" in instructions
+    assert '"Storm tonight."' in request.prompt and "<<<" in request.prompt
+    assert translated.title == "[fr] The lighthouse keeper"
+    assert [p.caption for p in translated.panels] == ["[fr] Dusk.", "[fr] Storm."]
+    assert [(line.speaker, line.text) for line in translated.panels[1].dialogue] == [
+        ("Mira", "[fr] Storm tonight."),
+        ("narrator", ""),
+    ]
+    assert [(c.kind, c.provider) for c in calls] == [("translate", "google")]
+
+
+def test_a_translation_that_drops_a_line_is_re_asked_then_refused(fake: FakeGemini) -> None:
+    source = _lighthouse_plan()
+    short = {
+        "title": "Le gardien",
+        "panels": [
+            {"caption": "Le soir.", "narration": "Mira.", "dialogue": []},
+            {"caption": "Orage.", "narration": "", "dialogue": []},
+        ],
+    }
+    fake.script(plan_reply(short), plan_reply(short))
+    with pytest.raises(PlanningFailed) as caught:
+        gemini_planner(fake).translate(source, source_language="en", language="fr")
+    assert len(fake.requests) == 2
+    assert "panel 2 must have 2 dialogue lines by Mira, narrator" in caught.value.message
+    assert "panel 2 must have 2 dialogue lines" in fake.requests[1].prompt
+    assert not caught.value.retryable
+
+    fake.reset()
+    fake.script(plan_reply({**short, "panels": short["panels"][:1]}))
+    translated = gemini_planner(fake).translate(source, source_language="en", language="fr")
+    assert "1 panels instead of exactly 2" in fake.requests[1].prompt
+    assert len(translated.panels) == 2  # the second answer (the fake's default) fits
 
 
 def test_blocked_story_fails_planning_without_a_second_call(fake: FakeGemini) -> None:

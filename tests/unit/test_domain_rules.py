@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from panelflow.domain import assets, leases
@@ -143,7 +145,8 @@ def test_asset_names_are_stable_across_releases() -> None:
     lines = [SpeechLine(text="Ada waits."), SpeechLine("Late again.", "Ada", "female")]
     assert (
         assets.panel_image_path(job, panel, PLAN, [ADA], "offline-1")
-        == "jobs/job-1/panels/001/image-e0278bd2a82ff843.png"
+        # Changed once, when words left the image's name (lettering is a layer).
+        == "jobs/job-1/panels/001/image-a6fc727c9f8bdfbb.png"
     )
     assert (
         assets.panel_audio_path(job, panel, lines, "offline-1")
@@ -153,6 +156,17 @@ def test_asset_names_are_stable_across_releases() -> None:
         assets.character_sheet_path("job-1", ADA, "noir", "offline-1")
         == "jobs/job-1/characters/ada-lovelace-11954cbd4751df1f.png"
     )
+
+
+def test_words_never_rename_an_image_but_a_prompt_does() -> None:
+    job, panel = _job(), Panel.from_plan("job-1", PLAN)
+    first = assets.panel_image_path(job, panel, PLAN, [ADA], "offline-1")
+    reworded = replace(
+        PLAN, caption="Ada, later.", dialogue=(DialogueLine("Ada", "Late!", side="left"),)
+    )
+    assert assets.panel_image_path(job, panel, reworded, [ADA], "offline-1") == first
+    redrawn = replace(PLAN, image_prompt="Ada on the pier under a full moon")
+    assert assets.panel_image_path(job, panel, redrawn, [ADA], "offline-1") != first
 
 
 def test_a_regenerated_panel_gets_new_asset_names() -> None:

@@ -53,7 +53,7 @@ def test_preflight_from_an_allowed_origin_answers_204(client, services: Services
     assert response.status_code == 204
     assert response.data == b""
     assert response.headers["Access-Control-Allow-Origin"] == WEB
-    assert response.headers["Access-Control-Allow-Methods"] == "GET, POST, DELETE, OPTIONS"
+    assert response.headers["Access-Control-Allow-Methods"] == "GET, POST, PATCH, DELETE, OPTIONS"
     assert response.headers["Access-Control-Allow-Headers"] == (
         "Authorization, Content-Type, Idempotency-Key"
     )

@@ -68,6 +68,8 @@ def test_the_spec_lists_exactly_the_routes_the_function_serves(client, services)
             ("/jobs/{jobId}", "GET"),
             ("/jobs/{jobId}:cancel", "POST"),
             ("/jobs/{jobId}:retry", "POST"),
+            ("/jobs/{jobId}:translate", "POST"),
+            ("/jobs/{jobId}/panels/{index}", "PATCH"),
             ("/jobs/{jobId}/panels/{index}:regenerate", "POST"),
             ("/jobs/{jobId}", "DELETE"),
             ("/me", "DELETE"),
@@ -150,6 +152,25 @@ def test_real_answers_validate_against_the_spec(client, services: Services, monk
     plain = client.post("/jobs", data="story", content_type="text/plain", headers=AUTH)
     _check("/jobs", "POST", plain, 415)
 
+    # A panel is edited once its job has ended: 409 while it runs, 202 after.
+    edited_id = _job(client, services)
+    panel = "/jobs/{jobId}/panels/{index}"
+    edit = {"caption": "The harbour, at last."}
+    _check(
+        panel, "PATCH", client.patch(f"/jobs/{edited_id}/panels/0", json=edit, headers=AUTH), 409
+    )
+    render_panel(services, edited_id, 1)
+    edited = client.patch(f"/jobs/{edited_id}/panels/0", json=edit, headers=AUTH)
+    assert _check(panel, "PATCH", edited, 202)["caption"] == "The harbour, at last."
+    nobody = {"dialogue": [{"speaker": "Nobody", "text": "Hi"}]}
+    _check(
+        panel, "PATCH", client.patch(f"/jobs/{edited_id}/panels/0", json=nobody, headers=AUTH), 400
+    )
+    translate = "/jobs/{jobId}:translate"
+    french = client.post(f"/jobs/{edited_id}:translate", json={"language": "fr"}, headers=AUTH)
+    _check(translate, "POST", french, 422)
+    klingon = client.post(f"/jobs/{edited_id}:translate", json={"language": "tlh"}, headers=AUTH)
+    _check(translate, "POST", klingon, 400)
     # 429: a quota reached; 503: a dependency down.
     limited = Settings.from_env({"GOOGLE_CLOUD_PROJECT": "u", "PANELFLOW_MAX_ACTIVE_JOBS": "1"})
     monkeypatch.setattr(services, "settings", limited)

@@ -8,7 +8,7 @@ parts live in ``panelflow.adapters.firestore``; docs/architecture.md shows the w
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -36,6 +36,7 @@ from panelflow.domain.costs import PaidCall
 from panelflow.domain.errors import NotFound, TransientError
 from panelflow.domain.finishing import final_move
 from panelflow.domain.models import (
+    Asset,
     Character,
     IdempotencyRecord,
     Job,
@@ -236,7 +237,12 @@ class FirestoreJobStore:
         return extra
 
     def save_plan(
-        self, job_id: str, plan: StoryPlan, characters: Sequence[Character], plan_ms: int
+        self,
+        job_id: str,
+        plan: StoryPlan,
+        characters: Sequence[Character],
+        plan_ms: int,
+        images: Mapping[int, Asset] | None = None,
     ) -> bool:
         now = self._clock()
 
@@ -252,6 +258,7 @@ class FirestoreJobStore:
         def panels(batch: firestore.WriteBatch) -> None:
             for panel_plan in plan.panels:
                 panel = Panel.from_plan(job_id, panel_plan)
+                panel.image = (images or {}).get(panel_plan.index)
                 data = panel.to_dict() | {"createdAt": now, "updatedAt": now}
                 batch.set(self._panel_ref(job_id, panel_plan.index), data)
 
@@ -362,6 +369,7 @@ class FirestoreJobStore:
             "finishedAt": None,
             "error": None,
             "updatedAt": now,
+            "generation": firestore.Increment(1),
         }
 
         def panels(batch: firestore.WriteBatch) -> None:
@@ -378,6 +386,30 @@ class FirestoreJobStore:
 
         allowed = {status.value for status in expected}
         extra = self._charging(job_id, charge, panels)
+        return self._write_job_in_status(job_id, allowed, job_update, extra)
+
+    def edit_panel(
+        self,
+        job_id: str,
+        index: int,
+        fields: Mapping[str, object],
+        *,
+        expected: Sequence[JobStatus],
+        requeue: bool,
+        charge: UsageCharge | None = None,
+    ) -> bool:
+        now = self._clock()
+        job_update: dict[str, Any] = {"generation": firestore.Increment(1), "updatedAt": now}
+        panel_update: dict[str, Any] = {**fields, "updatedAt": now}
+        if requeue:
+            job_update.update(status=JobStatus.RENDERING.value, finishedAt=None, error=None)
+            panel_update.update(status=PanelStatus.PENDING.value, error=None, lease=None)
+
+        def panel(batch: firestore.WriteBatch) -> None:
+            batch.update(self._panel_ref(job_id, index), panel_update)
+
+        allowed = {status.value for status in expected}
+        extra = self._charging(job_id, charge if requeue else None, panel)
         return self._write_job_in_status(job_id, allowed, job_update, extra)
 
     def expired_leases(self, now: float, limit: int = 100) -> list[Panel]:

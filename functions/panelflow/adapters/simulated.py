@@ -100,6 +100,9 @@ class SimulatedStoryPlanner:
         self._config.record("plan", panels=panels)
         return self._planner.plan(story, panels=panels, style=style, language=language)
 
+    def translate(self, plan: StoryPlan, *, source_language: str, language: str) -> StoryPlan:
+        return self._planner.translate(plan, source_language=source_language, language=language)
+
 
 class SimulatedImageGenerator:
     def __init__(self, config: SimulationConfig | None = None) -> None:

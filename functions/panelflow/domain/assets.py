@@ -11,7 +11,6 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import asdict
 
 from panelflow.domain.models import Character, Job, Panel, PanelPlan, SpeechLine
 
@@ -49,11 +48,19 @@ def _panel_asset_path(
     return f"jobs/{job.job_id}/panels/{panel.index:03d}/{kind}-{key}.{extension}"
 
 
+def panel_characters(job: Job, panel: Panel) -> list[Character]:
+    """The characters a panel is drawn with: those it shows, or the whole cast if none."""
+    return [c for c in job.characters if c.name in panel.characters] or list(job.characters)
+
+
 def panel_image_path(
     job: Job, panel: Panel, plan: PanelPlan, characters: Sequence[Character], engine: str
 ) -> str:
-    """Where a panel's image is stored: named by engine, style, plan and characters."""
-    parts = [engine, job.style, json.dumps(asdict(plan), sort_keys=True)]
+    """Where a panel's image is stored: named by engine, style, what the plan shows and the
+    characters. Not by its words: lettering is a layer over the image, so an edited caption
+    or line (or a translation) keeps the image, and only a changed prompt draws a new one."""
+    pictured = {"scene": plan.scene, "imagePrompt": plan.image_prompt, "who": plan.characters}
+    parts = [engine, job.art_style, json.dumps(pictured, sort_keys=True)]
     parts += [f"{c.name}:{c.description}" for c in characters]
     return _panel_asset_path(job, panel, "image", parts, "png")
 

@@ -118,6 +118,13 @@ class PlanningFailed(ProviderError):
     code = "planning_failed"
 
 
+class TranslationUnavailable(PanelflowError):
+    """The configured planner cannot translate (only the Google planner can)."""
+
+    code = "translation_unavailable"
+    http_status = 422
+
+
 class QuotaExhausted(ProviderError):
     """The provider's quota cannot recover by waiting: no billing (limit 0) or a per-day
     quota used up. Permanent, so a job fails with a reason instead of retrying all day."""

@@ -48,10 +48,15 @@ class PanelStatus(str, enum.Enum):
         return self in (PanelStatus.DONE, PanelStatus.FAILED)
 
 
+# Where a speaker stands in the picture; lettering puts the bubble on that side.
+SIDES = ("left", "right", "center")
+
+
 @dataclass(frozen=True)
 class DialogueLine:
     speaker: str
     text: str
+    side: str = "center"
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,10 @@ class IdempotencyRecord:
     expires_at: float
 
 
+# The style whose look is the owner's own text (``Job.style_text``), not a preset.
+CUSTOM_STYLE = "custom"
+
+
 @dataclass(frozen=True)
 class JobRequest:
     """A validated request to start a job."""
@@ -131,6 +140,8 @@ class JobRequest:
     style: str
     panels: int
     language: str
+    # With ``style == CUSTOM_STYLE``: the owner's description of the look.
+    style_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -299,6 +310,17 @@ class Job:
     finished_at: float | None = None
     timings: dict[str, int] = field(default_factory=dict)
     idempotency_key_id: str = ""
+    style_text: str = ""
+    # Bumped by every change to a finished comic (edit, regenerate, retry): what an export
+    # made from an older generation no longer shows.
+    generation: int = 0
+    # The job this one translates (its images are reused); empty for a comic of its own.
+    translated_from: str = ""
+
+    @property
+    def art_style(self) -> str:
+        """What the image prompts call the style: a preset's name, or the custom text."""
+        return self.style_text if self.style == CUSTOM_STYLE and self.style_text else self.style
 
     @property
     def progress(self) -> float:
@@ -326,6 +348,9 @@ class Job:
             "finishedAt": self.finished_at,
             "timings": dict(self.timings),
             "idempotencyKeyId": self.idempotency_key_id,
+            "styleText": self.style_text,
+            "generation": self.generation,
+            "translatedFrom": self.translated_from,
         }
 
     @classmethod
@@ -348,6 +373,9 @@ class Job:
             finished_at=data.get("finishedAt"),
             timings=dict(data.get("timings") or {}),
             idempotency_key_id=data.get("idempotencyKeyId", ""),
+            style_text=data.get("styleText", ""),
+            generation=int(data.get("generation", 0)),
+            translated_from=data.get("translatedFrom", ""),
         )
 
 

@@ -68,7 +68,7 @@ def clamp_panel(panel: PanelPlan, *, spoken_bytes: int = SPOKEN_BYTES_PER_PANEL)
         if not text:
             break
         left -= len(text.encode("utf-8"))
-        dialogue.append(DialogueLine(speaker=shorten(line.speaker, NAME_CHARS), text=text))
+        dialogue.append(replace(line, speaker=shorten(line.speaker, NAME_CHARS), text=text))
     return replace(
         panel,
         scene=shorten(panel.scene, SCENE_CHARS),

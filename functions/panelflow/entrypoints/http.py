@@ -13,15 +13,23 @@ from werkzeug.exceptions import HTTPException
 from panelflow import logs
 from panelflow.bootstrap import Services
 from panelflow.domain.errors import NotFound, PanelflowError, QuotaExceeded, ValidationFailed
-from panelflow.entrypoints.validation import parse_json_body, parse_start_job
+from panelflow.entrypoints.validation import (
+    parse_edit_panel,
+    parse_json_body,
+    parse_start_job,
+    parse_translate,
+)
 from panelflow.services.control import cancel_job, regenerate_panel, retry_job
 from panelflow.services.deletion import delete_account, delete_job
+from panelflow.services.editing import edit_panel
 from panelflow.services.jobs import get_job_for, job_view, start_job
+from panelflow.services.translation import start_translation
 from panelflow.settings import catalogue
 
 # Matched with fullmatch: ``$`` would also match before a trailing newline.
 _JOB_PATH = re.compile(r"/jobs/([A-Za-z0-9_-]{1,64})")
-_JOB_ACTION = re.compile(r"/jobs/([A-Za-z0-9_-]{1,64}):(cancel|retry)")
+_JOB_ACTION = re.compile(r"/jobs/([A-Za-z0-9_-]{1,64}):(cancel|retry|translate)")
+_PANEL_PATH = re.compile(r"/jobs/([A-Za-z0-9_-]{1,64})/panels/([0-9]{1,3})")
 _PANEL_ACTION = re.compile(r"/jobs/([A-Za-z0-9_-]{1,64})/panels/([0-9]{1,3}):regenerate")
 # Printable ASCII, as for HTTP tokens; long enough for a UUID or a hash.
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
@@ -33,7 +41,7 @@ _SECURITY_HEADERS = {
 }
 # Answer to a CORS preflight from an allowed origin (PANELFLOW_CORS_ORIGINS).
 _CORS_PREFLIGHT = {
-    "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
+    "Access-Control-Allow-Methods": "GET, POST, PATCH, DELETE, OPTIONS",
     "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key",
     "Access-Control-Max-Age": "600",
 }
@@ -149,6 +157,10 @@ def _route(services: Services, request: flask.Request) -> Response:
     if match:
         job_id, action = match.groups()
         routes[path] = {"POST": lambda: _job_action(services, request, job_id, action)}
+    match = _PANEL_PATH.fullmatch(path)
+    if match:
+        job_id, index = match.group(1), int(match.group(2))
+        routes[path] = {"PATCH": lambda: _edit_panel(services, request, job_id, index)}
     match = _PANEL_ACTION.fullmatch(path)
     if match:
         job_id, index = match.group(1), int(match.group(2))
@@ -170,8 +182,8 @@ def _links(request: flask.Request, job_id: str) -> dict[str, str]:
     return {"self": f"{request.script_root}/jobs/{job_id}"}
 
 
-def _post_job(services: Services, request: flask.Request) -> Response:
-    uid = _uid(services, request)
+def _json_body(services: Services, request: flask.Request) -> Any:
+    """The request's JSON body, within the size limit."""
     limit = services.settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"body must be at most {limit} bytes", field="body")
@@ -180,7 +192,12 @@ def _post_job(services: Services, request: flask.Request) -> Response:
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
         raise PayloadTooLarge(f"body must be at most {limit} bytes", field="body")
-    job_request = parse_start_job(parse_json_body(raw), services.settings)
+    return parse_json_body(raw)
+
+
+def _post_job(services: Services, request: flask.Request) -> Response:
+    uid = _uid(services, request)
+    job_request = parse_start_job(_json_body(services, request), services.settings)
     key = request.headers.get("Idempotency-Key")
     if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
         raise ValidationFailed(
@@ -194,8 +211,20 @@ def _post_job(services: Services, request: flask.Request) -> Response:
 
 def _job_action(services: Services, request: flask.Request, job_id: str, action: str) -> Response:
     uid = _uid(services, request)
+    if action == "translate":
+        language = parse_translate(_json_body(services, request), services.settings)
+        translated = start_translation(services, uid, job_id, language)
+        links = _links(request, translated.job_id)
+        body = {"jobId": translated.job_id, "status": translated.status.value, "links": links}
+        return body, 202, {"Location": links["self"]}
     job = (cancel_job if action == "cancel" else retry_job)(services, uid, job_id)
     return job_view(services, job), 200, {}
+
+
+def _edit_panel(services: Services, request: flask.Request, job_id: str, index: int) -> Response:
+    uid = _uid(services, request)
+    edit = parse_edit_panel(_json_body(services, request))
+    return edit_panel(services, uid, job_id, index, edit), 202, {}
 
 
 def _regenerate(services: Services, request: flask.Request, job_id: str, index: int) -> Response:

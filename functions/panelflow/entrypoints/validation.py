@@ -5,17 +5,27 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from panelflow.domain.editing import PanelEdit
 from panelflow.domain.errors import ValidationFailed
-from panelflow.domain.models import JobRequest
-from panelflow.settings import Settings
+from panelflow.domain.models import CUSTOM_STYLE, DialogueLine, JobRequest
+from panelflow.settings import STYLE_TEXT_CHARS, Settings
 
 # Everything below U+0020 except tab and newline, plus DEL and the C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _clean_text(value: str) -> str:
+    """Text a user sent: valid Unicode, one kind of line break, no control characters, no
+    surrounding whitespace. It stays untrusted: prompts fence it as data."""
+    if _SURROGATE.search(value):
+        # JSON's \ud800 escapes decode to text that no store can encode as UTF-8.
+        raise ValueError("must be valid Unicode text (it has an unpaired surrogate)")
+    return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
 class StartJobBody(BaseModel):
@@ -25,8 +35,14 @@ class StartJobBody(BaseModel):
     style: str | None = None
     panels: int | None = None
     language: str | None = None
+    styleText: str | None = None
 
-    @field_validator("style", "panels", "language", mode="before")
+    @field_validator("styleText")
+    @classmethod
+    def _clean_style_text(cls, value: str | None) -> str | None:
+        return None if value is None else _clean_text(value)
+
+    @field_validator("style", "panels", "language", "styleText", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         # Leave a field out for its default; null is not one of its documented types.
@@ -45,10 +61,7 @@ class StartJobBody(BaseModel):
     @field_validator("story")
     @classmethod
     def _clean_story(cls, value: str) -> str:
-        if _SURROGATE.search(value):
-            # JSON's \ud800 escapes decode to text that no store can encode as UTF-8.
-            raise ValueError("must be valid Unicode text (it has an unpaired surrogate)")
-        value = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
+        value = _clean_text(value)
         if not value:
             raise ValueError("must not be empty")
         return value
@@ -135,16 +148,15 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def parse_start_job(payload: Any, settings: Settings) -> JobRequest:
-    """Validates a decoded JSON body against the schema and the configured limits.
+_Body = TypeVar("_Body", bound=BaseModel)
 
-    Raises:
-        ValidationFailed: with one entry per bad field.
-    """
+
+def _model(payload: Any, model: type[_Body]) -> _Body:
+    """The body as ``model``, or every field that does not fit it."""
     if not isinstance(payload, dict):
         raise ValidationFailed([{"field": "body", "reason": "must be a JSON object"}])
     try:
-        body = StartJobBody.model_validate(payload)
+        return model.model_validate(payload)
     except ValidationError as error:
         raise ValidationFailed(
             [
@@ -152,6 +164,15 @@ def parse_start_job(payload: Any, settings: Settings) -> JobRequest:
                 for item in error.errors()
             ]
         ) from None
+
+
+def parse_start_job(payload: Any, settings: Settings) -> JobRequest:
+    """Validates a decoded JSON body against the schema and the configured limits.
+
+    Raises:
+        ValidationFailed: with one entry per bad field.
+    """
+    body = _model(payload, StartJobBody)
     errors: list[dict[str, str]] = []
     if len(body.story) > settings.max_story_chars:
         errors.append(
@@ -162,8 +183,14 @@ def parse_start_job(payload: Any, settings: Settings) -> JobRequest:
             }
         )
     style = (body.style or settings.styles[0]).strip().lower()
-    if style not in settings.styles:
-        errors.append({"field": "style", "reason": f"must be one of {', '.join(settings.styles)}"})
+    style_text = _style_text(style, body.styleText, errors)
+    if style not in (*settings.styles, CUSTOM_STYLE):
+        errors.append(
+            {
+                "field": "style",
+                "reason": f"must be one of {', '.join((*settings.styles, CUSTOM_STYLE))}",
+            }
+        )
     panels = settings.default_panels if body.panels is None else body.panels
     if not settings.min_panels <= panels <= settings.max_panels:
         errors.append(
@@ -179,7 +206,114 @@ def parse_start_job(payload: Any, settings: Settings) -> JobRequest:
         )
     if errors:
         raise ValidationFailed(errors)
-    return JobRequest(story=body.story, style=style, panels=panels, language=language)
+    return JobRequest(
+        story=body.story, style=style, panels=panels, language=language, style_text=style_text
+    )
+
+
+def _style_text(style: str, text: str | None, errors: list[dict[str, str]]) -> str:
+    """The custom style's description: required with ``custom``, refused without it."""
+    if style != CUSTOM_STYLE:
+        if text is not None:
+            errors.append({"field": "styleText", "reason": f'is only for style "{CUSTOM_STYLE}"'})
+        return ""
+    if not text:
+        errors.append({"field": "styleText", "reason": f'is required with style "{CUSTOM_STYLE}"'})
+        return ""
+    if len(text) > STYLE_TEXT_CHARS:
+        errors.append(
+            {
+                "field": "styleText",
+                "reason": f"must be at most {STYLE_TEXT_CHARS} characters (got {len(text)})",
+            }
+        )
+    return text
+
+
+class EditLineBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    speaker: str
+    text: str
+    side: str = "center"
+
+    @field_validator("speaker", "text")
+    @classmethod
+    def _clean(cls, value: str) -> str:
+        return " ".join(_clean_text(value).split())
+
+
+class EditPanelBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    caption: str | None = None
+    narration: str | None = None
+    dialogue: list[EditLineBody] | None = None
+    imagePrompt: str | None = None
+
+    @field_validator("caption", "narration", "dialogue", "imagePrompt", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null (leave the field out to keep it)")
+        return value
+
+    @field_validator("caption", "narration", "imagePrompt")
+    @classmethod
+    def _clean(cls, value: str) -> str:
+        return _clean_text(value)
+
+
+def parse_edit_panel(payload: Any) -> PanelEdit:
+    """Validates the shape of a panel edit; ``services.editing.check_edit`` checks it
+    against the comic (its speakers, the plan limits).
+
+    Raises:
+        ValidationFailed: with one entry per bad field.
+    """
+    body = _model(payload, EditPanelBody)
+    if not body.model_fields_set:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "body",
+                    "reason": "must change at least one of caption, narration, dialogue, "
+                    "imagePrompt",
+                }
+            ]
+        )
+    dialogue = None
+    if body.dialogue is not None:
+        dialogue = tuple(
+            DialogueLine(speaker=line.speaker, text=line.text, side=line.side)
+            for line in body.dialogue
+        )
+    return PanelEdit(
+        caption=body.caption,
+        narration=body.narration,
+        dialogue=dialogue,
+        image_prompt=body.imagePrompt,
+    )
+
+
+class TranslateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    language: str
+
+
+def parse_translate(payload: Any, settings: Settings) -> str:
+    """The language to translate into, one the deployment supports.
+
+    Raises:
+        ValidationFailed: naming ``language``.
+    """
+    language = _model(payload, TranslateBody).language.strip().lower()
+    if language not in settings.languages:
+        raise ValidationFailed(
+            [{"field": "language", "reason": f"must be one of {', '.join(settings.languages)}"}]
+        )
+    return language
 
 
 _TYPE_NAMES = {
@@ -188,6 +322,8 @@ _TYPE_NAMES = {
     "int_from_float": "an integer",
     "bool_type": "a boolean",
     "dict_type": "an object",
+    "list_type": "a list",
+    "model_type": "an object",
 }
 
 

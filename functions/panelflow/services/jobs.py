@@ -10,7 +10,7 @@ from typing import Any
 from panelflow import logs
 from panelflow.domain import costs
 from panelflow.domain.errors import NotFound, PanelflowError
-from panelflow.domain.models import IdempotencyRecord, Job, JobRequest, JobStatus
+from panelflow.domain.models import IdempotencyRecord, Job, JobRequest, JobStatus, Panel
 from panelflow.domain.quotas import Quota
 from panelflow.ports import JobDependencies
 
@@ -43,7 +43,14 @@ def start_job(
     if idempotency_key is not None:
         record = IdempotencyRecord(
             key_id=_digest(owner_uid, idempotency_key),
-            body_hash=_digest(request.story, request.style, str(request.panels), request.language),
+            body_hash=_digest(
+                request.story,
+                request.style,
+                str(request.panels),
+                request.language,
+                # Only a custom style adds a part: other keys hash as they always did.
+                *([request.style_text] if request.style_text else []),
+            ),
             expires_at=now + services.settings.idempotency_ttl_seconds,
         )
     job = Job(
@@ -51,6 +58,7 @@ def start_job(
         owner_uid=owner_uid,
         status=JobStatus.QUEUED,
         style=request.style,
+        style_text=request.style_text,
         language=request.language,
         panels_requested=request.panels,
         created_at=now,
@@ -112,6 +120,11 @@ def job_view(services: JobDependencies, job: Job) -> dict[str, Any]:
     for panel_view in view["panels"]:
         panel_view["cost"] = costs.summary(c for c in calls if c.panel_index == panel_view["index"])
     return view
+
+
+def panel_view(services: JobDependencies, panel: Panel) -> dict[str, Any]:
+    """One panel as the API returns it to its owner (callers check that), with signed links."""
+    return _panel_view(services, panel.to_dict())
 
 
 def _panel_view(services: JobDependencies, data: dict[str, Any]) -> dict[str, Any]:

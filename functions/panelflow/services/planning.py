@@ -13,6 +13,7 @@ from panelflow.services import references
 from panelflow.services.deletion import forget_if_deleted
 from panelflow.services.metering import metered
 from panelflow.services.rendering import ensure_active
+from panelflow.services.translation import translate_job
 
 
 def plan_job(services: PlanningDependencies, job_id: str) -> None:
@@ -34,6 +35,9 @@ def plan_job(services: PlanningDependencies, job_id: str) -> None:
     if job.status == JobStatus.RENDERING:
         _publish_unfinished(services, job_id)
         return
+    if job.translated_from:
+        translate_job(services, job)
+        return
     # No "planning" write: the job goes from queued to rendering in one write when its
     # plan is stored, which keeps the job document at most one write per second.
     started = time.monotonic()
@@ -41,7 +45,7 @@ def plan_job(services: PlanningDependencies, job_id: str) -> None:
         story = store.get_story(job_id)
         with metered(services, job_id, kind="plan", provider=services.settings.planner, units={}):
             plan = services.planner.plan(
-                story, panels=job.panels_requested, style=job.style, language=job.language
+                story, panels=job.panels_requested, style=job.art_style, language=job.language
             )
         # Every planner's plan passes the same limits before it is saved (cost caps).
         plan = plan_limits.clamp(plan, spoken_bytes=services.settings.max_spoken_bytes)

@@ -24,7 +24,7 @@ def with_references(
     """The plan's characters; those who appear in a panel with their sheet rendered."""
     appearing = {name for panel in plan.panels for name in panel.characters}
     return [
-        render(services, job.job_id, character, job.style)
+        render(services, job.job_id, character, job.art_style)
         if character.name in appearing
         else character
         for character in plan.characters

@@ -156,9 +156,9 @@ def ensure_active(services: StoreDependencies, job_id: str) -> None:
 
 def _image(services: RenderingDependencies, job: Job, panel: Panel) -> Asset:
     plan = panel.plan()
-    characters = [c for c in job.characters if c.name in panel.characters] or list(job.characters)
+    characters = assets.panel_characters(job, panel)
     path = assets.panel_image_path(job, panel, plan, characters, services.image_engine)
-    stored = _stored(services, panel, path)
+    stored = _current(panel.image, path) or _stored(services, panel, path)
     if stored is not None:
         return stored
     references = _references(services, characters)
@@ -167,7 +167,7 @@ def _image(services: RenderingDependencies, job: Job, panel: Panel) -> Asset:
         image = services.images.panel(
             PanelRequest(
                 panel=plan,
-                style=job.style,
+                style=job.art_style,
                 characters=characters,
                 references=references,
                 previous=previous.plan() if previous else None,
@@ -193,7 +193,7 @@ def _audio(services: RenderingDependencies, job: Job, panel: Panel) -> Asset | N
     if not lines:
         return None
     path = assets.panel_audio_path(job, panel, lines, services.voice_engine)
-    stored = _stored(services, panel, path)
+    stored = _current(panel.audio, path) or _stored(services, panel, path)
     if stored is not None:
         return stored
     characters = {"characters": sum(len(line.text) for line in lines)}
@@ -218,6 +218,13 @@ def _paid_call(
         services, job.job_id, kind=kind, provider=provider, units=units, panel_index=panel.index
     ):
         yield
+
+
+def _current(asset: Asset | None, path: str) -> Asset | None:
+    """The panel's own asset when it is still what the panel asks for: a panel edited or
+    translated is redone only where its inputs changed (its words re-spoken, say, while its
+    image is kept), and an unchanged asset costs no call and no round trip."""
+    return asset if asset is not None and asset.path == path else None
 
 
 def _stored(services: RenderingDependencies, panel: Panel, path: str) -> Asset | None:

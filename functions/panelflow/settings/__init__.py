@@ -12,12 +12,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from panelflow.domain.models import JobStatus, PanelStatus
+from panelflow.domain.models import CUSTOM_STYLE, JobStatus, PanelStatus
+from panelflow.domain.translation import TRANSLATION_NEEDS
 from panelflow.settings import checks, table
 from panelflow.settings.parsers import VOICE_NAME_PATTERN
 from panelflow.settings.providers import DEFAULT_PRICES
 
-__all__ = ["DEFAULT_PRICES", "LANGUAGES", "STYLES", "VOICE_NAME_PATTERN", "Settings", "catalogue"]
+__all__ = [
+    "DEFAULT_PRICES",
+    "LANGUAGES",
+    "STYLES",
+    "STYLE_TEXT_CHARS",
+    "TRANSLATION_NEEDS",
+    "VOICE_NAME_PATTERN",
+    "Settings",
+    "catalogue",
+    "translation_available",
+]
 
 STYLES = ("storybook", "manga", "noir", "watercolor", "pop-art")
 LANGUAGES = ("en", "de", "es", "fr", "it", "pt", "nl", "ja")
@@ -135,6 +146,15 @@ class Settings:
         return cls(**fields)
 
 
+# The longest custom style description a job may carry.
+STYLE_TEXT_CHARS = 300
+
+
+def translation_available(settings: Settings) -> bool:
+    """Whether this deployment's planner can translate a comic."""
+    return settings.planner == "google"
+
+
 def catalogue(settings: Settings) -> dict[str, Any]:
     """What a client may offer: styles, languages, limits and the states a job passes through.
 
@@ -149,6 +169,12 @@ def catalogue(settings: Settings) -> dict[str, Any]:
             "default": settings.default_panels,
         },
         "maxStoryChars": settings.max_story_chars,
+        # Beside the presets: a style described in the owner's own words.
+        "customStyle": {"style": CUSTOM_STYLE, "maxChars": STYLE_TEXT_CHARS},
+        "translation": {
+            "available": translation_available(settings),
+            "reason": "" if translation_available(settings) else TRANSLATION_NEEDS,
+        },
         "jobStates": [status.value for status in JobStatus],
         "terminalJobStates": [status.value for status in JobStatus if status.terminal],
         "panelStates": [status.value for status in PanelStatus],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, Literal
 
 from google import genai
@@ -12,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 from panelflow.adapters import prompts
 from panelflow.adapters.gemini.client import Call, RetryPolicy, generate, token_units
 from panelflow.adapters.gemini.replies import finish_reason, refusal
-from panelflow.domain import costs, plan_limits
+from panelflow.domain import costs, plan_limits, translation
 from panelflow.domain.errors import PlanningFailed
 from panelflow.domain.models import Character, DialogueLine, PanelPlan, StoryPlan
 from panelflow.domain.provider_models import DEFAULT_PLANNER_MODEL
@@ -56,6 +57,23 @@ class PlannedStory(BaseModel):
     title: str = _limit(maxLength=plan_limits.TITLE_CHARS)
     characters: list[PlannedCharacter] = _limit(maxItems=plan_limits.MAX_CHARACTERS)
     panels: list[PlannedPanel]
+
+
+class TranslatedLine(BaseModel):
+    speaker: str
+    text: str = _limit(maxLength=plan_limits.DIALOGUE_LINE_CHARS)
+
+
+class TranslatedPanel(BaseModel):
+    caption: str = _limit(maxLength=plan_limits.CAPTION_CHARS)
+    narration: str = _limit(maxLength=plan_limits.NARRATION_CHARS)
+    dialogue: list[TranslatedLine] = _limit(maxItems=plan_limits.DIALOGUE_LINES)
+
+
+# The translation's schema, and the shape the comic's words are sent in.
+class TranslatedStory(BaseModel):
+    title: str = _limit(maxLength=plan_limits.TITLE_CHARS)
+    panels: list[TranslatedPanel]
 
 
 class GeminiStoryPlanner:
@@ -133,6 +151,101 @@ class GeminiStoryPlanner:
         raise PlanningFailed(
             f"The story planner's reply did not fit the plan format, twice: {problem}"
         )
+
+    def translate(self, plan: StoryPlan, *, source_language: str, language: str) -> StoryPlan:
+        """Returns the plan's words in ``language``; see the StoryPlanner port.
+
+        One structured-output call; re-asked once when the reply does not fit the schema or
+        the comic (panels, lines and speakers, ``domain.translation.mismatch``).
+        """
+        config = types.GenerateContentConfig(
+            system_instruction=prompts.translator_instructions(
+                source_language=source_language, language=language
+            ),
+            response_mime_type="application/json",
+            response_schema=TranslatedStory,
+            # Faithful rather than creative.
+            temperature=0.2,
+            max_output_tokens=self._max_output_tokens,
+        )
+        words = TranslatedStory(
+            title=plan.title,
+            panels=[
+                TranslatedPanel(
+                    caption=panel.caption,
+                    narration=panel.narration,
+                    dialogue=[
+                        TranslatedLine(speaker=line.speaker, text=line.text)
+                        for line in panel.dialogue
+                    ],
+                )
+                for panel in plan.panels
+            ],
+        )
+        request = types.Part(text=prompts.translation_request(words.model_dump_json()))
+        contents = [types.Content(role="user", parts=[request])]
+        call = Call("Translating the comic", self._model, MODEL_VARIABLE, "translate")
+        problem = ""
+        for attempt in range(2):
+            response = generate(
+                self._client, call, contents=contents, config=config, policy=self._retry
+            )
+            translated, problem = _read_translation(response, plan)
+            costs.record(
+                costs.PaidCall(
+                    kind="translate",
+                    provider="google",
+                    model=self._model,
+                    units=token_units(response),
+                    outcome="ok" if translated is not None else "unusable",
+                )
+            )
+            declined = refusal(response)
+            if declined:
+                raise PlanningFailed(f"The translator declined this comic: {declined}.")
+            if translated is not None:
+                return translated
+            if attempt == 0:
+                logger.info("translation did not fit, asking again: %s", problem)
+                correction = types.Part(text=prompts.translation_correction(problem))
+                contents = [types.Content(role="user", parts=[request, correction])]
+        raise PlanningFailed(f"The translation did not fit the comic, twice: {problem}")
+
+
+def _read_translation(
+    response: types.GenerateContentResponse, plan: StoryPlan
+) -> tuple[StoryPlan | None, str]:
+    """(the translated plan if it fits ``plan``, else the problem to report)."""
+    parsed = response.parsed
+    if not isinstance(parsed, TranslatedStory):
+        text = response.text or ""
+        if not text.strip():
+            return None, f"the reply was empty (finish reason {finish_reason(response)})."
+        try:
+            parsed = TranslatedStory.model_validate_json(text)
+        except ValidationError as error:
+            return None, _describe(error)
+    translated = StoryPlan(
+        title=parsed.title,
+        characters=plan.characters,
+        panels=tuple(
+            replace(
+                panel,
+                caption=words.caption,
+                narration=words.narration,
+                dialogue=tuple(
+                    DialogueLine(speaker=line.speaker, text=line.text) for line in words.dialogue
+                ),
+            )
+            for panel, words in zip(plan.panels, parsed.panels, strict=False)
+        ),
+    )
+    if len(parsed.panels) != len(plan.panels):
+        return None, (
+            f"the reply has {len(parsed.panels)} panels instead of exactly {len(plan.panels)}."
+        )
+    problem = translation.mismatch(plan, translated)
+    return (None, problem) if problem else (translated, "")
 
 
 def _reask(

@@ -10,8 +10,9 @@ from panelflow.adapters.offline.plan.cast import Cast, describe, find_characters
 from panelflow.adapters.offline.plan.panels import group_sentences, plan_panel
 from panelflow.adapters.offline.plan.sentences import normalise, split_sentences, split_title
 from panelflow.adapters.offline.plan.vocabulary import LETTER_RE
-from panelflow.domain.errors import PlanningFailed
+from panelflow.domain.errors import PlanningFailed, TranslationUnavailable
 from panelflow.domain.models import PanelPlan, StoryPlan
+from panelflow.domain.translation import TRANSLATION_NEEDS
 
 
 class RuleBasedStoryPlanner:
@@ -21,6 +22,10 @@ class RuleBasedStoryPlanner:
     speech and from capitalised names that recur; each character gets a look and a voice
     hint derived from a hash of the name, so a re-plan draws the same people.
     """
+
+    def translate(self, plan: StoryPlan, *, source_language: str, language: str) -> StoryPlan:
+        """Text rules cannot translate: always refuses, with the reason."""
+        raise TranslationUnavailable(TRANSLATION_NEEDS)
 
     def plan(self, story: str, *, panels: int, style: str, language: str) -> StoryPlan:
         """Returns ``panels`` panels, or one per sentence when the story has fewer sentences."""
