@@ -74,7 +74,12 @@ def finished_job(local_stack: LocalStack) -> str:
 
 def open_finished(page: Page, stack: LocalStack, job_id: str) -> None:
     sign_in(page, stack, "rosa", f"/#/jobs/{job_id}")
-    page.wait_for_selector("#job-view[data-status=completed]", timeout=180_000)
+    page.wait_for_selector("#job-view[data-status]:not([data-status=''])")
+    try:
+        page.wait_for_selector("#job-view[data-status=completed]", timeout=240_000)
+    except Exception:
+        shot(page, "job-not-finished")
+        raise
     page.wait_for_function(
         "document.querySelectorAll('.panel audio').length === 3"
         " && [...document.querySelectorAll('.panel img')].every(i => i.complete && i.naturalWidth)"
@@ -395,4 +400,51 @@ def test_a_custom_style_is_described_in_a_bounded_field(
     assert sent[0]["style"] == "custom"
     assert sent[0]["styleText"] == "Ink and wash, muted greens"
     shot(page, "custom-style")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_an_edit_goes_to_the_api_and_the_panel_is_made_again_live(
+    local_stack: LocalStack, browser: Browser, contexts: list[BrowserContext]
+) -> None:
+    job_id = start_job(local_stack, "rosa", 'Ana looked up. "Stars," Ana said.', panels=1)
+    page = open_page(browser, contexts)
+    sign_in(page, local_stack, "rosa", f"/#/jobs/{job_id}")
+    page.wait_for_selector("#job-view[data-status=completed]", timeout=180_000)
+    page.wait_for_selector(".panel audio")
+    audio_file = "document.querySelector('.panel audio')?.getAttribute('src').split('?')[0]"
+    first_audio = page.evaluate(audio_file)
+    patches: list[dict[str, Any]] = []
+    page.on(
+        "request",
+        lambda request: patches.append(json.loads(request.post_data or "{}"))
+        if request.method == "PATCH"
+        else None,
+    )
+    page.click(".panel button.panel-edit")
+    page.wait_for_selector("dialog.edit-dialog[open]")
+    # The API's own refusal, beside its field.
+    page.fill("#edit-caption", "x" * 500)
+    page.click("#edit-panel button[type=submit]")
+    refused = page.wait_for_selector("#edit-panel [data-error-for=caption]:not(:empty)")
+    assert refused.text_content().startswith("Caption must be at most "), refused.text_content()
+    assert refused.text_content().endswith("(got 500).")
+    page.fill("#edit-caption", "The night sky, full of stars.")
+    with page.expect_response(lambda r: r.request.method == "PATCH") as answered:
+        page.click("#edit-panel button[type=submit]")
+    assert answered.value.status == 202
+    assert answered.value.json()["redo"] == "speech"  # words only: spoken again, not redrawn
+    page.wait_for_selector("dialog.edit-dialog:not([open])", state="attached")
+    assert page.text_content(".edit-notice") == (
+        "Saved: panel 1 is being made again with your changes."
+    )
+    assert patches[-1] == {"caption": "The night sky, full of stars."}
+    # Live from the panel listener: the new words in the lettering and the text, then the
+    # panel spoken again (a new audio file).
+    page.wait_for_function(
+        "document.querySelector('.panel .lettering-caption')?.textContent"
+        " === 'The night sky, full of stars.'"
+    )
+    page.wait_for_selector("#job-view[data-status=completed]", timeout=120_000)
+    page.wait_for_function(f"({audio_file} || '{first_audio}') !== '{first_audio}'")
+    assert page.text_content(".panel .comic-text .caption") == "The night sky, full of stars."
     assert page.errors == []  # type: ignore[attr-defined]

@@ -36,7 +36,7 @@ export async function startJob(
   idempotencyKey,
 ) {
   const body = { story, style };
-  if (style === 'custom') body.styleText = styleText ?? '';
+  if (typeof styleText === 'string') body.styleText = styleText; // with the custom style
   if (panels !== undefined) body.panels = panels;
   if (language) body.language = language;
   const send = async () =>

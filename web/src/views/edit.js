@@ -265,7 +265,11 @@ export function createEditor({ config, jobId, saved }) {
     dialog,
     open(current, job) {
       panel = current;
-      speakers = (job?.characters || []).map((character) => character.name).filter(Boolean);
+      // The comic's characters, and the narrator (a line can be narrated).
+      speakers = [
+        ...(job?.characters || []).map((character) => character.name).filter(Boolean),
+        'narrator',
+      ];
       heading.textContent = `Edit panel ${current.index + 1}`;
       clearErrors();
       caption.value = current.caption || '';

@@ -6,9 +6,8 @@ import { ApiError, startJob } from '../api.js';
 import { h, statusPill, styleLabel, when } from '../dom.js';
 
 const FIELDS = ['story', 'style', 'styleText', 'panels', 'language'];
-// A style described in the user's own words: offered beside the catalogue's presets.
-const CUSTOM = 'custom';
-const STYLE_TEXT_MAX = 300;
+// A style described in the user's own words, offered beside the presets where the catalogue
+// has one (customStyle: {style, maxChars}).
 
 /** A language code as the reader's browser names it ("ja" → "Japanese"), code as fallback. */
 function languageName(code) {
@@ -38,8 +37,9 @@ export function mountHome(container, { config, db, user }) {
 function composeCard(config) {
   // Styles, languages and limits are the API's (GET /catalogue), never a copy of them.
   const { styles: presets, languages, panels: limits, maxStoryChars } = config.catalogue;
-  const styleValues = presets.includes(CUSTOM) ? presets : [...presets, CUSTOM];
-  const styleTextMax = config.catalogue.maxStyleTextChars || STYLE_TEXT_MAX;
+  const custom = config.catalogue.customStyle;
+  const styleValues = custom ? [...presets, custom.style] : presets;
+  const styleTextMax = custom?.maxChars;
   const errors = Object.fromEntries(
     [...FIELDS, 'form'].map((field) => [
       field,
@@ -92,13 +92,13 @@ function composeCard(config) {
   });
   const customField = h(
     'div',
-    { class: 'field', id: 'custom-style', hidden: true },
+    { class: 'field', id: 'custom-style', hidden: true, dataset: { style: custom?.style } },
     h('div', { class: 'label-row' }, h('label', { for: 'styleText' }, 'Your style'), styleCount),
     styleText,
     errors.styleText,
   );
   styles.addEventListener('change', () => {
-    customField.hidden = styles.querySelector('input:checked')?.value !== CUSTOM;
+    customField.hidden = !custom || styles.querySelector('input:checked')?.value !== custom.style;
   });
   const panels = h('input', {
     id: 'panels',
@@ -178,7 +178,7 @@ function composeCard(config) {
         {
           story: story.value,
           style: form.elements.style.value,
-          styleText: styleText.value,
+          styleText: custom && form.elements.style.value === custom.style ? styleText.value : null,
           // Anything that is not a whole number goes as typed, for the API to explain.
           panels: rawPanels === '' ? undefined : Number.isInteger(number) ? number : rawPanels,
           language: language.value,
