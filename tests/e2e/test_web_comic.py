@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, sync_playwright
-from test_web import CHROMIUM_ARGS, chromium_executable, shot, sign_in, start_job
+from test_web import CHROMIUM_ARGS, chromium_executable, identity, shot, sign_in
 
 from panelflow_cli.stack import LocalStack
 
@@ -64,6 +65,19 @@ def open_page(browser: Browser, contexts: list[BrowserContext], **options: Any) 
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.errors = errors  # type: ignore[attr-defined]
     return page
+
+
+def start_job(stack: LocalStack, uid: str, story: str, **options: object) -> str:
+    """Starts a job through the API as ``uid`` (a first request may wait for a cold API)."""
+    token = identity(stack).token_for(uid)
+    response = requests.post(
+        f"{stack.env['PANELFLOW_API_URL']}/jobs",
+        json={"story": story, **options},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    assert response.status_code == 202, response.text
+    return str(response.json()["jobId"])
 
 
 @pytest.fixture(scope="module")

@@ -42,6 +42,12 @@ function sizeText(bytes) {
 export function createExporter({ config, db, jobId }) {
   const [format, formatField] = choice('export-format', 'Format', FORMATS);
   const [layout, layoutField] = choice('export-layout', 'Layout', LAYOUTS);
+  // A video shows one panel at a time: its layout is always "single".
+  format.addEventListener('change', () => {
+    const video = format.value === 'mp4';
+    if (video) layout.value = 'single';
+    layout.disabled = video;
+  });
   const order = h('ol', { class: 'export-order', 'aria-label': 'Panels in export order' });
   const fill = h('div', { class: 'progress-fill' });
   const bar = h(
