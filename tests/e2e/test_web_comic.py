@@ -443,15 +443,18 @@ def test_an_edit_goes_to_the_api_and_the_panel_is_made_again_live(
     assert refused.text_content().startswith("Caption must be at most "), refused.text_content()
     assert refused.text_content().endswith("(got 500).")
     page.fill("#edit-caption", "The night sky, full of stars.")
+    page.fill("#edit-line-0-text", "So many stars!")
     with page.expect_response(lambda r: r.request.method == "PATCH") as answered:
         page.click("#edit-panel button[type=submit]")
     assert answered.value.status == 202
-    assert answered.value.json()["redo"] == "speech"  # words only: spoken again, not redrawn
+    # Words only: spoken again, not drawn again (the lettering is a layer).
+    assert answered.value.json()["redo"] == "speech"
     page.wait_for_selector("dialog.edit-dialog:not([open])", state="attached")
     assert page.text_content(".edit-notice") == (
         "Saved: panel 1 is being made again with your changes."
     )
-    assert patches[-1] == {"caption": "The night sky, full of stars."}
+    assert patches[-1]["caption"] == "The night sky, full of stars."
+    assert [line["text"] for line in patches[-1]["dialogue"]] == ["So many stars!"]
     # Live from the panel listener: the new words in the lettering and the text, then the
     # panel spoken again (a new audio file).
     page.wait_for_function(
@@ -461,4 +464,5 @@ def test_an_edit_goes_to_the_api_and_the_panel_is_made_again_live(
     page.wait_for_selector("#job-view[data-status=completed]", timeout=120_000)
     page.wait_for_function(f"({audio_file} || '{first_audio}') !== '{first_audio}'")
     assert page.text_content(".panel .comic-text .caption") == "The night sky, full of stars."
+    assert page.text_content(".panel .bubble") == "So many stars!"
     assert page.errors == []  # type: ignore[attr-defined]
