@@ -58,7 +58,7 @@ _PAGE = """<!doctype html>
 </style>
 </head>
 <body>
-<header><h1>{title}</h1><p>{summary}</p></header>
+<header><h1>{title}</h1><p lang="en" dir="ltr">{summary}</p></header>
 <main>
 <noscript>{text_only}</noscript>
 <ol id="panels" aria-label="Panels"></ol>

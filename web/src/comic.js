@@ -278,6 +278,9 @@ export function createReadAlong(list, { silentMs = SILENT_PANEL_MS } = {}) {
     'div',
     {
       class: 'readalong',
+      // Its words are the app's (English), whatever the comic's language and direction.
+      lang: 'en',
+      dir: 'ltr',
       role: 'group',
       'aria-label': 'Read along',
       'data-state': 'idle',
