@@ -22,6 +22,7 @@ const STATIC = [
   './',
   'index.html',
   'styles.css',
+  'src/comic.css',
   'manifest.webmanifest',
   'icons/icon-192.png',
   'icons/icon-512.png',

@@ -33,7 +33,14 @@ VENDOR_MARKER = Path("node_modules") / "firebase" / "package.json"
 # The service worker's version placeholder, replaced by a hash of the app shell's files so that
 # any change to them is a new worker (the page then says "a new version is ready").
 SW_VERSION_PLACEHOLDER = "__PANELFLOW_VERSION__"
-SHELL_PATTERNS = ("index.html", "styles.css", "manifest.webmanifest", "sw.js", "src/**/*.js")
+SHELL_PATTERNS = (
+    "index.html",
+    "styles.css",
+    "manifest.webmanifest",
+    "sw.js",
+    "src/**/*.js",
+    "src/**/*.css",
+)
 # /s/{token}: a shared comic, the app's own page (the API checks the token).
 _SHARE_PATH = re.compile(r"^/s/[^/]+/?$")
 

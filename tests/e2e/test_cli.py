@@ -91,8 +91,12 @@ def test_generate_follow_json_writes_a_reader(local_stack: LocalStack, tmp_path:
 
     reader = Path(summary["reader"])
     page = reader.read_text()
-    images = re.findall(r'<img src="([^"]+)"', page)
-    audios = re.findall(r'<audio controls preload="none" src="([^"]+)"', page)
+    # The page draws itself from the comic's data (tests/e2e/test_reader.py opens it).
+    data = json.loads(
+        re.search(r'<script type="application/json" id="comic-data">(.*?)</script>', page, re.S)[1]
+    )
+    images = [panel["localImage"] for panel in data["panels"]]
+    audios = [panel["localAudio"] for panel in data["panels"]]
     assert len(images) == 4 and len(audios) == 4
     for src in images:
         with Image.open(reader.parent / src) as image:

@@ -538,7 +538,8 @@ def test_the_form_offers_the_catalogue_and_a_retried_create_makes_one_comic(
     offered = page.eval_on_selector_all("#language option", "options => options.map(o => o.value)")
     assert offered == catalogue["languages"]
     styles = page.eval_on_selector_all("input[name=style]", "inputs => inputs.map(i => i.value)")
-    assert styles == catalogue["styles"]
+    # The catalogue's presets, then a style in the user's own words.
+    assert styles == [*catalogue["styles"], catalogue["customStyle"]["style"]]
     assert page.get_attribute("#panels", "max") == str(catalogue["panels"]["max"])
 
     # The first POST is lost on the way (a flaky phone network): the page sends it again

@@ -30,8 +30,13 @@ export async function getCatalogue(apiUrl) {
  *
  * One Idempotency-Key per submit: a request lost on a flaky network is sent once more with
  * the same key, so it can never make a second comic. */
-export async function startJob(config, { story, style, panels, language }, idempotencyKey) {
+export async function startJob(
+  config,
+  { story, style, styleText, panels, language },
+  idempotencyKey,
+) {
   const body = { story, style };
+  if (typeof styleText === 'string') body.styleText = styleText; // with the custom style
   if (panels !== undefined) body.panels = panels;
   if (language) body.language = language;
   const send = async () =>
@@ -81,13 +86,17 @@ export async function deleteAccount(config) {
   return call(config, '/me', 'DELETE', 204);
 }
 
-/** One authenticated call; throws ApiError unless the API answers the expected status. */
-async function call(config, path, method, expected) {
+/** One authenticated call (with a JSON body when given); throws ApiError unless the API
+ * answers the expected status. */
+async function call(config, path, method, expected, body) {
   let response;
   try {
+    const headers = { Authorization: `Bearer ${await getIdToken()}` };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
     response = await fetch(`${config.apiUrl}${path}`, {
       method,
-      headers: { Authorization: `Bearer ${await getIdToken()}` },
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, {
@@ -140,4 +149,25 @@ export async function getShare(config, token) {
   const answer = await response.json().catch(() => ({}));
   if (response.status !== 200) throw new ApiError(response.status, answer.error);
   return answer;
+}
+
+/** PATCH /jobs/{jobId}/panels/{index} with the changed fields ({caption?, narration?,
+ * dialogue?: [{speaker, text, side}], imagePrompt?}) → 202 and the panel; the panel is spoken
+ * or drawn again as needed, and the listeners show it. Throws ApiError (400 naming the field,
+ * 409 while the panel is being drawn). */
+export async function editPanel(config, jobId, index, changes) {
+  const path = `/jobs/${encodeURIComponent(jobId)}/panels/${index}`;
+  return call(config, path, 'PATCH', 202, changes);
+}
+
+/** POST /jobs/{jobId}/exports {format, layout, panels?} → 202 {exportId, status}; the same
+ * request for the same comic gives the same export. Throws ApiError (409: not finished). */
+export async function startExport(config, jobId, request) {
+  return call(config, `/jobs/${encodeURIComponent(jobId)}/exports`, 'POST', 202, request);
+}
+
+/** GET /jobs/{jobId}/exports/{exportId} → the export, with a signed `url` once done. */
+export async function getExport(config, jobId, exportId) {
+  const path = `/jobs/${encodeURIComponent(jobId)}/exports/${encodeURIComponent(exportId)}`;
+  return call(config, path, 'GET', 200);
 }

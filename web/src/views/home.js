@@ -6,7 +6,9 @@ import { ApiError, startJob } from '../api.js';
 import { askNotificationPermission } from '../notify.js';
 import { h, statusPill, styleLabel, when } from '../dom.js';
 
-const FIELDS = ['story', 'style', 'panels', 'language'];
+const FIELDS = ['story', 'style', 'styleText', 'panels', 'language'];
+// A style described in the user's own words, offered beside the presets where the catalogue
+// has one (customStyle: {style, maxChars}).
 
 /** A language code as the reader's browser names it ("ja" → "Japanese"), code as fallback. */
 function languageName(code) {
@@ -37,7 +39,10 @@ export function mountHome(container, { config, db, user }) {
 
 function composeCard(config) {
   // Styles, languages and limits are the API's (GET /catalogue), never a copy of them.
-  const { styles: styleValues, languages, panels: limits, maxStoryChars } = config.catalogue;
+  const { styles: presets, languages, panels: limits, maxStoryChars } = config.catalogue;
+  const custom = config.catalogue.customStyle;
+  const styleValues = custom ? [...presets, custom.style] : presets;
+  const styleTextMax = custom?.maxChars;
   const errors = Object.fromEntries(
     [...FIELDS, 'form'].map((field) => [
       field,
@@ -76,6 +81,28 @@ function composeCard(config) {
       ),
     ),
   );
+  const styleText = h('textarea', {
+    id: 'styleText',
+    name: 'styleText',
+    rows: 3,
+    maxlength: styleTextMax,
+    placeholder: 'Describe the look: e.g. ink and wash, muted greens, thick outlines.',
+    'aria-describedby': 'styleText-count styleText-error',
+  });
+  const styleCount = h('span', { id: 'styleText-count', class: 'count' }, `0 / ${styleTextMax}`);
+  styleText.addEventListener('input', () => {
+    styleCount.textContent = `${styleText.value.length} / ${styleTextMax}`;
+  });
+  const customField = h(
+    'div',
+    { class: 'field', id: 'custom-style', hidden: true, dataset: { style: custom?.style } },
+    h('div', { class: 'label-row' }, h('label', { for: 'styleText' }, 'Your style'), styleCount),
+    styleText,
+    errors.styleText,
+  );
+  styles.addEventListener('change', () => {
+    customField.hidden = !custom || styles.querySelector('input:checked')?.value !== custom.style;
+  });
   const panels = h('input', {
     id: 'panels',
     name: 'panels',
@@ -121,6 +148,7 @@ function composeCard(config) {
       styles,
       errors.style,
     ),
+    customField,
     h(
       'div',
       { class: 'field field--narrow' },
@@ -153,6 +181,7 @@ function composeCard(config) {
         {
           story: story.value,
           style: form.elements.style.value,
+          styleText: custom && form.elements.style.value === custom.style ? styleText.value : null,
           // Anything that is not a whole number goes as typed, for the API to explain.
           panels: rawPanels === '' ? undefined : Number.isInteger(number) ? number : rawPanels,
           language: language.value,
@@ -193,9 +222,10 @@ function showErrors(form, errors, error) {
   const fieldErrors = error.errors.filter((item) => FIELDS.includes(item.field));
   for (const item of fieldErrors) {
     const target = errors[item.field];
+    const label = item.field === 'styleText' ? 'Your style' : capitalise(item.field);
     target.textContent = target.textContent
       ? `${target.textContent}; ${item.reason}`
-      : `${capitalise(item.field)} ${item.reason}.`;
+      : `${label} ${item.reason}.`;
     if (item.field === 'style') form.querySelector('.chips').classList.add('chips--invalid');
     else form.elements[item.field].setAttribute('aria-invalid', 'true');
   }

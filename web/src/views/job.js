@@ -6,12 +6,15 @@
 import { collection, doc, onSnapshot, orderBy, query } from 'firebase/firestore';
 
 import { cancelJob, deleteJob, getJob, retryPanel } from '../api.js';
+import { createReadAlong, panelFigure } from '../comic.js';
 import { h, STATUS_LABELS, statusPill, styleLabel, TERMINAL, whileBusy } from '../dom.js';
 import { keepForOffline } from '../pwa.js';
 import { shareControls } from '../share.js';
+import { createEditor } from './edit.js';
+import { createExporter } from './export.js';
 
 export function mountJob(container, { config, db, user, jobId }) {
-  const view = createView(jobId);
+  const view = createView(jobId, config, db);
   container.append(view.root);
   let job = null;
   let panels = [];
@@ -69,6 +72,7 @@ export function mountJob(container, { config, db, user, jobId }) {
     ),
   ];
   function stop() {
+    view.stop();
     links.stop();
     while (stops.length) stops.pop()();
   }
@@ -152,7 +156,7 @@ function assetLinks(config, jobId, onChange) {
   };
 }
 
-function createView(jobId) {
+function createView(jobId, config, db) {
   const title = h('h1', { class: 'job-title' }, 'Loading…');
   const eyebrow = h('p', { class: 'eyebrow' });
   const pill = h('span', { class: 'job-pill' });
@@ -170,9 +174,35 @@ function createView(jobId) {
   );
   const progressText = h('p', { class: 'progress-text', 'aria-live': 'polite' }, 'Connecting…');
   const jobError = h('p', { class: 'job-error', role: 'alert', hidden: true });
-  const grid = h('ol', { class: 'panel-grid', 'aria-label': 'Panels' });
+  const grid = h('ol', { id: 'panels', class: 'panel-grid', 'aria-label': 'Panels' });
   const cards = new Map(); // index -> { key, element }
   let currentConfig = null;
+  let currentJob = null;
+  let currentPanels = [];
+  // Play all, the read-along highlight, and the panel editor and exporter (native dialogs).
+  const readAlong = createReadAlong(grid);
+  readAlong.controls.hidden = true;
+  const edited = h('p', { class: 'edit-notice', role: 'status', 'aria-live': 'polite' });
+  const editor = createEditor({
+    config,
+    jobId,
+    saved: (number) => {
+      edited.textContent = `Saved: panel ${number} is being made again with your changes.`;
+    },
+  });
+  const exporter = createExporter({ config, db, jobId });
+  const exportButton = h(
+    'button',
+    { type: 'button', id: 'export-open', class: 'button button--small', hidden: true },
+    'Export',
+  );
+  exportButton.addEventListener('click', () => exporter.open(currentPanels));
+  grid.addEventListener('click', (event) => {
+    const button = event.target.closest('button.panel-edit');
+    if (!button) return;
+    const panel = currentPanels.find((item) => item.index === Number(button.dataset.index));
+    if (panel) editor.open(panel, currentJob);
+  });
   const cancel = h(
     'button',
     { type: 'button', class: 'button button--ghost button--small job-cancel', hidden: true },
@@ -217,10 +247,14 @@ function createView(jobId) {
     h('a', { href: '#/', class: 'back' }, '← My comics'),
     h('header', { class: 'job-head' }, h('div', {}, eyebrow, title), pill),
     bar,
-    h('div', { class: 'progress-row' }, progressText, cancel, share.button, remove),
+    h('div', { class: 'progress-row' }, progressText, cancel, exportButton, share.button, remove),
     share.panel,
     jobError,
+    edited,
+    readAlong.controls,
     grid,
+    editor.dialog,
+    exporter.dialog,
   );
 
   function update(job, panels, config, links) {
@@ -233,7 +267,11 @@ function createView(jobId) {
     const planned = Boolean(job.panelCount) || panels.length > 0;
 
     currentConfig = config;
+    currentJob = job;
+    currentPanels = panels;
     cancel.hidden = TERMINAL.has(status);
+    readAlong.controls.hidden = done === 0;
+    exportButton.hidden = !TERMINAL.has(status) || done === 0;
     root.dataset.status = status;
     root.dataset.finished = String(finished);
     root.dataset.total = String(total);
@@ -259,20 +297,27 @@ function createView(jobId) {
     const stopped = status === 'cancelled';
     for (const panel of panels) {
       const link = links.get(panel.index);
-      const key = panelKey(panel, link, stopped);
+      const key = panelKey(panel, link, stopped, job.language);
       const known = cards.get(panel.index);
       if (known && known.key === key) {
         renewLinks(known.element, link); // unchanged: keep the audio player as it is
         continue;
       }
-      const element = panelCard(panel, link, jobId, config, stopped);
+      const element = panelCard(panel, link, jobId, config, stopped, job.language);
       if (known) known.element.replaceWith(element);
       else grid.append(element);
       cards.set(panel.index, { key, element });
     }
   }
 
-  return { root, update };
+  return {
+    root,
+    update,
+    stop() {
+      readAlong.stop();
+      exporter.stop();
+    },
+  };
 }
 
 function progressLine(status, finished, failed, total, planned) {
@@ -287,15 +332,18 @@ function progressLine(status, finished, failed, total, planned) {
   return `${finished} of ${total} panels finished${failures}`;
 }
 
-function panelKey(panel, link, stopped) {
+function panelKey(panel, link, stopped, language) {
   return JSON.stringify([
     stopped,
+    language,
     panel.status,
     panel.image?.path,
     panel.audio?.path,
+    panel.audio?.lines,
     panel.caption,
     panel.narration,
     panel.dialogue,
+    panel.notes,
     panel.error,
     link?.image?.path === panel.image?.path ? Boolean(link?.image?.url) : false,
     link?.audio?.path === panel.audio?.path ? Boolean(link?.audio?.url) : false,
@@ -314,62 +362,34 @@ function renewLinks(element, link) {
   }
 }
 
-function panelCard(panel, link, jobId, config, stopped = false) {
+function panelCard(panel, link, jobId, config, stopped = false, language = 'en') {
   const number = panel.index + 1;
   const props = {
     class: `panel panel--${panel.status}`,
     dataset: { index: panel.index, status: panel.status },
   };
   const badge = h('span', { class: 'panel-number' }, String(number));
+  const edit = h(
+    'button',
+    {
+      type: 'button',
+      class: 'button button--ghost button--small panel-edit',
+      dataset: { index: panel.index },
+      'aria-label': `Edit panel ${number}`,
+    },
+    'Edit',
+  );
   if (panel.status === 'done') {
-    return h(
-      'li',
-      props,
-      h(
-        'figure',
-        {},
-        h(
-          'div',
-          { class: 'panel-art' },
-          badge,
-          imageUrl(panel, link)
-            ? h('img', {
-                src: imageUrl(panel, link),
-                alt: panel.scene || panel.caption || `Panel ${number}`,
-                width: panel.image.width,
-                height: panel.image.height,
-                loading: 'lazy',
-                decoding: 'async',
-              })
-            : h('div', { class: 'panel-placeholder' }, panel.image?.path ? 'Loading…' : 'No image'),
-        ),
-        h(
-          'figcaption',
-          {},
-          panel.caption ? h('p', { class: 'caption' }, panel.caption) : null,
-          panel.narration && panel.narration !== panel.caption
-            ? h('p', { class: 'narration' }, panel.narration)
-            : null,
-          panel.dialogue?.length
-            ? h(
-                'ul',
-                { class: 'dialogue' },
-                panel.dialogue.map((line) =>
-                  h('li', {}, h('b', {}, line.speaker || 'Narrator'), ' ', `“${line.text}”`),
-                ),
-              )
-            : null,
-          audioUrl(panel, link)
-            ? h('audio', {
-                controls: true,
-                preload: 'none',
-                src: audioUrl(panel, link),
-                'aria-label': `Narration of panel ${number}`,
-              })
-            : null,
-        ),
-      ),
-    );
+    // The lettering is live text over the image (comic.js), the full text under it.
+    const figure = panelFigure(panel, {
+      imageUrl: imageUrl(panel, link),
+      audioUrl: audioUrl(panel, link),
+      language,
+      badge,
+      placeholder: panel.image?.path ? 'Loading…' : 'No image',
+    });
+    figure.querySelector('figcaption').append(h('div', { class: 'panel-tools' }, edit));
+    return h('li', props, figure);
   }
   if (panel.status === 'failed') {
     const reason = panel.error?.message || 'no reason was recorded';
@@ -406,7 +426,7 @@ function panelCard(panel, link, jobId, config, stopped = false) {
           h('strong', {}, `Panel ${number} could not be drawn`),
           h('p', { class: 'panel-reason' }, reason),
           panel.error?.code ? h('code', {}, panel.error.code) : null,
-          retry,
+          h('div', { class: 'panel-tools' }, retry, edit),
         ),
       ),
     );
