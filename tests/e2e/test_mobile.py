@@ -61,7 +61,12 @@ STORY = "\n\n".join(
     ]
 )
 # Tap targets: WCAG 2.5.5's 44 CSS px each way.
-TAP_TARGETS = """() => [...document.querySelectorAll(
+# Measured once the panels' entrance animation (a brief scale from 0.96) has ended.
+TAP_TARGETS = """async () => {
+    const ending = document.getAnimations().filter(
+        (a) => a.effect && a.effect.getComputedTiming().iterations !== Infinity);
+    await Promise.all(ending.map((a) => a.finished.catch(() => null)));
+    return [...document.querySelectorAll(
         'a, button, input, select, textarea, summary, [role=button], label.chip, audio')]
     .filter((e) => {
         const r = e.getBoundingClientRect();
@@ -75,7 +80,8 @@ TAP_TARGETS = """() => [...document.querySelectorAll(
         const r = e.getBoundingClientRect();
         return {what: e.outerHTML.slice(0, 90), width: r.width, height: r.height};
     })
-    .filter((t) => t.width < 44 || t.height < 44)"""
+    .filter((t) => t.width < 44 || t.height < 44);
+}"""
 FITS = "document.documentElement.scrollWidth <= window.innerWidth"
 
 

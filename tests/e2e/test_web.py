@@ -716,12 +716,15 @@ def test_finished_comic_with_the_offline_providers(local_stack: LocalStack, devi
     sign_in(page, local_stack, "olive")
     submit_story(page, story, "storybook", "6")
     wait_for_status(page, "completed", timeout=120_000)
-    page.wait_for_function(
-        "[...document.querySelectorAll('.panel img')].every(i => i.complete && i.naturalWidth)"
-    )
-    sizes = page.eval_on_selector_all(
-        ".panel img", "images => images.map(i => [i.naturalWidth, i.naturalHeight])"
-    )
+    # Read in the same turn as the wait: a panel card re-drawn with fresh signed links
+    # starts a new image element, not yet loaded.
+    sizes = page.wait_for_function(
+        """() => {
+            const images = [...document.querySelectorAll('.panel img')];
+            return images.length === 6 && images.every((i) => i.complete && i.naturalWidth)
+                && images.map((i) => [i.naturalWidth, i.naturalHeight]);
+        }"""
+    ).json_value()
     assert sizes and all(size == [768, 512] for size in sizes), sizes
     assert page.locator(".panel .dialogue li").count() > 0
     path = shot(page, "finished-comic-offline")

@@ -51,9 +51,12 @@ _CLOSURE = textwrap.dedent(
         env = {"extra": extra}
         if requirement.marker and not requirement.marker.evaluate(env):
             continue
-        if (name, extra) in seen:
+        # The extras asked for are part of the key: "google-api-core" met first must not
+        # hide a later "google-api-core[grpc]" (which brings grpcio-status).
+        key = (name, extra, tuple(sorted(requirement.extras)))
+        if key in seen:
             continue
-        seen.add((name, extra))
+        seen.add(key)
         dist = installed.get(name)
         if dist is None:
             print(json.dumps({"missing": name}))
@@ -63,7 +66,7 @@ _CLOSURE = textwrap.dedent(
         for chosen in requirement.extras:
             for sub in dist.requires or []:
                 wanted.append((Requirement(sub), chosen))
-    print(json.dumps({"installed": sorted(installed), "closure": sorted({n for n, _ in seen})}))
+    print(json.dumps({"installed": sorted(installed), "closure": sorted({n for n, _, _ in seen})}))
     """
 )
 

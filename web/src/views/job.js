@@ -18,10 +18,13 @@ export function mountJob(container, { config, db, user, jobId }) {
   container.append(view.root);
   let job = null;
   let panels = [];
+  let panelsHeard = false;
   let missing = false;
 
+  // Shown once both listeners have answered: a job without its panels would show a
+  // comic with nothing finished, then jump forward (and progress must never go back).
   const refresh = () => {
-    if (!missing) view.update(job, panels, config, links);
+    if (!missing && panelsHeard) view.update(job, panels, config, links);
   };
   const links = assetLinks(config, jobId, refresh);
   const fail = (error) => {
@@ -65,6 +68,7 @@ export function mountJob(container, { config, db, user, jobId }) {
       (snapshot) => {
         const known = new Map(panels.map((panel) => [panel.index, panel]));
         panels = snapshot.docs.map((panel) => newest(known.get(panel.data().index), panel.data()));
+        panelsHeard = true;
         links.want(panels);
         refresh();
       },
