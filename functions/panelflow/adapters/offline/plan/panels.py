@@ -122,7 +122,10 @@ def plan_panel(
     prompt = f"{style} comic panel: {scene}"
     if characters:
         prompt += f" Characters: {', '.join(characters)}."
-    caption = whole_sentences(join_sentences(plain or narrative), CAPTION_CHARS)
+    # Only sentences without speech make a caption: what is left of a quoted one is its
+    # tag ("Tomas said, tying the boat..."), a fragment. A panel of speech alone has its
+    # words in the bubbles and the whole text in the narration, and no caption box.
+    caption = whole_sentences(join_sentences(plain), CAPTION_CHARS)
     plan = PanelPlan(
         index=index,
         scene=scene,
