@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 _PREFIXES = ("PANELFLOW_", "FIRESTORE_", "PUBSUB_", "STORAGE_", "FIREBASE_", "GOOGLE_")
+# Switches of the test run itself, not of the stack: a browser to use, pictures to rewrite.
+_TEST_SWITCHES = {"PANELFLOW_CHROMIUM", "PANELFLOW_UPDATE_SCREENSHOTS"}
 
 
 @pytest.fixture(autouse=True)
@@ -13,5 +15,5 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
     for name in list(os.environ):
-        if name.startswith(_PREFIXES):
+        if name.startswith(_PREFIXES) and name not in _TEST_SWITCHES:
             monkeypatch.delenv(name, raising=False)

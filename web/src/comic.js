@@ -196,7 +196,8 @@ export function panelFigure(panel, { imageUrl, audioUrl, language, badge, placeh
         alt: panel.scene || panel.caption || `Panel ${number}`,
         width: panel.image?.width,
         height: panel.image?.height,
-        loading: 'lazy',
+        // Eager: a comic is read through (and Play all scrolls to every panel), and a card
+        // drawn again with fresh links must not wait for the reader to scroll to it.
         decoding: 'async',
       })
     : el('div', { class: 'panel-placeholder' }, placeholder || 'No image');
