@@ -27,8 +27,9 @@ from typing import Any
 
 import pytest
 import requests
+from browsers import CHROMIUM_ARGS, chromium_executable
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
 from emulator_fixtures import running, simulated_options
 from panelflow_cli.identity import Identity
@@ -42,15 +43,6 @@ WEB = ROOT / "web"
 ARTIFACTS = ROOT / "test-artifacts" / "web"
 DOCS_IMAGES = ROOT / "docs" / "images"
 AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONES = ("Pixel 7", "iPhone 13")
 STORY = "\n\n".join(
     [
@@ -85,13 +77,6 @@ TAP_TARGETS = """async () => {
 FITS = "document.documentElement.scrollWidth <= window.innerWidth"
 
 
-def chromium_executable() -> str:
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        pytest.fail("Chromium was not found: run scripts/bootstrap.sh (it installs it)")
-    return path
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """Simulated planner and voice (0.5 s a panel), the offline provider's real pictures,
@@ -106,21 +91,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     )
     with running(options) as started:
         yield started
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    launched = playwright.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
-    try:
-        yield launched
-    finally:
-        launched.close()
 
 
 Open = Callable[..., Page]

@@ -23,8 +23,7 @@ from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
-from test_web import CHROMIUM_ARGS, chromium_executable
+from playwright.sync_api import Browser, Page, Playwright
 
 from panelflow_cli import reader
 
@@ -206,21 +205,6 @@ ARABIC = [
         ],
     }
 ]
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    launched = playwright.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
-    try:
-        yield launched
-    finally:
-        launched.close()
 
 
 Written = Callable[[str, list[dict[str, Any]]], Path]

@@ -27,7 +27,6 @@ from playwright.sync_api import (
     Page,
     Playwright,
     Route,
-    sync_playwright,
 )
 
 from emulator_fixtures import running, simulated_options
@@ -44,15 +43,6 @@ ARTIFACTS = ROOT / "test-artifacts" / "web"
 DOCS_SCREENSHOT = ROOT / "docs" / "images" / "web-finished-comic.png"
 TERMINAL = ("completed", "partial", "failed", "cancelled")
 # Headless Chromium on a machine with no network but loopback: no background traffic.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 STORY = "\n\n".join(
     [
         'Ana found a map in the attic. "It leads to the hill," Ana said.',
@@ -67,16 +57,6 @@ STORY = "\n\n".join(
 )
 
 
-def chromium_executable() -> str:
-    path = os.environ.get("PANELFLOW_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        pytest.fail(
-            "Chromium was not found: run scripts/bootstrap.sh (it installs Debian's chromium) "
-            "or set PANELFLOW_CHROMIUM to a Chromium binary"
-        )
-    return path
-
-
 @pytest.fixture(scope="module")
 def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """A stack whose providers sleep (image 2 s) and draw two panels at a time, so a job lasts
@@ -88,21 +68,6 @@ def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     )
     with running(options) as stack:
         yield stack
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    launched = playwright.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
-    try:
-        yield launched
-    finally:
-        launched.close()
 
 
 Device = Callable[..., Page]

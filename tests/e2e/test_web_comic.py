@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, sync_playwright
-from test_web import CHROMIUM_ARGS, chromium_executable, identity, shot, sign_in
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route
+from test_web import identity, shot, sign_in
 
 from panelflow_cli.stack import LocalStack
 
@@ -34,21 +34,6 @@ STORY = (
     '"Then we climb it at dawn," Leo said. Ana nodded.\n\n'
     "At the top they found a garden full of lanterns."
 )
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    launched = playwright.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
-    try:
-        yield launched
-    finally:
-        launched.close()
 
 
 @pytest.fixture
