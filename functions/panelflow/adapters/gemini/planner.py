@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from google import genai
 from google.genai import types
@@ -218,15 +218,9 @@ def _read_translation(
     response: types.GenerateContentResponse, plan: StoryPlan
 ) -> tuple[StoryPlan | None, str]:
     """(the translated plan if it fits ``plan``, else the problem to report)."""
-    parsed = response.parsed
-    if not isinstance(parsed, TranslatedStory):
-        text = response.text or ""
-        if not text.strip():
-            return None, f"the reply was empty (finish reason {finish_reason(response)})."
-        try:
-            parsed = TranslatedStory.model_validate_json(text)
-        except ValidationError as error:
-            return None, _describe(error)
+    parsed, problem = _parsed(response, TranslatedStory)
+    if parsed is None:
+        return None, problem
     translated = StoryPlan(
         title=parsed.title,
         characters=plan.characters,
@@ -242,10 +236,7 @@ def _read_translation(
             for panel, words in zip(plan.panels, parsed.panels, strict=False)
         ),
     )
-    if len(parsed.panels) != len(plan.panels):
-        return None, (
-            f"the reply has {len(parsed.panels)} panels instead of exactly {len(plan.panels)}."
-        )
+    # translation.mismatch also names a reply with the wrong number of panels.
     problem = translation.mismatch(plan, translated)
     return (None, problem) if problem else (translated, "")
 
@@ -271,20 +262,32 @@ def _reask(
     ]
 
 
+Reply = TypeVar("Reply", bound=BaseModel)
+
+
+def _parsed(
+    response: types.GenerateContentResponse, model: type[Reply]
+) -> tuple[Reply | None, str]:
+    """The reply's structured output as ``model``, or why it is not one."""
+    if isinstance(response.parsed, model):
+        return response.parsed, ""
+    text = response.text or ""
+    if not text.strip():
+        return None, f"the reply was empty (finish reason {finish_reason(response)})."
+    try:
+        # The SDK hides why parsing failed (parsed is None); validating again tells us.
+        return model.model_validate_json(text), ""
+    except ValidationError as error:
+        return None, _describe(error)
+
+
 def _read_plan(
     response: types.GenerateContentResponse, panels: int
 ) -> tuple[PlannedStory | None, str]:
     """(the plan if its shape is usable, the problem to report or "")."""
-    parsed = response.parsed
-    if not isinstance(parsed, PlannedStory):
-        text = response.text or ""
-        if not text.strip():
-            return None, f"the reply was empty (finish reason {finish_reason(response)})."
-        try:
-            # The SDK hides why parsing failed (parsed is None); validating again tells us.
-            parsed = PlannedStory.model_validate_json(text)
-        except ValidationError as error:
-            return None, _describe(error)
+    parsed, problem = _parsed(response, PlannedStory)
+    if parsed is None:
+        return None, problem
     if not parsed.panels:
         return None, "the plan has no panels."
     empty = [
