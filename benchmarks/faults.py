@@ -256,6 +256,7 @@ def phase_kill(drill: Drill, size: Size, seed: int) -> dict[str, Any]:
     ids = drill.start_many([story(tag, size.panels) for tag in tags], size.panels)
     stop = threading.Event()
     recoveries: list[float] = []
+    watchers: list[threading.Thread] = []
     kills = 0
 
     def in_flight() -> list[tuple[str, int]]:
@@ -279,7 +280,11 @@ def phase_kill(drill: Drill, size: Size, seed: int) -> dict[str, Any]:
             os.kill(chance.choice(children), signal.SIGKILL)
             killed_at = time.time()
             kills += 1
-            threading.Thread(target=watch_recovery, args=(victims, killed_at), daemon=True).start()
+            watcher = threading.Thread(
+                target=watch_recovery, args=(victims, killed_at), daemon=True
+            )
+            watchers.append(watcher)
+            watcher.start()
 
     def watch_recovery(victims: list[tuple[str, int]], killed_at: float) -> None:
         deadline = time.time() + 180
@@ -304,6 +309,10 @@ def phase_kill(drill: Drill, size: Size, seed: int) -> dict[str, Any]:
     jobs = drill.wait(ids, timeout=300)
     stop.set()
     thread.join()
+    # Every job is terminal now, so each watcher ends on its next look; they must end while
+    # the emulators still answer, not read a closed stack in the background.
+    for watcher in watchers:
+        watcher.join(timeout=30)
     terminal = sum(1 for job in jobs.values() if job.get("status") in TERMINAL)
     recoveries.sort()
     p99 = recoveries[min(len(recoveries) - 1, int(0.99 * len(recoveries)))] if recoveries else 0.0

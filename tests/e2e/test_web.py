@@ -76,17 +76,24 @@ Device = Callable[..., Page]
 @pytest.fixture
 def device(browser: Browser, playwright: Playwright) -> Iterator[Device]:
     """Opens a fresh browser context (its own storage: another device) and a page in it;
-    ``device("Pixel 7")`` emulates one of Playwright's device profiles, a desktop otherwise."""
+    ``device("Pixel 7")`` emulates one of Playwright's device profiles, a desktop otherwise.
+    ``device(routed=True)`` blocks the service worker: a request the worker answers never
+    reaches ``page.route``, so a test that stands in for a GET the worker handles
+    (config.json, the catalogue) must keep it out, or its route works only until the worker
+    takes control of the page."""
     contexts: list[BrowserContext] = []
     errors: list[str] = []
 
-    def open_page(profile: str = "") -> Page:
+    def open_page(profile: str = "", *, routed: bool = False) -> Page:
+        workers = "block" if routed else "allow"
         if profile:
             emulated = dict(playwright.devices[profile])
             emulated.pop("default_browser_type", None)  # the browser is already chosen
-            context = browser.new_context(**emulated)
+            context = browser.new_context(**emulated, service_workers=workers)
         else:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context = browser.new_context(
+                viewport={"width": 1280, "height": 900}, service_workers=workers
+            )
         context.set_default_timeout(20_000)
         contexts.append(context)
         page = context.new_page()
@@ -433,7 +440,7 @@ def test_the_page_starts_on_a_production_config_json(web_stack: LocalStack, devi
     # Exactly what scripts/web_config.py writes from a deployment's Terraform outputs.
     outputs = terraform_outputs("https://api.example.com", web_stack.env["GOOGLE_CLOUD_PROJECT"])
     production = web_config(outputs)
-    page = device()
+    page = device(routed=True)
     page.route("**/config.json", lambda route: route.fulfill(json=production))
     catalogue = requests.get(f"{web_stack.env['PANELFLOW_API_URL']}/catalogue", timeout=10).json()
     page.route("https://api.example.com/catalogue", lambda route: route.fulfill(json=catalogue))
@@ -444,7 +451,7 @@ def test_the_page_starts_on_a_production_config_json(web_stack: LocalStack, devi
 
 
 def test_google_sign_in_shows_only_where_enabled(web_stack: LocalStack, device: Device) -> None:
-    page = device()
+    page = device(routed=True)
     page.goto(web_stack.env["PANELFLOW_WEB_URL"])
     page.wait_for_selector("#signin-form")
     assert page.locator("#google-signin").count() == 0
