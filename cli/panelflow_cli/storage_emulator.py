@@ -67,6 +67,9 @@ class _Server(server.ThreadingHTTPServer):
 class _Handler(emulator.RequestHandler):
     # Keep-alive: the Python clients reuse connections instead of opening one per request.
     protocol_version = "HTTP/1.1"
+    # A reply goes out as two writes (headers, then body); with Nagle's algorithm on a kept
+    # connection the body waits for the client's delayed ACK of the headers: 40 ms a call.
+    disable_nagle_algorithm = True
     # The public key signed links must verify with; None serves the XML path openly.
     public_key: rsa.RSAPublicKey | None = None
     # On a principal's port (a function's service account): its access to the bucket,

@@ -118,6 +118,10 @@ class JobStore(Protocol):
     def get_job(self, job_id: str) -> Job | None:
         """Returns the job, or None when there is none."""
 
+    def get_job_and_story(self, job_id: str) -> tuple[Job | None, str | None]:
+        """The job and its story in one read (the plan step needs both at once): None for
+        whichever is not stored."""
+
     def get_panel(self, job_id: str, index: int) -> Panel | None:
         """Returns one panel, or None when there is none."""
 

@@ -85,6 +85,10 @@ def test_create_get_and_story(store) -> None:
     assert store.get_job("missing") is None
     with pytest.raises(NotFound):
         store.get_story("missing")
+    loaded, story = store.get_job_and_story(job.job_id)
+    assert loaded is not None and loaded.to_dict() == job.to_dict()
+    assert story == "Once upon a time."
+    assert store.get_job_and_story("missing") == (None, None)
 
 
 def test_delete_job_removes_job_and_story(store) -> None:
@@ -94,6 +98,7 @@ def test_delete_job_removes_job_and_story(store) -> None:
     assert store.get_job(job.job_id) is None
     with pytest.raises(NotFound):
         store.get_story(job.job_id)
+    assert store.get_job_and_story(job.job_id) == (None, None)
 
 
 def test_delete_job_removes_panels_costs_story_and_key_and_twice_is_harmless(store) -> None:

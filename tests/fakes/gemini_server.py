@@ -297,6 +297,9 @@ class FakeGemini:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body are two writes: without this a kept connection waits for
+            # the client's delayed ACK (40 ms) before the body.
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 fake._handle(self)

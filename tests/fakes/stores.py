@@ -178,6 +178,11 @@ class InMemoryJobStore:
                 raise NotFound(f"no story stored for job {job_id}")
             return self.stories[job_id]
 
+    def get_job_and_story(self, job_id: str) -> tuple[Job | None, str | None]:
+        with self._lock:
+            job = self.jobs.get(job_id)
+            return (copy.deepcopy(job) if job else None), self.stories.get(job_id)
+
     def get_panel(self, job_id: str, index: int) -> Panel | None:
         with self._lock:
             panel = self.panels.get(job_id, {}).get(index)

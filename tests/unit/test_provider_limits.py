@@ -104,6 +104,28 @@ def test_an_offline_job_records_its_calls_at_zero_cost(services: Services) -> No
     assert all(c.provider == "offline" for c in services.store.list_costs(job.job_id))
 
 
+def test_a_plan_step_that_fails_still_records_what_it_paid(services: Services) -> None:
+    """The plan step writes its paid calls with the plan; when it fails, at once."""
+
+    class RefusingSheets:
+        def __init__(self, images: object) -> None:
+            self.images = images
+
+        def character_sheet(self, *_: object, **__: object) -> object:
+            raise ProviderError("the image model refused the sheet")
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.images, name)
+
+    services.images = RefusingSheets(services.images)  # type: ignore[assignment,misc]
+    job = start_job(services, "owner", JobRequest("Ada met Bo. They sailed.", "noir", 2, "en"))
+    plan_job(services, job.job_id)
+    stored = services.store.get_job(job.job_id)
+    assert stored is not None and stored.status.value == "failed"
+    kinds = sorted(call.kind for call in services.store.list_costs(job.job_id))
+    assert kinds == ["plan", "reference"]
+
+
 def test_prices_apply_per_million_tokens_and_per_image() -> None:
     plan = costs.PaidCall(
         "plan", "google", "gemini-3.5-flash", {"inputTokens": 2_000, "outputTokens": 10_000}

@@ -162,6 +162,15 @@ class FirestoreJobStore:
             raise NotFound(f"no story stored for job {job_id}")
         return str(snapshot.get("story"))
 
+    def get_job_and_story(self, job_id: str) -> tuple[Job | None, str | None]:
+        job, story = self._read_all(
+            [self._job_ref(job_id), self._client.collection(INPUTS).document(job_id)]
+        )
+        return (
+            Job.from_dict(job.to_dict()) if job.exists else None,
+            str(story.get("story")) if story.exists else None,
+        )
+
     def get_panel(self, job_id: str, index: int) -> Panel | None:
         panel, lease = self._read_all(
             [self._panel_ref(job_id, index), self._lease_ref(job_id, index)]

@@ -12,6 +12,9 @@ panel index). The planner stamps each panel's scene and narration and each chara
 description with its own values (``[sim job=J image=8.2]``), which the image and speech
 providers read; the call log records them (``sim``), so a benchmark can compute the ideal
 time of each job from exactly what was slept.
+
+A call's latency covers making its output, as a remote service's does: the plan, the
+picture and the sound are made first and the call sleeps only what is left of its time.
 """
 
 from __future__ import annotations
@@ -82,16 +85,19 @@ class SimulationConfig:
         self.flaky_rate = float(env.get("PANELFLOW_SIM_FLAKY_RATE", "0.3"))
         self._random = random.Random()
 
-    def call(self, kind: str, seconds: float, text: str, **fields: object) -> None:
+    def call(
+        self, kind: str, seconds: float, text: str, spent: float = 0.0, **fields: object
+    ) -> None:
         """One provider call: sleeps (the text's own ``[sim]`` value for ``kind`` if it has
-        one), may fail transiently (retried in-call), logs."""
+        one, less ``spent``: the time its output took to make), may fail transiently
+        (retried in-call), logs."""
         seconds = _drawn(text, kind, seconds)
         sim = directive(text)
         if sim:
             fields = {**fields, "sim": sim, "seconds": seconds}
         for attempt in range(1, IN_CALL_ATTEMPTS + 1):
             self.record(kind, phase="start", text=text[:80], attempt=attempt, **fields)
-            time.sleep(seconds)
+            time.sleep(max(0.0, seconds - spent) if attempt == 1 else seconds)
             if FLAKY_MARK in text and self._random.random() < self.flaky_rate:
                 self.record(kind, phase="transient", text=text[:80], attempt=attempt, **fields)
                 time.sleep(0.05 * attempt)
@@ -137,16 +143,17 @@ class SimulatedStoryPlanner:
         self._planner = RuleBasedStoryPlanner()
 
     def plan(self, story: str, *, panels: int, style: str, language: str) -> StoryPlan:
+        started = time.monotonic()
         sim = directive(story)
         seconds = float(sim.get("plan", self._config.plan_s))
-        time.sleep(seconds)
-        if not sim:
-            self._config.record("plan", panels=panels)
-            return self._planner.plan(story, panels=panels, style=style, language=language)
-        self._config.record("plan", panels=panels, sim=sim, seconds=seconds)
         plan = self._planner.plan(
             strip_directive(story), panels=panels, style=style, language=language
         )
+        time.sleep(max(0.0, seconds - (time.monotonic() - started)))
+        if not sim:
+            self._config.record("plan", panels=panels)
+            return plan
+        self._config.record("plan", panels=panels, sim=sim, seconds=seconds)
         return _stamped(plan, sim)
 
     def translate(self, plan: StoryPlan, *, source_language: str, language: str) -> StoryPlan:
@@ -181,11 +188,14 @@ class SimulatedImageGenerator:
 
     def character_sheet(self, character: Character, *, style: str) -> RenderedImage:
         # Reference sheets cost no simulated time unless the story's [sim] directive says.
+        started = time.monotonic()
+        sheet = RenderedImage(data=_tiny_png(len(character.name)), width=64, height=48)
         if directive(character.description):
-            self._config.call("sheet", 0.0, character.description, name=character.name)
+            spent = time.monotonic() - started
+            self._config.call("sheet", 0.0, character.description, spent, name=character.name)
         else:
             self._config.record("sheet", name=character.name)
-        return RenderedImage(data=_tiny_png(len(character.name)), width=64, height=48)
+        return sheet
 
     def panel(self, request: PanelRequest) -> RenderedImage:
         panel = request.panel
@@ -196,8 +206,11 @@ class SimulatedImageGenerator:
         if CRASH_MARK in panel.scene:
             self._config.record("image", phase="crash", text=panel.scene[:80], panel=panel.index)
             raise RuntimeError("simulated crash while drawing")
-        self._config.call("image", self._config.image_s, panel.scene, panel=panel.index)
-        return RenderedImage(data=_tiny_png(panel.index), width=64, height=48)
+        started = time.monotonic()
+        image = RenderedImage(data=_tiny_png(panel.index), width=64, height=48)
+        spent = time.monotonic() - started
+        self._config.call("image", self._config.image_s, panel.scene, spent, panel=panel.index)
+        return image
 
 
 class SimulatedSpeechSynthesizer:
@@ -205,6 +218,9 @@ class SimulatedSpeechSynthesizer:
         self._config = config or SimulationConfig()
 
     def synthesize(self, lines: Sequence[SpeechLine], *, language: str) -> SynthesizedAudio:
+        started = time.monotonic()
         text = " ".join(line.text for line in lines)
-        self._config.call("speech", self._config.speech_s, text, lines=len(lines))
-        return SynthesizedAudio(data=_silent_mp3(200), content_type="audio/mpeg", duration_ms=200)
+        audio = SynthesizedAudio(data=_silent_mp3(200), content_type="audio/mpeg", duration_ms=200)
+        spent = time.monotonic() - started
+        self._config.call("speech", self._config.speech_s, text, spent, lines=len(lines))
+        return audio

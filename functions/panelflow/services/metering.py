@@ -49,6 +49,18 @@ def metered(
                 record(services, job_id, priced)
 
 
+@contextlib.contextmanager
+def held_back(services: StoreDependencies, job_id: str) -> Iterator[list[costs.PaidCall]]:
+    """A list for ``metered(pending=...)``: the block's paid calls, left for the caller to
+    write with ``record`` when the block succeeds, written at once when it raises."""
+    pending: list[costs.PaidCall] = []
+    try:
+        yield pending
+    except BaseException:
+        record(services, job_id, pending)
+        raise
+
+
 def record(services: StoreDependencies, job_id: str, priced: list[costs.PaidCall]) -> None:
     """Writes priced calls to the job's cost ledger (one commit)."""
     if not priced:

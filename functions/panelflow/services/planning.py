@@ -7,10 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from panelflow import logs
 from panelflow.domain import assets, plan_limits
-from panelflow.domain.errors import JobCancelled, PanelflowError
-from panelflow.domain.models import Character, JobStatus, PanelStatus
+from panelflow.domain.costs import PaidCall
+from panelflow.domain.errors import JobCancelled, NotFound, PanelflowError
+from panelflow.domain.models import Character, JobStatus, PanelStatus, StoryPlan
 from panelflow.ports import PlanningDependencies
-from panelflow.services import references
+from panelflow.services import metering, references
 from panelflow.services.deletion import forget_if_deleted
 from panelflow.services.metering import metered
 from panelflow.services.rendering import ensure_active
@@ -28,10 +29,8 @@ def plan_job(services: PlanningDependencies, job_id: str) -> None:
     """
     store = services.store
     started = time.monotonic()
-    # The job and its story are read at once: two round trips in parallel, not in turn.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="story") as pool:
-        story_read = pool.submit(store.get_story, job_id)
-        job = store.get_job(job_id)
+    # The job and its story in one read.
+    job, story = store.get_job_and_story(job_id)
     if job is None:
         logs.warning("plan message for a job that does not exist", jobId=job_id)
         return
@@ -46,14 +45,29 @@ def plan_job(services: PlanningDependencies, job_id: str) -> None:
     # No "planning" write: the job goes from queued to rendering in one write when its
     # plan is stored, which keeps the job document at most one write per second.
     try:
-        story = story_read.result()  # a failed read raises here, handled as it always was
-        with metered(services, job_id, kind="plan", provider=services.settings.planner, units={}):
-            plan = services.planner.plan(
-                story, panels=job.panels_requested, style=job.art_style, language=job.language
-            )
-        # Every planner's plan passes the same limits before it is saved (cost caps).
-        plan = plan_limits.clamp(plan, spoken_bytes=services.settings.max_spoken_bytes)
-        characters = references.with_references(services, job, plan, _with_reference)
+        if story is None:
+            raise NotFound(f"no story stored for job {job_id}")
+        read = time.monotonic()
+        # The plan's and the sheets' paid calls are written with the plan, not one commit
+        # after each call (at once if planning fails).
+        with metering.held_back(services, job_id) as ledger:
+            provider = services.settings.planner
+            with metered(
+                services, job_id, kind="plan", provider=provider, units={}, pending=ledger
+            ):
+                plan = services.planner.plan(
+                    story, panels=job.panels_requested, style=job.art_style, language=job.language
+                )
+            planned = time.monotonic()
+            # Every planner's plan passes the same limits before it is saved (cost caps).
+            plan = plan_limits.clamp(plan, spoken_bytes=services.settings.max_spoken_bytes)
+
+            def render(
+                services: PlanningDependencies, job_id: str, character: Character, style: str
+            ) -> Character:
+                return _with_reference(services, job_id, character, style, ledger)
+
+            characters = references.with_references(services, job, plan, render)
     except JobCancelled:
         logs.info("planning stopped: the job was cancelled", jobId=job_id)
         forget_if_deleted(store, services.blobs, job_id)
@@ -70,13 +84,51 @@ def plan_job(services: PlanningDependencies, job_id: str) -> None:
             forget_if_deleted(store, services.blobs, job_id)
         logs.warning("planning failed", jobId=job_id, code=error.code)
         return
-    plan_ms = int((time.monotonic() - started) * 1000)
-    if store.save_plan(job_id, plan, characters, plan_ms):
-        logs.info("job planned", jobId=job_id, panels=len(plan.panels), planMs=plan_ms)
-        # Just written, all pending: fan out without reading them back.
-        services.queue.publish_panels(job_id, [panel.index for panel in plan.panels])
-    elif not forget_if_deleted(store, services.blobs, job_id):
-        _publish_unfinished(services, job_id)
+    _save_and_fan_out(services, job_id, (plan, characters, ledger), (started, read, planned))
+
+
+def _save_and_fan_out(
+    services: PlanningDependencies,
+    job_id: str,
+    planned_job: tuple[StoryPlan, list[Character], list[PaidCall]],
+    times: tuple[float, float, float],
+) -> None:
+    """Saves the plan (its paid calls written meanwhile) and publishes one message a panel."""
+    store = services.store
+    plan, characters, ledger = planned_job
+    started, read, planned = times
+    sheets = time.monotonic()
+    plan_ms = int((sheets - started) * 1000)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger") as pool:
+        pool.submit(metering.record, services, job_id, ledger)
+        stored = store.save_plan(job_id, plan, characters, plan_ms)
+        saved = time.monotonic()
+        if stored:
+            # Just written, all pending: fan out without reading them back.
+            services.queue.publish_panels(job_id, [panel.index for panel in plan.panels])
+    # The ledger is written by now: a job deleted meanwhile loses it with the rest.
+    if not stored:
+        if not forget_if_deleted(store, services.blobs, job_id):
+            _publish_unfinished(services, job_id)
+        return
+    published = time.monotonic()
+    logs.info(
+        "job planned",
+        jobId=job_id,
+        panels=len(plan.panels),
+        planMs=plan_ms,
+        # Where the step's time went: reads, the planner's call, sheets, save, fan-out.
+        stepsMs={
+            name: int((end - begin) * 1000)
+            for name, begin, end in (
+                ("read", started, read),
+                ("planner", read, planned),
+                ("sheets", planned, sheets),
+                ("save", sheets, saved),
+                ("publish", saved, published),
+            )
+        },
+    )
 
 
 def _publish_unfinished(services: PlanningDependencies, job_id: str) -> None:
@@ -93,20 +145,32 @@ def _publish_unfinished(services: PlanningDependencies, job_id: str) -> None:
 
 
 def _with_reference(
-    services: PlanningDependencies, job_id: str, character: Character, style: str
+    services: PlanningDependencies,
+    job_id: str,
+    character: Character,
+    style: str,
+    ledger: list[PaidCall],
 ) -> Character:
     """Renders the character's reference sheet once; a redelivery finds it already stored."""
     path = assets.character_sheet_path(job_id, character, style, services.image_engine)
-    if services.blobs.exists(path) is None:
+    # Whether the sheet is stored, and the cancel check its drawing needs: two reads at
+    # once, not one after the other (the check is wasted only when a redelivery finds the
+    # sheet already drawn).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cancel-check") as pool:
+        active = pool.submit(ensure_active, services, job_id)
+        stored = services.blobs.exists(path)
+        if stored is None:
+            active.result()  # JobCancelled: no sheet is paid for a cancelled job
+    if stored is None:
         if not references.charge_sheet(services, job_id):
             return character
-        ensure_active(services, job_id)
         with metered(
             services,
             job_id,
             kind="reference",
             provider=services.settings.images,
             units={"images": 1},
+            pending=ledger,
         ):
             sheet = services.images.character_sheet(character, style=style)
         services.blobs.put(
