@@ -24,7 +24,9 @@ def _get(name: str, make):  # one client per warm instance, like the real functi
 def start(request: flask.Request):
     project = os.environ["GOOGLE_CLOUD_PROJECT"]
     db = _get("db", lambda: firestore.Client(project=project))
-    publisher = _get("pub", pubsub_v1.PublisherClient)
+    # A lone message sent at once, as the API sends its plan message (no 10 ms batch wait).
+    single = pubsub_v1.types.BatchSettings(max_messages=1, max_latency=0.0)
+    publisher = _get("pub", lambda: pubsub_v1.PublisherClient(batch_settings=single))
     body = request.get_json(silent=True) or {}
     job_id = uuid.uuid4().hex
     db.collection("baselineJobs").document(job_id).create({"story": body.get("story", "")})

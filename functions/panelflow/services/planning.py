@@ -104,8 +104,12 @@ def _save_and_fan_out(
         stored = store.save_plan(job_id, plan, characters, plan_ms)
         saved = time.monotonic()
         if stored:
-            # Just written, all pending: fan out without reading them back.
-            services.queue.publish_panels(job_id, [panel.index for panel in plan.panels])
+            # Just written, all pending: fan out without reading them back. Reading order:
+            # panel 1, where a reader starts, is published (so delivered and claimed) ahead
+            # of the others, which follow as soon as it is accepted.
+            indexes = [panel.index for panel in plan.panels]
+            services.queue.publish_panels(job_id, indexes[:1])
+            services.queue.publish_panels(job_id, indexes[1:])
     # The ledger is written by now: a job deleted meanwhile loses it with the rest.
     if not stored:
         if not forget_if_deleted(store, services.blobs, job_id):
