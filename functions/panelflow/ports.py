@@ -183,12 +183,20 @@ class JobStore(Protocol):
         """
 
     def complete_panel(
-        self, job_id: str, index: int, owner: str, assets: PanelAssets, token: object | None = None
+        self,
+        job_id: str,
+        index: int,
+        owner: str,
+        assets: PanelAssets,
+        token: object | None = None,
+        costs: Sequence[PaidCall] = (),
     ) -> bool:
         """Stores the panel's assets and marks it done if ``owner`` still holds its lease.
 
         ``token`` is the claim's; while the panel is unchanged since the claim, the store
-        may skip re-reading it.
+        may skip re-reading it. ``costs``, the panel's paid calls, go to the job's ledger
+        whatever the outcome: in the panel's own commit when it can, otherwise on their own
+        (a failure to write them is logged, never raised: the ledger is an estimate).
 
         Returns:
             True when this call finished the panel.

@@ -12,6 +12,7 @@ import pytest
 
 from fakes import InMemoryBlobStore
 from fakes.providers import simple_plan
+from panelflow.domain.costs import PaidCall
 from panelflow.domain.errors import Conflict, LeaseHeld, NotFound
 from panelflow.domain.models import (
     Asset,
@@ -242,10 +243,14 @@ def test_expired_lease_can_be_taken_over(store) -> None:
     time.sleep(0.01)
     claim = store.claim_panel(job_id, 1, "w2", lease_seconds=60)
     assert claim.acquired and claim.attempt == 2
-    # The old owner's late write is ignored, with or without its claim's token.
-    assert not store.complete_panel(job_id, 1, "w1", ASSETS, first.token)
+    # The old owner's late write is ignored, with or without its claim's token; what it
+    # paid for is recorded all the same.
+    late = PaidCall("image", "offline", "offline", {"images": 1}, panel_index=1)
+    assert not store.complete_panel(job_id, 1, "w1", ASSETS, first.token, [late])
     assert not store.complete_panel(job_id, 1, "w1", ASSETS)
-    assert store.complete_panel(job_id, 1, "w2", ASSETS)
+    mine = PaidCall("speech", "offline", "offline", {"characters": 9}, panel_index=1)
+    assert store.complete_panel(job_id, 1, "w2", ASSETS, claim.token, [mine])
+    assert {call.call_id for call in store.list_costs(job_id)} == {late.call_id, mine.call_id}
 
 
 def test_audio_lines_and_notes_are_stored_with_the_panel(store) -> None:

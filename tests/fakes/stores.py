@@ -278,8 +278,15 @@ class InMemoryJobStore:
         return True
 
     def complete_panel(
-        self, job_id: str, index: int, owner: str, assets: PanelAssets, token: object | None = None
+        self,
+        job_id: str,
+        index: int,
+        owner: str,
+        assets: PanelAssets,
+        token: object | None = None,
+        costs: Sequence[PaidCall] = (),
     ) -> bool:
+        self.record_costs(job_id, costs)
         with self._lock:
             return self._finish_if_owned(
                 job_id,

@@ -17,6 +17,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from panelflow import logs
 from panelflow.adapters.firestore import queries
 from panelflow.adapters.firestore.admission import JobAdmission
 from panelflow.adapters.firestore.documents import (
@@ -38,7 +39,7 @@ from panelflow.adapters.firestore.documents import (
 )
 from panelflow.domain import leases
 from panelflow.domain.costs import PaidCall
-from panelflow.domain.errors import NotFound, TransientError
+from panelflow.domain.errors import NotFound, PanelflowError, TransientError
 from panelflow.domain.exports import Export, ExportStatus
 from panelflow.domain.finishing import final_move
 from panelflow.domain.models import (
@@ -400,7 +401,13 @@ class FirestoreJobStore:
         return False
 
     def complete_panel(
-        self, job_id: str, index: int, owner: str, assets: PanelAssets, token: object | None = None
+        self,
+        job_id: str,
+        index: int,
+        owner: str,
+        assets: PanelAssets,
+        token: object | None = None,
+        costs: Sequence[PaidCall] = (),
     ) -> bool:
         now = self._clock()
         update = {
@@ -415,18 +422,34 @@ class FirestoreJobStore:
         if token is not None:
             # The panel unchanged since our claim means we still hold the lease (every claim
             # writes the panel and its lease together): one commit, no read.
+            # The panel's ledger entries ride in the same commit: one write, not two.
             batch = self._client.batch()
             batch.update(self._lease_ref(job_id, index), _LEASE_CLEARED | {"updatedAt": now})
             option = self._client.write_option(last_update_time=token)
             batch.update(self._panel_ref(job_id, index), update, option=option)
+            self._add_costs(batch, job_id, costs)
             try:
                 batch.commit()
                 return True
             except (gexc.FailedPrecondition, gexc.NotFound):
                 pass  # someone else wrote it meanwhile: decide on a fresh read
             except TRANSIENT as error:
+                self._record_costs_logged(job_id, costs)
                 raise TransientError(f"could not update panel {index}") from error
+        self._record_costs_logged(job_id, costs)
         return self._update_if_owned(job_id, index, owner, update)
+
+    def _add_costs(self, batch: Any, job_id: str, calls: Sequence[PaidCall]) -> None:
+        for call in calls:
+            batch.set(
+                self._job_ref(job_id).collection(COSTS).document(call.call_id), call.to_dict()
+            )
+
+    def _record_costs_logged(self, job_id: str, calls: Sequence[PaidCall]) -> None:
+        try:
+            self.record_costs(job_id, calls)
+        except PanelflowError as error:
+            logs.warning("could not record paid calls", jobId=job_id, code=error.code)
 
     def fail_panel(
         self, job_id: str, index: int, error: dict[str, str], owner: str | None = None
@@ -549,10 +572,7 @@ class FirestoreJobStore:
         if not calls:
             return
         batch = self._client.batch()
-        for call in calls:
-            batch.set(
-                self._job_ref(job_id).collection(COSTS).document(call.call_id), call.to_dict()
-            )
+        self._add_costs(batch, job_id, calls)
         translate(batch.commit)
 
     def list_costs(self, job_id: str) -> list[PaidCall]:

@@ -88,11 +88,10 @@ def render_panel(services: RenderingDependencies, job_id: str, index: int) -> No
         raise
     else:
         produced = PanelAssets(image, audio, notes)
-        # The ledger commit runs while the panel is recorded: not one after the other.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger") as pool:
-            ledger = pool.submit(metering.record, services, job_id, read.ledger)
-            stored = _store_done(services, claim, owner, produced, (started, claimed), log_fields)
-            ledger.result()
+        # The panel's ledger entries are written in the commit that records it.
+        stored = _store_done(
+            services, claim, owner, (produced, read.ledger), (started, claimed), log_fields
+        )
         # Not stored: another delivery finished it, or the job was deleted meanwhile; then
         # what this delivery wrote (its ledger entries included, written by now) goes too.
         if not stored and forget_if_deleted(store, services.blobs, job_id):
@@ -126,15 +125,19 @@ def _store_done(
     services: RenderingDependencies,
     claim: Claim,
     owner: str,
-    produced_assets: PanelAssets,
+    produced_work: tuple[PanelAssets, list[PaidCall]],
     times: tuple[float, float],
     log_fields: dict[str, object],
 ) -> bool:
-    """Marks the claimed panel done; False when this delivery no longer held it."""
+    """Marks the claimed panel done, its paid calls with it; False when this delivery no
+    longer held it (its paid calls are recorded all the same)."""
     store, panel = services.store, claim.panel
+    produced_assets, costs = produced_work
     started, claimed = times
     produced = time.monotonic()
-    if not store.complete_panel(panel.job_id, panel.index, owner, produced_assets, claim.token):
+    if not store.complete_panel(
+        panel.job_id, panel.index, owner, produced_assets, claim.token, costs
+    ):
         return False
     logs.info(
         "panel done",
@@ -195,8 +198,8 @@ class JobRead:
     The read serves as their cancel check while it is fresh (``FRESH_CHECK_S``) and no paid
     call of the panel has ended yet: image and speech start together right after the claim,
     so neither reads the job again; a call that starts after another one ended reads it.
-    The ledger entries are written in one commit once the panel's calls are over, at the
-    same time as the panel is recorded, instead of one commit after each call.
+    The ledger entries are written once the panel's calls are over, in the commit that
+    records the panel, instead of one commit after each call.
     """
 
     def __init__(self, at: float) -> None:
