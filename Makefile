@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test check lint types unit up down stage clean bench infra-check faults
+.PHONY: demo test check lint types unit up down stage clean bench infra-check faults timeline
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh web/package-lock.json emulators/package-lock.json
 	PYTHON=$(PYTHON) scripts/bootstrap.sh
@@ -64,6 +64,10 @@ clean:
 ## bench: the fan-out benchmark on the local stack with sleeping providers (prints JSON last)
 bench: $(STAMP)
 	PYTHONPATH=tests $(BIN)/python benchmarks/bench.py
+
+## timeline: where one 12-panel job's time goes on the benchmark's stack, hop by hop
+timeline: $(STAMP)
+	PYTHONPATH=tests $(BIN)/python benchmarks/timeline.py
 
 ## faults: fault drills on the local stack (duplicates, SIGKILLed workers, flaky and refusing providers, cancels)
 faults: $(STAMP)

@@ -614,7 +614,9 @@ def test_a_notification_when_a_job_ends_in_the_background(
     sign_in(page, stack, "nico")
     worker_ready(page)
     secret = "The secret recipe is in the blue jar."
-    job_id = submit_story(page, f"Nico bakes bread. {secret}", 2)
+    # The page goes behind another before the comic starts (here from another device, the
+    # API): a short job could otherwise end while the page still has the focus, and
+    # rightly not be notified.
     front = page.context.new_page()
     front.goto("about:blank")
     front.bring_to_front()
@@ -623,6 +625,10 @@ def test_a_notification_when_a_job_ends_in_the_background(
         "Emulation.setFocusEmulationEnabled", {"enabled": False}
     )
     assert page.evaluate("document.hasFocus()") is False
+    story = {"story": f"Nico bakes bread. {secret}", "panels": 2}
+    created = api(stack, "nico", "POST", "/jobs", json=story)
+    assert created.status_code == 202, created.text
+    job_id = str(created.json()["jobId"])
     shown = poll(
         page,
         """() => navigator.serviceWorker.ready

@@ -1,0 +1,115 @@
+"""Where one job's time goes: a 12-panel job on the benchmark's stack, hop by hop.
+
+Starts the stack ``make bench`` uses (sleeping providers: plan 1.0 s, image 2.0 s, speech
+0.5 s), runs ``--warm`` jobs to warm every instance, then ``--jobs`` watched jobs. For the
+last one it prints, in seconds from the request: the API's "job queued", the plan step's
+steps (``stepsMs``: read, planner, sheets, save, publish), and each panel's start, claim,
+produce and record (from the worker's "panel done" lines), then what the client's listener
+saw. Run: ``make timeline``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import bench  # the benchmark's own stack settings, client and watcher (same directory)
+from panelflow_cli.stack import LocalStack, StackOptions
+
+
+def log_lines(log_dir: Path, since: float) -> list[tuple[float, str, dict[str, Any]]]:
+    """Every structured log line of the functions written at or after ``since``."""
+    lines = []
+    for name in ("api", "plan", "worker"):
+        path = log_dir / f"{name}.log"
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and entry.get("time", 0) >= since:
+                lines.append((float(entry["time"]) - since, name, entry))
+    return sorted(lines, key=lambda line: line[0])
+
+
+def describe(at: float, name: str, entry: dict[str, Any], job_id: str) -> str | None:
+    if entry.get("jobId") != job_id:
+        return None
+    message = entry.get("message")
+    if message == "panel done":
+        spent = (entry["claimMs"] + entry["produceMs"] + entry["recordMs"]) / 1000
+        return (
+            f"{at - spent:7.3f}  worker  panel {entry['panelIndex']:2d}: claim "
+            f"{entry['claimMs']} ms, produce {entry['produceMs']} ms, record "
+            f"{entry['recordMs']} ms, done at {at:.3f}"
+        )
+    if message == "job planned":
+        return f"{at:7.3f}  plan    planned in {entry['planMs']} ms, steps {entry.get('stepsMs')}"
+    return f"{at:7.3f}  {name:6s}  {message}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--warm", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=3)
+    parser.add_argument("--panels", type=int, default=12)
+    args = parser.parse_args(argv)
+    stack = LocalStack(
+        StackOptions(
+            state_dir=bench.STATE,
+            panel_concurrency=64,
+            plan_concurrency=8,
+            web=False,
+            function_env={
+                "PANELFLOW_PROVIDERS": "simulated",
+                "PANELFLOW_SIM_PLAN_S": "1.0",
+                "PANELFLOW_SIM_IMAGE_S": "2.0",
+                "PANELFLOW_SIM_SPEECH_S": "0.5",
+                "PANELFLOW_MAX_PANELS": "24",
+                "PANELFLOW_MAX_ACTIVE_JOBS": "0",
+                "PANELFLOW_MAX_PANELS_PER_DAY": "0",
+            },
+        )
+    )
+    stack.start()
+    environment = mock.patch.dict(os.environ, stack.env)
+    environment.start()
+    try:
+        from google.cloud import firestore
+
+        db = firestore.Client(project=stack.env["GOOGLE_CLOUD_PROJECT"])
+        client = bench.Session(stack.env["PANELFLOW_API_URL"], "timeline")
+        for _ in range(args.warm):
+            job_id, _ = client.start(args.panels)
+            bench.JobWatcher(db, job_id).wait(120)
+        for _ in range(args.jobs):
+            since, started = time.time(), time.perf_counter()
+            job_id, _ = client.start(args.panels)
+            watcher = bench.JobWatcher(db, job_id)
+            watcher.wait(120)
+            assert watcher.finished_at and watcher.reading_start_at and watcher.first_panel_at
+            print(
+                f"job {job_id}: panel 1 seen at {watcher.reading_start_at - started:.3f} s, "
+                f"first panel {watcher.first_panel_at - started:.3f} s, "
+                f"finished {watcher.finished_at - started:.3f} s"
+            )
+        time.sleep(0.5)  # the last log lines are written after the client saw the end
+        for at, name, entry in log_lines(stack.log_dir, since):
+            line = describe(at, name, entry, job_id)
+            if line:
+                print(line)
+    finally:
+        stack.stop()
+        environment.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
