@@ -78,20 +78,40 @@ def story(panels: int) -> str:
 class Session:
     """An authenticated client of the stack's API."""
 
-    def __init__(self, api: str, uid: str) -> None:
+    def __init__(self, api: str, uid: str, *, keyed: bool = True) -> None:
         self.api = api
         self.uid = uid
+        self.keyed = keyed
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"Bearer {emulator_token(uid)}"
 
     def start(self, panels: int) -> tuple[str, float]:
         started = time.perf_counter()
-        response = self.http.post(
-            f"{self.api}/jobs", json={"story": story(panels), "panels": panels}
-        )
+        response = self.create({"story": story(panels), "panels": panels})
         elapsed = time.perf_counter() - started
-        response.raise_for_status()
         return response.json()["jobId"], elapsed
+
+    def create(self, body: dict[str, Any]) -> requests.Response:
+        """POST /jobs as the web client and the CLI send it: with an Idempotency-Key, and
+        sent again once when the connection is lost. The functions' server closes a kept
+        connection after 2 s idle, and a request sent just then is reset; the key makes
+        the second send answer with the first one's job, never a second job. ``keyed``
+        False (the start-latency comparison, whose bare baseline has no key) sends neither
+        key nor retry: its requests follow each other with no idle gap."""
+        if not self.keyed:
+            response = self.http.post(f"{self.api}/jobs", json=body, timeout=60)
+        else:
+            headers = {"Idempotency-Key": uuid.uuid4().hex}
+            try:
+                response = self.http.post(
+                    f"{self.api}/jobs", json=body, headers=headers, timeout=60
+                )
+            except requests.ConnectionError:
+                response = self.http.post(
+                    f"{self.api}/jobs", json=body, headers=headers, timeout=60
+                )
+        response.raise_for_status()
+        return response
 
 
 class JobWatcher:
@@ -571,14 +591,9 @@ def realistic(api: str, db: Any, args: argparse.Namespace) -> dict[str, Any]:
         if n:
             time.sleep(args.realistic_gap_s)
         started = time.perf_counter()
-        response = session.http.post(
-            f"{api}/jobs",
-            json={
-                "story": realistic_story(draw, args.panels_per_job),
-                "panels": args.panels_per_job,
-            },
+        response = session.create(
+            {"story": realistic_story(draw, args.panels_per_job), "panels": args.panels_per_job}
         )
-        response.raise_for_status()
         watchers[draw["job"]] = (JobWatcher(db, response.json()["jobId"]), started)
     actual: dict[str, float] = {}
     for job, (watcher, started) in watchers.items():
@@ -725,7 +740,7 @@ def start_latency(stack: LocalStack, db: Any, api: str, starts: int) -> dict[str
             http.post(f"{baseline_url}/", json={"story": story(1)}).raise_for_status()
             return time.perf_counter() - started
 
-        starter = Session(api, "bench-start")
+        starter = Session(api, "bench-start", keyed=False)
         ours, theirs = measure_starts(lambda: starter.start(1)[1], post_baseline, starts)
     finally:
         baseline.kill()

@@ -75,7 +75,14 @@ class Drill:
         self.db = firestore.Client(project=stack.env["GOOGLE_CLOUD_PROJECT"])
 
     def start(self, text: str, panels: int) -> str:
-        response = self.http.post(f"{self.api}/jobs", json={"story": text, "panels": panels})
+        # With a key, and sent again once if the connection is lost (a kept connection the
+        # server closed after 2 s idle): the key makes the repeat return the same job.
+        url, body = f"{self.api}/jobs", {"story": text, "panels": panels}
+        headers = {"Idempotency-Key": uuid.uuid4().hex}
+        try:
+            response = self.http.post(url, json=body, headers=headers, timeout=60)
+        except requests.ConnectionError:
+            response = self.http.post(url, json=body, headers=headers, timeout=60)
         response.raise_for_status()
         return str(response.json()["jobId"])
 
