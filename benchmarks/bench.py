@@ -100,18 +100,22 @@ class Session:
         key nor retry: its requests follow each other with no idle gap."""
         if not self.keyed:
             response = self.http.post(f"{self.api}/jobs", json=body, timeout=60)
-        else:
-            headers = {"Idempotency-Key": uuid.uuid4().hex}
-            try:
-                response = self.http.post(
-                    f"{self.api}/jobs", json=body, headers=headers, timeout=60
-                )
-            except requests.ConnectionError:
-                response = self.http.post(
-                    f"{self.api}/jobs", json=body, headers=headers, timeout=60
-                )
-        response.raise_for_status()
-        return response
+            response.raise_for_status()
+            return response
+        return post_job(self.http, self.api, body)
+
+
+def post_job(http: requests.Session, api: str, body: dict[str, Any]) -> requests.Response:
+    """POST /jobs with a fresh Idempotency-Key, sent again once if the connection is lost
+    (a kept connection the server closed after 2 s idle): the key makes the repeat answer
+    with the first send's job. Raises for an error status."""
+    headers = {"Idempotency-Key": uuid.uuid4().hex}
+    try:
+        response = http.post(f"{api}/jobs", json=body, headers=headers, timeout=60)
+    except requests.ConnectionError:
+        response = http.post(f"{api}/jobs", json=body, headers=headers, timeout=60)
+    response.raise_for_status()
+    return response
 
 
 class JobWatcher:
@@ -448,23 +452,20 @@ def watched_jobs(client: Session, db: Any, args: argparse.Namespace) -> dict[str
     return results
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    from google.cloud import firestore
-
-    results: dict[str, Any] = {}
-    plan_s, image_s, speech_s = args.plan_s, args.image_s, args.speech_s
-    state = STATE
-    stack = LocalStack(
+def bench_stack(args: argparse.Namespace) -> LocalStack:
+    """The local stack the benchmark measures (also ``make timeline``'s): sleeping
+    providers, no per-user quotas, ``args.concurrency`` panels in flight."""
+    return LocalStack(
         StackOptions(
-            state_dir=state,
+            state_dir=STATE,
             panel_concurrency=args.concurrency,
             plan_concurrency=args.plan_concurrency,
             web=False,
             function_env={
                 "PANELFLOW_PROVIDERS": "simulated",
-                "PANELFLOW_SIM_PLAN_S": str(plan_s),
-                "PANELFLOW_SIM_IMAGE_S": str(image_s),
-                "PANELFLOW_SIM_SPEECH_S": str(speech_s),
+                "PANELFLOW_SIM_PLAN_S": str(args.plan_s),
+                "PANELFLOW_SIM_IMAGE_S": str(args.image_s),
+                "PANELFLOW_SIM_SPEECH_S": str(args.speech_s),
                 "PANELFLOW_MAX_PANELS": "24",
                 # One user starts every job here: the per-user quotas would refuse most of them.
                 "PANELFLOW_MAX_ACTIVE_JOBS": "0",
@@ -474,6 +475,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             },
         )
     )
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from google.cloud import firestore
+
+    results: dict[str, Any] = {}
+    state = STATE
+    stack = bench_stack(args)
     t0 = time.perf_counter()
     stack.start()
     log(f"stack up in {time.perf_counter() - t0:.1f} s (panel concurrency {args.concurrency})")
@@ -889,7 +898,8 @@ def table(results: dict[str, Any], checks: dict[str, bool]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The benchmark's options (``make timeline`` reads the same defaults)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--plan-s", type=float, default=float(os.environ.get("BENCH_PLAN_S", 1.0)))
     parser.add_argument(
@@ -918,6 +928,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.panel_sweep = [1, 4, 8, 16, 24]
     args.jobs_sweep = sorted({j for j in (10, 50, args.jobs) if j <= args.jobs})
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
     started = time.perf_counter()
     results = run(args)
     results["bench_wall_s"] = round(time.perf_counter() - started, 1)

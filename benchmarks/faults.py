@@ -28,6 +28,7 @@ from unittest import mock
 
 import requests
 
+from bench import post_job
 from panelflow.domain.models import TERMINAL_STATES
 from panelflow_cli.identity import emulator_token
 from panelflow_cli.stack import LocalStack, StackOptions
@@ -75,15 +76,7 @@ class Drill:
         self.db = firestore.Client(project=stack.env["GOOGLE_CLOUD_PROJECT"])
 
     def start(self, text: str, panels: int) -> str:
-        # With a key, and sent again once if the connection is lost (a kept connection the
-        # server closed after 2 s idle): the key makes the repeat return the same job.
-        url, body = f"{self.api}/jobs", {"story": text, "panels": panels}
-        headers = {"Idempotency-Key": uuid.uuid4().hex}
-        try:
-            response = self.http.post(url, json=body, headers=headers, timeout=60)
-        except requests.ConnectionError:
-            response = self.http.post(url, json=body, headers=headers, timeout=60)
-        response.raise_for_status()
+        response = post_job(self.http, self.api, {"story": text, "panels": panels})
         return str(response.json()["jobId"])
 
     def start_many(self, texts: list[str], panels: int) -> list[str]:

@@ -1,11 +1,11 @@
 """Where one job's time goes: a 12-panel job on the benchmark's stack, hop by hop.
 
-Starts the stack ``make bench`` uses (sleeping providers: plan 1.0 s, image 2.0 s, speech
-0.5 s), runs ``--warm`` jobs to warm every instance, then ``--jobs`` watched jobs. For the
-last one it prints, in seconds from the request: the API's "job queued", the plan step's
-steps (``stepsMs``: read, planner, sheets, save, publish), and each panel's start, claim,
-produce and record (from the worker's "panel done" lines), then what the client's listener
-saw. Run: ``make timeline``.
+Starts the stack ``make bench`` uses, with its defaults (sleeping providers: plan 1.0 s,
+image 2.0 s, speech 0.5 s), runs ``--warm`` jobs to warm every instance, then ``--jobs``
+watched jobs. For the last one it prints, in seconds from the request: the API's "job
+queued", the plan step's steps (``stepsMs``: read, planner, sheets, save, publish), and
+each panel's start, claim, produce and record (from the worker's "panel done" lines),
+then what the client's listener saw. Run: ``make timeline``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any
 from unittest import mock
 
 import bench  # the benchmark's own stack settings, client and watcher (same directory)
-from panelflow_cli.stack import LocalStack, StackOptions
 
 
 def log_lines(log_dir: Path, since: float) -> list[tuple[float, str, dict[str, Any]]]:
@@ -61,23 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=3)
     parser.add_argument("--panels", type=int, default=12)
     args = parser.parse_args(argv)
-    stack = LocalStack(
-        StackOptions(
-            state_dir=bench.STATE,
-            panel_concurrency=64,
-            plan_concurrency=8,
-            web=False,
-            function_env={
-                "PANELFLOW_PROVIDERS": "simulated",
-                "PANELFLOW_SIM_PLAN_S": "1.0",
-                "PANELFLOW_SIM_IMAGE_S": "2.0",
-                "PANELFLOW_SIM_SPEECH_S": "0.5",
-                "PANELFLOW_MAX_PANELS": "24",
-                "PANELFLOW_MAX_ACTIVE_JOBS": "0",
-                "PANELFLOW_MAX_PANELS_PER_DAY": "0",
-            },
-        )
-    )
+    # The benchmark's own stack, with its default options.
+    stack = bench.bench_stack(bench.arguments([]))
     stack.start()
     environment = mock.patch.dict(os.environ, stack.env)
     environment.start()
