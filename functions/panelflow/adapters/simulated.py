@@ -26,8 +26,9 @@ import random
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import TypeVar
 
 from panelflow.domain.errors import ContentBlocked, TransientError
 from panelflow.domain.models import (
@@ -40,6 +41,7 @@ from panelflow.domain.models import (
 )
 
 _log_lock = threading.Lock()
+T = TypeVar("T")
 # A panel whose scene contains one of these fails that way, every time.
 BLOCK_MARK = "SIMULATE-BLOCK"
 CRASH_MARK = "SIMULATE-CRASH"
@@ -86,11 +88,14 @@ class SimulationConfig:
         self._random = random.Random()
 
     def call(
-        self, kind: str, seconds: float, text: str, spent: float = 0.0, **fields: object
-    ) -> None:
-        """One provider call: sleeps (the text's own ``[sim]`` value for ``kind`` if it has
-        one, less ``spent``: the time its output took to make), may fail transiently
-        (retried in-call), logs."""
+        self, kind: str, seconds: float, text: str, make: Callable[[], T], **fields: object
+    ) -> T:
+        """One provider call: makes its output with ``make``, then sleeps what is left of
+        its time (the text's own ``[sim]`` value for ``kind`` if it has one), may fail
+        transiently (retried in-call), logs; returns the output."""
+        started = time.monotonic()
+        made = make()
+        spent = time.monotonic() - started
         seconds = _drawn(text, kind, seconds)
         sim = directive(text)
         if sim:
@@ -103,7 +108,7 @@ class SimulationConfig:
                 time.sleep(0.05 * attempt)
                 continue
             self.record(kind, phase="paid", text=text[:80], attempt=attempt, **fields)
-            return
+            return made
         raise TransientError(f"simulated {kind} service unavailable")
 
     def record(self, kind: str, **fields: object) -> None:
@@ -188,14 +193,15 @@ class SimulatedImageGenerator:
 
     def character_sheet(self, character: Character, *, style: str) -> RenderedImage:
         # Reference sheets cost no simulated time unless the story's [sim] directive says.
-        started = time.monotonic()
-        sheet = RenderedImage(data=_tiny_png(len(character.name)), width=64, height=48)
+        def sheet() -> RenderedImage:
+            return RenderedImage(data=_tiny_png(len(character.name)), width=64, height=48)
+
         if directive(character.description):
-            spent = time.monotonic() - started
-            self._config.call("sheet", 0.0, character.description, spent, name=character.name)
-        else:
-            self._config.record("sheet", name=character.name)
-        return sheet
+            return self._config.call(
+                "sheet", 0.0, character.description, sheet, name=character.name
+            )
+        self._config.record("sheet", name=character.name)
+        return sheet()
 
     def panel(self, request: PanelRequest) -> RenderedImage:
         panel = request.panel
@@ -206,11 +212,13 @@ class SimulatedImageGenerator:
         if CRASH_MARK in panel.scene:
             self._config.record("image", phase="crash", text=panel.scene[:80], panel=panel.index)
             raise RuntimeError("simulated crash while drawing")
-        started = time.monotonic()
-        image = RenderedImage(data=_tiny_png(panel.index), width=64, height=48)
-        spent = time.monotonic() - started
-        self._config.call("image", self._config.image_s, panel.scene, spent, panel=panel.index)
-        return image
+        return self._config.call(
+            "image",
+            self._config.image_s,
+            panel.scene,
+            lambda: RenderedImage(data=_tiny_png(panel.index), width=64, height=48),
+            panel=panel.index,
+        )
 
 
 class SimulatedSpeechSynthesizer:
@@ -218,9 +226,12 @@ class SimulatedSpeechSynthesizer:
         self._config = config or SimulationConfig()
 
     def synthesize(self, lines: Sequence[SpeechLine], *, language: str) -> SynthesizedAudio:
-        started = time.monotonic()
-        text = " ".join(line.text for line in lines)
-        audio = SynthesizedAudio(data=_silent_mp3(200), content_type="audio/mpeg", duration_ms=200)
-        spent = time.monotonic() - started
-        self._config.call("speech", self._config.speech_s, text, spent, lines=len(lines))
-        return audio
+        return self._config.call(
+            "speech",
+            self._config.speech_s,
+            " ".join(line.text for line in lines),
+            lambda: SynthesizedAudio(
+                data=_silent_mp3(200), content_type="audio/mpeg", duration_ms=200
+            ),
+            lines=len(lines),
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -61,12 +62,7 @@ def plan_job(services: PlanningDependencies, job_id: str) -> None:
             planned = time.monotonic()
             # Every planner's plan passes the same limits before it is saved (cost caps).
             plan = plan_limits.clamp(plan, spoken_bytes=services.settings.max_spoken_bytes)
-
-            def render(
-                services: PlanningDependencies, job_id: str, character: Character, style: str
-            ) -> Character:
-                return _with_reference(services, job_id, character, style, ledger)
-
+            render = functools.partial(_with_reference, ledger=ledger)
             characters = references.with_references(services, job, plan, render)
     except JobCancelled:
         logs.info("planning stopped: the job was cancelled", jobId=job_id)
@@ -100,7 +96,7 @@ def _save_and_fan_out(
     sheets = time.monotonic()
     plan_ms = int((sheets - started) * 1000)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger") as pool:
-        pool.submit(metering.record, services, job_id, ledger)
+        written = pool.submit(metering.record, services, job_id, ledger)
         stored = store.save_plan(job_id, plan, characters, plan_ms)
         saved = time.monotonic()
         if stored:
@@ -110,7 +106,9 @@ def _save_and_fan_out(
             indexes = [panel.index for panel in plan.panels]
             services.queue.publish_panels(job_id, indexes[:1])
             services.queue.publish_panels(job_id, indexes[1:])
-    # The ledger is written by now: a job deleted meanwhile loses it with the rest.
+    # The ledger is written by now, so a job deleted meanwhile loses it with the rest (the
+    # store's errors are logged by metering.record; anything else raises here).
+    written.result()
     if not stored:
         if not forget_if_deleted(store, services.blobs, job_id):
             _publish_unfinished(services, job_id)
