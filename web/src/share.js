@@ -4,6 +4,7 @@
 // each. The /s/{token} view shows the comic to anyone with the link, signed in or not.
 
 import { ApiError, createShare, getShare, listShares, revokeShare } from './api.js';
+import { createReadAlong, panelFigure } from './comic.js';
 import { h } from './dom.js';
 import { keepForOffline } from './pwa.js';
 
@@ -166,12 +167,21 @@ function sharedComic(comic, token) {
     `share-${token}`,
     panels.flatMap((panel) => [panel.image?.url, panel.audio?.url]).filter(Boolean),
   );
+  const language = comic.language || null;
+  const grid = h(
+    'ol',
+    { class: 'panel-grid', 'aria-label': 'Panels' },
+    panels.map((panel) => sharedPanel(panel, language)),
+  );
+  // The same comic module as the owner's view and the CLI's reader: lettering over the
+  // art, the whole text, notes, and "Play all" with the read-along.
+  const reading = createReadAlong(grid);
   return h(
     'article',
     {
       id: 'shared-view',
       class: 'job shared',
-      lang: comic.language || null,
+      lang: language,
       dataset: { token, state: 'shown', total: panels.length },
     },
     h(
@@ -184,64 +194,20 @@ function sharedComic(comic, token) {
         h('h1', { class: 'job-title' }, comic.title || 'A comic'),
       ),
     ),
-    h(
-      'ol',
-      { class: 'panel-grid', 'aria-label': 'Panels' },
-      panels.map((panel) => sharedPanel(panel)),
-    ),
+    reading.controls,
+    grid,
   );
 }
 
-function sharedPanel(panel) {
-  const number = panel.index + 1;
+function sharedPanel(panel, language) {
   return h(
     'li',
     { class: 'panel panel--done', dataset: { index: panel.index } },
-    h(
-      'figure',
-      {},
-      h(
-        'div',
-        { class: 'panel-art' },
-        h('span', { class: 'panel-number' }, String(number)),
-        panel.image?.url
-          ? h('img', {
-              src: panel.image.url,
-              alt: panel.scene || panel.caption || `Panel ${number}`,
-              width: panel.image.width,
-              height: panel.image.height,
-              decoding: 'async',
-            })
-          : h('div', { class: 'panel-placeholder' }, 'No image'),
-      ),
-      h('figcaption', {}, panelText(panel, number)),
-    ),
+    panelFigure(panel, {
+      imageUrl: panel.image?.url,
+      audioUrl: panel.audio?.url,
+      language,
+      badge: h('span', { class: 'panel-number' }, String(panel.index + 1)),
+    }),
   );
-}
-
-/** A panel's whole text: caption, narration (when it says more) and every line spoken. */
-export function panelText(panel, number, audioUrl = panel.audio?.url) {
-  return [
-    panel.caption ? h('p', { class: 'caption' }, panel.caption) : null,
-    panel.narration && panel.narration !== panel.caption
-      ? h('p', { class: 'narration' }, panel.narration)
-      : null,
-    panel.dialogue?.length
-      ? h(
-          'ul',
-          { class: 'dialogue' },
-          panel.dialogue.map((line) =>
-            h('li', {}, h('b', {}, line.speaker || 'Narrator'), ' ', `“${line.text}”`),
-          ),
-        )
-      : null,
-    audioUrl
-      ? h('audio', {
-          controls: true,
-          preload: 'none',
-          src: audioUrl,
-          'aria-label': `Narration of panel ${number}`,
-        })
-      : null,
-  ];
 }
