@@ -97,13 +97,22 @@ class Route:
         self.failed = 0
 
     def _post(self, headers: dict[str, str], body: bytes) -> bool:
-        try:
-            response = _session().post(
-                self.url, data=body, headers={**headers, **self.caller}, timeout=self.timeout
-            )
-            return 200 <= response.status_code < 300
-        except requests.RequestException:
-            return False
+        # The functions' server closes a kept connection after 2 s idle; a POST that meets
+        # that close gets a reset, not an answer. It goes again at once, on a new
+        # connection, instead of waiting out a redelivery's backoff (a second or more) for a
+        # local artefact; a function may see a delivery twice, as at-least-once allows.
+        for attempt in range(2):
+            try:
+                response = _session().post(
+                    self.url, data=body, headers={**headers, **self.caller}, timeout=self.timeout
+                )
+                return 200 <= response.status_code < 300
+            except requests.ConnectionError:
+                if attempt:
+                    return False
+            except requests.RequestException:
+                return False
+        return False
 
     def deliver(self, message: Message) -> None:
         headers, body = cloud_event(message, self.project, self.topic, self.subscription)
