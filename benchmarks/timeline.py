@@ -56,7 +56,7 @@ def describe(at: float, name: str, entry: dict[str, Any], job_id: str) -> str | 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--warm", type=int, default=2)
+    parser.add_argument("--warm", type=int, default=bench.arguments([]).warm)
     parser.add_argument("--jobs", type=int, default=3)
     parser.add_argument("--panels", type=int, default=12)
     args = parser.parse_args(argv)
