@@ -42,7 +42,9 @@ class ListQueue:
     def publish_plan(self, job_id: str) -> None:
         pass
 
-    def publish_panels(self, job_id: str, indexes: Sequence[int]) -> None:
+    def publish_panels(
+        self, job_id: str, indexes: Sequence[int], planned: str | None = None
+    ) -> None:
         self.panels += [(job_id, index) for index in indexes]
 
 

@@ -27,7 +27,7 @@ def render_panel(event: CloudEvent) -> None:
         return
     # Attempts are counted on the panel (each claim), not taken from the delivery: the
     # CloudEvent that a push subscription becomes carries no deliveryAttempt.
-    render(get_services(), message.job_id, message.panel_index)
+    render(get_services(), message.job_id, message.panel_index, message.planned)
 
 
 @functions_framework.http

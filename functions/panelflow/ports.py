@@ -164,18 +164,31 @@ class JobStore(Protocol):
         characters: Sequence[Character],
         plan_ms: int,
         images: Mapping[int, Asset] | None = None,
-    ) -> bool:
+    ) -> str | None:
         """Writes the panel documents and moves the job from queued to rendering.
 
         ``images`` gives panels (by index) the image they start with: a translation's,
         copied from its source, which the worker then keeps.
 
         Returns:
-            True when this call wrote the plan; False when the job was no longer queued.
+            The plan's version when this call wrote the plan (a non-empty, opaque string the
+            panel messages carry for ``claim_panel``); None when the job was no longer queued.
         """
 
-    def claim_panel(self, job_id: str, index: int, owner: str, lease_seconds: float) -> Claim:
+    def claim_panel(
+        self,
+        job_id: str,
+        index: int,
+        owner: str,
+        lease_seconds: float,
+        planned: str | None = None,
+    ) -> Claim:
         """Takes the panel's lease if it is pending or its lease has expired.
+
+        ``planned``: the version ``save_plan`` returned, from the panel's message. While the
+        panel is still as the plan wrote it, a store may take the lease without reading
+        first; the outcome is the same with or without it, and any stale or unreadable
+        value costs only the usual read.
 
         Raises:
             NotFound: the panel does not exist.
@@ -322,13 +335,18 @@ class JobStore(Protocol):
 
 
 class PanelQueue(Protocol):
-    """Work messages; they carry ids only."""
+    """Work messages; they carry ids (and a fresh plan's version) only."""
 
     def publish_plan(self, job_id: str) -> None:
         """Asks for the job to be planned."""
 
-    def publish_panels(self, job_id: str, indexes: Sequence[int]) -> None:
-        """Publishes one message per panel (batched); returns once all are accepted."""
+    def publish_panels(
+        self, job_id: str, indexes: Sequence[int], planned: str | None = None
+    ) -> None:
+        """Publishes one message per panel (batched); returns once all are accepted.
+
+        ``planned``: the plan's version (``JobStore.save_plan``) when the panels were just
+        written by it, so each worker may claim its panel without reading it first."""
 
     def publish_finished(self, job_id: str) -> None:
         """Tells the notifier that the job reached a terminal state."""

@@ -183,6 +183,47 @@ def test_claim_lease_and_duplicates(store) -> None:
         store.claim_panel(job_id, 9, "w1", lease_seconds=60)
 
 
+def test_a_claim_with_the_plans_version_is_the_same_claim(store) -> None:
+    """The version save_plan returns (carried by the panel messages) lets the adapter take
+    the lease without reading first; what the claim decides and brings is the same, and a
+    stale, foreign or unreadable version only costs the usual read."""
+    job = _job()
+    store.create_job(job, "story")
+    plan = _plan(3)
+    planned = store.save_plan(job.job_id, plan, list(plan.characters), plan_ms=12)
+    assert isinstance(planned, str) and planned
+    job_id = job.job_id
+    claim = store.claim_panel(job_id, 1, "w1", 60, planned)
+    assert claim.acquired and claim.attempt == 1 and claim.panel.status == PanelStatus.RENDERING
+    assert claim.panel.lease_owner == "w1" and claim.panel.lease_expires_at > time.time()
+    assert claim.panel.plan() == plan.panels[1]
+    assert claim.job is not None and claim.job.status == JobStatus.RENDERING
+    assert claim.previous is not None and claim.previous.plan() == plan.panels[0]
+    held = store.get_panel(job_id, 1)
+    assert held.status == PanelStatus.RENDERING and held.lease_owner == "w1" and held.attempts == 1
+    # The adapter took it without reading first (the fake has no round trips to save).
+    assert getattr(store, "claims_as_planned", 1) == 1
+    # A duplicate delivery of the same message: the lease is held, as without a version.
+    with pytest.raises(LeaseHeld):
+        store.claim_panel(job_id, 1, "w2", 60, planned)
+    # The claim's token records the panel in one commit, as after a claim that read first.
+    assert store.complete_panel(job_id, 1, "w1", ASSETS, claim.token)
+    late = store.claim_panel(job_id, 1, "w2", 60, planned)
+    assert not late.acquired and late.panel.status == PanelStatus.DONE
+    # A panel failed (by the dead-letter handler) before any claim is not taken back.
+    assert store.fail_panel(job_id, 2, {"code": "c", "message": "m"})
+    failed = store.claim_panel(job_id, 2, "w1", 60, planned)
+    assert not failed.acquired and store.get_panel(job_id, 2).status == PanelStatus.FAILED
+    # Versions that do not match, or do not parse, change nothing but the round trips.
+    for version in ("2001-01-01T00:00:00.000001Z", "not a time"):
+        other = _rendering_job(store)
+        taken = store.claim_panel(other, 0, "w3", 60, version)
+        assert taken.acquired and taken.attempt == 1 and taken.job is not None
+    with pytest.raises(NotFound):
+        store.claim_panel(job_id, 9, "w1", 60, planned)
+    assert getattr(store, "claims_as_planned", 1) == 1
+
+
 def test_a_claim_brings_the_job_and_the_previous_panel_with_it(store) -> None:
     job_id = _rendering_job(store)
     first = store.claim_panel(job_id, 0, "w1", lease_seconds=60)
@@ -310,6 +351,23 @@ def test_the_final_move_writes_counts_timings_and_keeps_the_plan_time(store) -> 
     assert job.finished_at is not None and job.finished_at == job.updated_at
     assert job.timings["planMs"] == 12
     assert 0 <= job.timings["firstPanelMs"] <= job.timings["totalMs"]
+
+
+def test_the_final_move_holds_when_the_job_changed_after_a_claim_read_it(store) -> None:
+    """The adapter makes the final move on the job as its claim read it, guarded by its
+    update time: a job written since is read again, never overwritten blindly."""
+    job_id = _rendering_job(store, panels=1)
+    claim = store.claim_panel(job_id, 0, "w1", 60)
+    assert store.transition_job(job_id, [JobStatus.RENDERING], JobStatus.RENDERING)
+    assert store.complete_panel(job_id, 0, "w1", ASSETS, claim.token)
+    assert store.finalize_job(job_id, 1, 0) == JobStatus.COMPLETED
+    assert store.get_job(job_id).panels_done == 1
+    cancelled = _rendering_job(store, panels=1)
+    claim = store.claim_panel(cancelled, 0, "w1", 60)
+    assert store.transition_job(cancelled, [JobStatus.RENDERING], JobStatus.CANCELLED)
+    assert store.complete_panel(cancelled, 0, "w1", ASSETS, claim.token)
+    assert store.finalize_job(cancelled, 1, 0) is None
+    assert store.get_job(cancelled).status == JobStatus.CANCELLED
 
 
 def test_a_job_whose_panels_all_failed_ends_failed_with_a_reason(store) -> None:

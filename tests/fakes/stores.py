@@ -49,6 +49,9 @@ class InMemoryJobStore:
         self.costs: dict[str, dict[str, PaidCall]] = {}
         # job id -> export id -> export.
         self.exports: dict[str, dict[str, Export]] = {}
+        # Plans saved (each gets a version) and claims that came with one.
+        self.plan_versions = 0
+        self.claims_with_version = 0
         self._lock = threading.RLock()
         self._clock = clock
 
@@ -227,11 +230,11 @@ class InMemoryJobStore:
         characters: Sequence[Character],
         plan_ms: int,
         images: Mapping[int, Asset] | None = None,
-    ) -> bool:
+    ) -> str | None:
         with self._lock:
             job = self.jobs.get(job_id)
             if job is None or job.status not in (JobStatus.QUEUED, JobStatus.PLANNING):
-                return False
+                return None
             self.panels[job_id] = {p.index: Panel.from_plan(job_id, p) for p in plan.panels}
             for index, image in (images or {}).items():
                 self.panels[job_id][index].image = image
@@ -240,9 +243,19 @@ class InMemoryJobStore:
             job.panel_count = len(plan.panels)
             job.characters = list(characters)
             job.timings["planMs"] = plan_ms
-            return True
+            self.plan_versions += 1
+            return f"plan-{self.plan_versions}"
 
-    def claim_panel(self, job_id: str, index: int, owner: str, lease_seconds: float) -> Claim:
+    def claim_panel(
+        self,
+        job_id: str,
+        index: int,
+        owner: str,
+        lease_seconds: float,
+        planned: str | None = None,
+    ) -> Claim:
+        # ``planned`` only lets the adapter skip a round trip; the outcome is the same.
+        self.claims_with_version += bool(planned)
         with self._lock:
             panel = self.panels.get(job_id, {}).get(index)
             if panel is None:
@@ -457,6 +470,8 @@ class RecordingQueue:
     def __init__(self) -> None:
         self.plans: list[str] = []
         self.panels: list[tuple[str, int]] = []
+        # The plan version each panel message carried (None: none).
+        self.versions: list[str | None] = []
         self.finished: list[str] = []
         self.exports: list[tuple[str, str]] = []
         self.fail_with: Exception | None = None
@@ -465,9 +480,12 @@ class RecordingQueue:
         self._maybe_fail()
         self.plans.append(job_id)
 
-    def publish_panels(self, job_id: str, indexes: Sequence[int]) -> None:
+    def publish_panels(
+        self, job_id: str, indexes: Sequence[int], planned: str | None = None
+    ) -> None:
         self._maybe_fail()
         self.panels.extend((job_id, index) for index in indexes)
+        self.versions.extend(planned for _ in indexes)
 
     def publish_finished(self, job_id: str) -> None:
         self.finished.append(job_id)

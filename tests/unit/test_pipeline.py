@@ -55,6 +55,8 @@ def test_plan_publishes_one_message_per_panel_and_stores_reference_sheets(
     job = services.store.get_job(job_id)
     assert job.status == JobStatus.RENDERING and job.panel_count == 4
     assert services.queue.panels == [(job_id, i) for i in range(4)]
+    # Each message carries the version the plan was saved with, for a claim without a read.
+    assert services.queue.versions == [f"plan-{services.store.plan_versions}"] * 4
     # Sheets are drawn (and paid) only for characters a panel shows.
     shown = {name for panel in services.store.list_panels(job_id) for name in panel.characters}
     assert shown
@@ -67,8 +69,11 @@ def test_plan_redelivery_republishes_only_unfinished_panels(services: Services) 
     plan_job(services, job_id)
     render_panel(services, job_id, 0)
     services.queue.panels.clear()
+    services.queue.versions.clear()
     plan_job(services, job_id)
     assert services.queue.panels == [(job_id, 1), (job_id, 2)]
+    # Panels may have changed since the plan: a redelivery's messages carry no version.
+    assert services.queue.versions == [None, None]
     assert len(services.planner.calls) == 1
 
 

@@ -7,13 +7,18 @@ parts live in ``panelflow.adapters.firestore``; docs/architecture.md shows the w
 
 from __future__ import annotations
 
+import functools
 import random
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
 from google.api_core import exceptions as gexc
+from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -70,6 +75,24 @@ _PLANNABLE = (JobStatus.QUEUED.value, JobStatus.PLANNING.value)
 _LEASE_CLEARED: dict[str, Any] = {"owner": None, "expiresAt": None}
 
 
+@functools.cache
+def _claim_reads() -> ThreadPoolExecutor:
+    """Threads for the reads that go out beside a claim's commit (one per panel in flight)."""
+    return ThreadPoolExecutor(max_workers=16, thread_name_prefix="claim-read")
+
+
+def _parse_version(planned: str | None) -> DatetimeWithNanoseconds | None:
+    """The update time a plan's version names (save_plan), or None for none or a bad one:
+    a claim then only takes the usual read first."""
+    if not planned:
+        return None
+    parse: Callable[[str], DatetimeWithNanoseconds] = DatetimeWithNanoseconds.from_rfc3339
+    try:
+        return parse(planned)
+    except ValueError:
+        return None
+
+
 class FirestoreJobStore:
     """Job and panel documents; see docs/architecture.md for the write pattern."""
 
@@ -87,6 +110,13 @@ class FirestoreJobStore:
         self._admission = JobAdmission(self._client, clock, sleep, story_retention_days)
         # Job id -> its first panel's finishedAt, read by finished_counts for finalize_job.
         self._first_done: dict[str, float | None] = {}
+        # Job id -> the job's snapshot as a claim here last read it (bounded): no job write
+        # happens while panels render, so finalize_job commits on it, guarded by its update
+        # time, instead of reading the job again on the last panel's path.
+        self._claimed_jobs: OrderedDict[str, Any] = OrderedDict()
+        self._claimed_lock = threading.Lock()
+        # Claims taken without reading first (the plan's version held): for tests and probes.
+        self.claims_as_planned = 0
 
     @property
     def client(self) -> firestore.Client:
@@ -198,16 +228,27 @@ class FirestoreJobStore:
         job_id: str,
         decide: Callable[[dict[str, Any]], dict[str, Any] | None],
         extra: Callable[[firestore.WriteBatch], None] | None = None,
+        seen: Any = None,
     ) -> bool:
-        """Compare-and-set on the job document (see ``compare_and_set``); False if it is
-        missing or ``decide`` declined."""
+        """Compare-and-set on the job document (see ``compare_and_set``, ``seen`` too);
+        False if it is missing or ``decide`` declined."""
+        return self._guarded_job_write_result(job_id, decide, extra, seen) is not None
+
+    def _guarded_job_write_result(
+        self,
+        job_id: str,
+        decide: Callable[[dict[str, Any]], dict[str, Any] | None],
+        extra: Callable[[firestore.WriteBatch], None] | None = None,
+        seen: Any = None,
+    ) -> Any:
+        """``_guarded_job_write``, answering the commit's write result (None: not written)."""
 
         def on_snapshot(snapshot: Any) -> dict[str, Any] | None:
             return decide(snapshot.to_dict() or {}) if snapshot.exists else None
 
         ref = self._job_ref(job_id)
         try:
-            return compare_and_set(self._client, ref, on_snapshot, extra) is not None
+            return compare_and_set(self._client, ref, on_snapshot, extra, seen=seen)
         except Contended:
             raise TransientError(f"job {job_id} is changing too often; try again") from None
 
@@ -219,11 +260,21 @@ class FirestoreJobStore:
         extra: Callable[[firestore.WriteBatch], None] | None = None,
     ) -> bool:
         """Writes ``update`` (and ``extra``) only while the job's status is one of ``allowed``."""
+        return self._job_write_in_status(job_id, allowed, update, extra) is not None
+
+    def _job_write_in_status(
+        self,
+        job_id: str,
+        allowed: Collection[str],
+        update: dict[str, Any],
+        extra: Callable[[firestore.WriteBatch], None] | None = None,
+    ) -> Any:
+        """``_write_job_in_status``, answering the commit's write result (None: not written)."""
 
         def decide(data: dict[str, Any]) -> dict[str, Any] | None:
             return update if data.get("status") in allowed else None
 
-        return self._guarded_job_write(job_id, decide, extra)
+        return self._guarded_job_write_result(job_id, decide, extra)
 
     def transition_job(
         self,
@@ -292,7 +343,7 @@ class FirestoreJobStore:
         characters: Sequence[Character],
         plan_ms: int,
         images: Mapping[int, Asset] | None = None,
-    ) -> bool:
+    ) -> str | None:
         now = self._clock()
 
         update = {
@@ -311,9 +362,19 @@ class FirestoreJobStore:
                 data = client_fields(panel.to_dict()) | {"createdAt": now, "updatedAt": now}
                 batch.set(self._panel_ref(job_id, panel_plan.index), data)
 
-        return self._write_job_in_status(job_id, _PLANNABLE, update, panels)
+        result = self._job_write_in_status(job_id, _PLANNABLE, update, panels)
+        # One commit wrote the job and every panel: its time is each panel's update time,
+        # the version the panel messages carry (see claim_panel).
+        return result.update_time.rfc3339() if result is not None else None
 
-    def claim_panel(self, job_id: str, index: int, owner: str, lease_seconds: float) -> Claim:
+    def claim_panel(
+        self,
+        job_id: str,
+        index: int,
+        owner: str,
+        lease_seconds: float,
+        planned: str | None = None,
+    ) -> Claim:
         # Compare-and-set on the panel and its lease document, not a transaction: a panel
         # is only ever contended by duplicate deliveries of its own message. The one read
         # also fetches the job and the previous panel, which the worker needs next.
@@ -321,10 +382,16 @@ class FirestoreJobStore:
         refs.append(self._job_ref(job_id))
         if index:
             refs.append(self._panel_ref(job_id, index - 1))
+        version = _parse_version(planned)
+        if version is not None:
+            claim = self._claim_as_planned(refs, owner, lease_seconds, version)
+            if claim is not None:
+                return claim
         for _ in range(5):
             panel_snap, lease_snap, job_snap, *previous_snap = self._read_all(refs)
             if not panel_snap.exists:
                 raise NotFound(f"panel {index} of job {job_id} does not exist")
+            self._claimed_job(job_id, job_snap)
             job = Job.from_dict(job_snap.to_dict()) if job_snap.exists else None
             previous = None
             if previous_snap and previous_snap[0].exists:
@@ -368,6 +435,71 @@ class FirestoreJobStore:
                 raise TransientError(f"could not claim panel {index}") from error
             return replace(claim, token=result.update_time)
         raise TransientError(f"panel {index} is changing too often to claim")
+
+    def _claim_as_planned(
+        self,
+        refs: Sequence[firestore.DocumentReference],
+        owner: str,
+        lease_seconds: float,
+        version: Any,
+    ) -> Claim | None:
+        """Takes a never-claimed panel without reading first: the commit, guarded by the
+        panel's update time as the plan wrote it (``version``) and by its lease document not
+        existing yet, goes out at the same time as the usual read, which still brings the
+        job and the previous panel. One round trip on the panel's path instead of two.
+
+        Returns:
+            The claim, or None when the panel changed since the plan (claimed by a duplicate
+            delivery, finished, requeued): the caller then claims as usual.
+        """
+        panel_ref, lease_ref = refs[0], refs[1]
+        now = self._clock()
+        batch = self._client.batch()
+        # Exactly what leases.claim makes of a pending panel with no lease: attempt 1.
+        lease = {
+            "jobId": panel_ref.parent.parent.id,
+            "index": int(panel_ref.id),
+            "owner": owner,
+            "expiresAt": now + lease_seconds,
+            "attempts": 1,
+            "updatedAt": now,
+        }
+        batch.create(lease_ref, lease)
+        update = {
+            "status": PanelStatus.RENDERING.value,
+            "startedAt": now,
+            "updatedAt": now,
+            **{field: firestore.DELETE_FIELD for field in LEASE_FIELDS},
+        }
+        batch.update(panel_ref, update, option=self._client.write_option(last_update_time=version))
+        reading = _claim_reads().submit(self._read_all, refs)
+        try:
+            result = batch.commit()[-1]
+        except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.NotFound):
+            reading.exception()  # wait for it; its snapshots may predate the change
+            return None
+        except TRANSIENT as error:
+            reading.exception()
+            raise TransientError(f"could not claim panel {panel_ref.id}") from error
+        try:
+            panel_snap, _, job_snap, *previous_snap = reading.result()
+        except TransientError:
+            # The lease is ours: read once more before giving the delivery back (its lease
+            # would then stand until it expires and the sweeper frees it).
+            panel_snap, _, job_snap, *previous_snap = self._read_all(refs)
+        # The read went out with the commit and may have seen the panel before it or after
+        # it; either way its planned fields are the plan's.
+        as_planned = (panel_snap.to_dict() or {}) | {"status": PanelStatus.PENDING.value}
+        stored = Panel.from_dict(with_lease(as_planned, None))
+        claim = leases.claim(stored, owner, lease_seconds, now)
+        previous = None
+        if previous_snap and previous_snap[0].exists:
+            previous = Panel.from_dict(with_lease(previous_snap[0].to_dict() or {}, None))
+        self._claimed_job(job_snap.reference.id, job_snap)
+        with self._claimed_lock:
+            self.claims_as_planned += 1
+        job = Job.from_dict(job_snap.to_dict()) if job_snap.exists else None
+        return replace(claim, token=result.update_time, job=job, previous=previous)
 
     def _update_if_owned(
         self, job_id: str, index: int, owner: str | None, update: dict[str, Any]
@@ -561,10 +693,26 @@ class FirestoreJobStore:
             moved = move.status if move is not None else None
             return move.fields() if move is not None else None
 
-        if not self._guarded_job_write(job_id, decide):
+        seen = self._claimed_job(job_id, forget=True)
+        if not self._guarded_job_write(job_id, decide, seen=seen):
             return None
         self._story_kept_from(job_id, now)
         return moved
+
+    def _claimed_job(self, job_id: str, snapshot: Any = None, forget: bool = False) -> Any:
+        """Remembers the job ``snapshot`` a claim read (if the job exists); without one,
+        answers the snapshot remembered (None: none), dropping it with ``forget``."""
+        with self._claimed_lock:
+            if snapshot is None:
+                if forget:
+                    return self._claimed_jobs.pop(job_id, None)
+                return self._claimed_jobs.get(job_id)
+            if snapshot.exists:
+                self._claimed_jobs[job_id] = snapshot
+                self._claimed_jobs.move_to_end(job_id)
+                while len(self._claimed_jobs) > 256:
+                    self._claimed_jobs.popitem(last=False)
+            return snapshot
 
     # ---- cost ledger: jobs/{jobId}/costs/{callId}, one document per paid call ----------
 

@@ -16,13 +16,22 @@ from panelflow.domain.errors import TransientError
 PUBLISH_TIMEOUT_S = 30.0
 
 
-def encode(job_id: str, panel_index: int | None = None, export_id: str | None = None) -> bytes:
-    """Messages carry ids only, so payload limits never bite and any message can be replayed."""
+def encode(
+    job_id: str,
+    panel_index: int | None = None,
+    export_id: str | None = None,
+    planned: str | None = None,
+) -> bytes:
+    """Messages carry ids only, so payload limits never bite and any message can be replayed;
+    a fresh plan's panel messages also carry its version (a timestamp), which lets the worker
+    claim without reading first and is only a hint: a stale one costs that read."""
     body: dict[str, object] = {"jobId": job_id}
     if panel_index is not None:
         body["panelIndex"] = panel_index
     if export_id is not None:
         body["exportId"] = export_id
+    if planned:
+        body["planned"] = planned
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -68,11 +77,16 @@ class PubSubPanelQueue:
     def publish_plan(self, job_id: str) -> None:
         self._wait([self._single.publish(self._plan_topic, encode(job_id), jobId=job_id)])
 
-    def publish_panels(self, job_id: str, indexes: Sequence[int]) -> None:
+    def publish_panels(
+        self, job_id: str, indexes: Sequence[int], planned: str | None = None
+    ) -> None:
         publisher = self._single if len(indexes) == 1 else self._publisher
         pending = [
             publisher.publish(
-                self._panels_topic, encode(job_id, index), jobId=job_id, panelIndex=str(index)
+                self._panels_topic,
+                encode(job_id, index, planned=planned),
+                jobId=job_id,
+                panelIndex=str(index),
             )
             for index in indexes
         ]

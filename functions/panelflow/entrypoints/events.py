@@ -22,6 +22,8 @@ class WorkMessage:
     message_id: str
     # Export messages name the export (panelflow.services.exports).
     export_id: str | None = None
+    # A fresh plan's panel messages carry its version (JobStore.save_plan).
+    planned: str | None = None
 
 
 def decode_or_drop(data: Any, kind: str) -> WorkMessage | None:
@@ -51,6 +53,9 @@ def decode(data: Any) -> WorkMessage:
     export_id = body.get("exportId")
     if export_id is not None and (not isinstance(export_id, str) or not export_id):
         raise BadMessage("exportId must be a non-empty string")
+    planned = body.get("planned")
+    if planned is not None and (not isinstance(planned, str) or not planned):
+        raise BadMessage("planned must be a non-empty string")
     attempt = data.get("deliveryAttempt") or message.get("deliveryAttempt") or 1
     return WorkMessage(
         job_id=job_id,
@@ -58,4 +63,5 @@ def decode(data: Any) -> WorkMessage:
         delivery_attempt=int(attempt),
         message_id=str(message.get("messageId") or message.get("message_id") or ""),
         export_id=export_id,
+        planned=planned,
     )

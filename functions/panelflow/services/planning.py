@@ -100,12 +100,13 @@ def _save_and_fan_out(
         stored = store.save_plan(job_id, plan, characters, plan_ms)
         saved = time.monotonic()
         if stored:
-            # Just written, all pending: fan out without reading them back. Reading order:
+            # Just written, all pending: fan out without reading them back, with the plan's
+            # version, so each worker takes its lease without reading first. Reading order:
             # panel 1, where a reader starts, is published (so delivered and claimed) ahead
             # of the others, which follow as soon as it is accepted.
             indexes = [panel.index for panel in plan.panels]
-            services.queue.publish_panels(job_id, indexes[:1])
-            services.queue.publish_panels(job_id, indexes[1:])
+            services.queue.publish_panels(job_id, indexes[:1], stored)
+            services.queue.publish_panels(job_id, indexes[1:], stored)
     # The ledger is written by now, so a job deleted meanwhile loses it with the rest (the
     # store's errors are logged by metering.record; anything else raises here).
     written.result()

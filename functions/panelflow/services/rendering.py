@@ -38,8 +38,12 @@ from panelflow.services.deletion import forget_if_deleted
 from panelflow.services.metering import metered
 
 
-def render_panel(services: RenderingDependencies, job_id: str, index: int) -> None:
+def render_panel(
+    services: RenderingDependencies, job_id: str, index: int, planned: str | None = None
+) -> None:
     """Renders one panel; safe under duplicate and late deliveries.
+
+    ``planned``: the plan's version from the message, if any (see ``JobStore.claim_panel``).
 
     Raises:
         TransientError: the lease is held elsewhere or a dependency is down; redeliver later.
@@ -51,9 +55,10 @@ def render_panel(services: RenderingDependencies, job_id: str, index: int) -> No
     # of one instance must not both hold the lease (and both pay).
     owner = f"{services.worker_id}/{uuid.uuid4().hex[:8]}"
     # One read gives the panel, its lease, its job and the panel before it (for the image's
-    # continuity); one commit takes the lease.
+    # continuity); one commit takes the lease (at the same time as the read, for a panel
+    # as its plan wrote it).
     try:
-        claim = store.claim_panel(job_id, index, owner, services.settings.lease_seconds)
+        claim = store.claim_panel(job_id, index, owner, services.settings.lease_seconds, planned)
     except NotFound:
         if store.get_job(job_id) is None:
             logs.warning("panel message for a job that does not exist", jobId=job_id)

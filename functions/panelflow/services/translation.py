@@ -124,9 +124,11 @@ def translate_job(services: PlanningDependencies, job: Job) -> None:
         logs.warning("translation failed", jobId=job.job_id, code=error.code)
         return
     plan_ms = int((time.monotonic() - started) * 1000)
-    if store.save_plan(job.job_id, plan, characters, plan_ms, images):
+    planned = store.save_plan(job.job_id, plan, characters, plan_ms, images)
+    if planned:
         logs.info("job translated", jobId=job.job_id, panels=len(plan.panels), planMs=plan_ms)
-        services.queue.publish_panels(job.job_id, [panel.index for panel in plan.panels])
+        indexes = [panel.index for panel in plan.panels]
+        services.queue.publish_panels(job.job_id, indexes, planned)
     else:
         forget_if_deleted(store, services.blobs, job.job_id)
 

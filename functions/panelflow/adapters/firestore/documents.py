@@ -86,10 +86,16 @@ def compare_and_set(
     decide: Callable[[Any], dict[str, Any] | None],
     extra: Callable[[firestore.WriteBatch], None] | None = None,
     attempts: int = 8,
+    seen: Any = None,
 ) -> Any:
     """Reads ``ref``, lets ``decide(snapshot)`` return an update (None: write nothing),
     and commits it, with the writes of ``extra``, in one batch that fails if the
     document changed since it was read; then reads and decides again.
+
+    ``seen``: a snapshot of ``ref`` read earlier, used instead of the first read. The
+    precondition makes it as safe as a fresh one: if the document changed since, the commit
+    fails and the next attempt reads. A decline on it is not trusted (it may be stale): the
+    document is read and decided again.
 
     Transactions would do the same with locks, and the emulator (like Firestore under
     contention) makes concurrent transactions on one document wait for seconds.
@@ -102,8 +108,12 @@ def compare_and_set(
         TransientError: Firestore is unavailable.
     """
     for _ in range(attempts):
-        snapshot = translate(ref.get)
+        earlier, seen = seen, None
+        snapshot = earlier if earlier is not None else translate(ref.get)
         update = decide(snapshot)
+        if update is None and earlier is not None:
+            snapshot = translate(ref.get)  # declined on an earlier read: decide on a fresh one
+            update = decide(snapshot)
         if update is None:
             return None
         batch = client.batch()
