@@ -115,3 +115,67 @@ def test_a_claim_reads_the_job_and_the_previous_panel_with_the_panel(services: S
     assert claim.job is not None and claim.job.status == JobStatus.RENDERING
     assert claim.previous is not None and claim.previous.index == 0
     assert claim.previous.lease_owner is None and claim.previous.attempts == 0
+
+
+def _counting_finished_checks(services: Services, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    asked: list[str] = []
+    original = services.store.finished_counts
+
+    def counted(job_id: str, panel_count: int):
+        asked.append(job_id)
+        return original(job_id, panel_count)
+
+    monkeypatch.setattr(services.store, "finished_counts", counted)
+    return asked
+
+
+def test_panels_drawn_together_here_ask_finished_yet_once(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = _planned(services, panels=3)
+    asked = _counting_finished_checks(services, monkeypatch)
+    # The three panels are drawn at once: each image call waits until all three are in.
+    together = threading.Barrier(3, timeout=10)
+    services.images._fail = lambda _key: (together.wait(), None)[1]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(lambda index: render_panel(services, job_id, index), range(3)))
+    assert services.store.get_job(job_id).status == JobStatus.COMPLETED
+    assert asked == [job_id]  # the last one to leave asked; the two before it did not
+    # Drawn one after another, each panel is the last here and asks (as on many instances).
+    services.images._fail = None
+    other = _planned(services, panels=2)
+    for index in range(2):
+        render_panel(services, other, index)
+    assert asked == [job_id, other, other]
+    assert services.store.get_job(other).status == JobStatus.COMPLETED
+
+
+def test_a_sibling_that_fails_over_leaves_the_final_move_to_its_redelivery(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from panelflow.domain.errors import TransientError
+
+    job_id = _planned(services, panels=2)
+    asked = _counting_finished_checks(services, monkeypatch)
+    recorded, failing = threading.Event(), threading.Event()
+
+    def image(key: str) -> Exception | None:
+        if key == "panel:1":
+            failing.set()
+            recorded.wait(10)  # panel 0 is recorded (and skips its check) meanwhile
+            return TransientError("the image model is busy")
+        return None
+
+    services.images._fail = image
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        second = pool.submit(render_panel, services, job_id, 1)
+        assert failing.wait(10)
+        render_panel(services, job_id, 0)
+        assert asked == []  # panel 1 was still being drawn here when panel 0 was recorded
+        recorded.set()
+        with pytest.raises(TransientError):
+            second.result()
+    assert services.store.get_job(job_id).status == JobStatus.RENDERING
+    services.images._fail = None
+    render_panel(services, job_id, 1)  # the redelivery
+    assert asked == [job_id] and services.store.get_job(job_id).status == JobStatus.COMPLETED

@@ -74,8 +74,62 @@ def render_panel(
         # Finished already (a duplicate delivery): the job may still need its final move.
         finish_job_if_done(services, job)
         return
+    _DRAWING.enter(job_id)
+    try:
+        if not _draw_and_record(services, job, claim, owner, (started, claimed)):
+            return
+    finally:
+        last_here = _DRAWING.leave(job_id)
+    if last_here:
+        finish_job_if_done(services, job)
+
+
+class _Drawing:
+    """How many panels of each job this process is drawing.
+
+    A panel recorded while a sibling is still being drawn here skips "finished yet?": the
+    sibling leaves after it and asks after its own record, so its query sees this panel's
+    commit. The last to leave asks (a sibling that raises instead leaves its panel
+    unfinished, so the job is not finished either: its redelivery asks). A worker drawing a
+    whole job makes one query for it instead of one per panel; panels drawn by other
+    instances ask on their own, as before.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count: dict[str, int] = {}
+
+    def enter(self, job_id: str) -> None:
+        with self._lock:
+            self._count[job_id] = self._count.get(job_id, 0) + 1
+
+    def leave(self, job_id: str) -> bool:
+        """True when no other panel of the job is being drawn here."""
+        with self._lock:
+            left = self._count[job_id] - 1
+            if left:
+                self._count[job_id] = left
+                return False
+            del self._count[job_id]
+            return True
+
+
+_DRAWING = _Drawing()
+
+
+def _draw_and_record(
+    services: RenderingDependencies,
+    job: Job,
+    claim: Claim,
+    owner: str,
+    times: tuple[float, float],
+) -> bool:
+    """Produces and records the claimed panel (or fails or releases it); False when the
+    job is gone or cancelled, so it needs no final move."""
+    store, panel = services.store, claim.panel
+    job_id, index = panel.job_id, panel.index
     log_fields = {"jobId": job_id, "panelIndex": index, "attempt": claim.attempt}
-    read = JobRead(claimed)
+    read = JobRead(times[1])
     try:
         image, (audio, notes) = _produce(services, job, claim, read)
     except JobCancelled:
@@ -83,10 +137,10 @@ def render_panel(
         store.release_panel(job_id, index, owner)
         logs.info("panel stopped: the job was cancelled", **log_fields)
         forget_if_deleted(store, services.blobs, job_id)
-        return
+        return False
     except PanelflowError as error:
         metering.record(services, job_id, read.ledger)
-        _retry_or_fail(services, claim.panel, owner, error, log_fields)
+        _retry_or_fail(services, panel, owner, error, log_fields)
     except Exception:
         metering.record(services, job_id, read.ledger)
         store.release_panel(job_id, index, owner)
@@ -94,14 +148,12 @@ def render_panel(
     else:
         produced = PanelAssets(image, audio, notes)
         # The panel's ledger entries are written in the commit that records it.
-        stored = _store_done(
-            services, claim, owner, (produced, read.ledger), (started, claimed), log_fields
-        )
+        stored = _store_done(services, claim, owner, (produced, read.ledger), times, log_fields)
         # Not stored: another delivery finished it, or the job was deleted meanwhile; then
         # what this delivery wrote (its ledger entries included, written by now) goes too.
         if not stored and forget_if_deleted(store, services.blobs, job_id):
-            return
-    finish_job_if_done(services, job)
+            return False
+    return True
 
 
 def _retry_or_fail(
