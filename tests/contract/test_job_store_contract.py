@@ -370,6 +370,25 @@ def test_the_final_move_holds_when_the_job_changed_after_a_claim_read_it(store) 
     assert store.get_job(cancelled).status == JobStatus.CANCELLED
 
 
+def test_a_plan_is_saved_only_on_the_job_as_it_is_when_the_plan_is_saved(store) -> None:
+    """The adapter saves the plan on the job as the plan step read it, guarded by its
+    update time: a job changed since is read again (a cancelled one gets no plan)."""
+    plan = _plan(2)
+    job = _job()
+    store.create_job(job, "story")
+    assert store.get_job_and_story(job.job_id)[1] == "story"
+    assert store.transition_job(job.job_id, [JobStatus.QUEUED], JobStatus.QUEUED)
+    assert store.save_plan(job.job_id, plan, list(plan.characters), plan_ms=3)
+    assert store.get_job(job.job_id).status == JobStatus.RENDERING
+    cancelled = _job()
+    store.create_job(cancelled, "story")
+    store.get_job_and_story(cancelled.job_id)
+    assert store.transition_job(cancelled.job_id, [JobStatus.QUEUED], JobStatus.CANCELLED)
+    assert store.save_plan(cancelled.job_id, plan, list(plan.characters), plan_ms=3) is None
+    assert store.get_job(cancelled.job_id).status == JobStatus.CANCELLED
+    assert store.list_panels(cancelled.job_id) == []
+
+
 def test_a_job_whose_panels_all_failed_ends_failed_with_a_reason(store) -> None:
     job_id = _rendering_job(store, panels=1)
     store.fail_panel(job_id, 0, {"code": "c", "message": "m"})
@@ -413,6 +432,50 @@ def test_concurrent_duplicate_deliveries_finish_the_job_exactly_once(store) -> N
         thread.join()
     assert finals == [JobStatus.COMPLETED]
     assert store.get_job(job_id).panels_done == panels
+
+
+def test_a_burst_of_claims_and_records_with_the_plans_version_is_exactly_once(store) -> None:
+    """Every panel's message twice at once, with the plan's version: the adapter groups
+    the claims and the records that arrive together into shared commits; still one owner
+    per panel, every panel recorded once, one final move."""
+    panels = 6
+    job = _job()
+    store.create_job(job, "story")
+    plan = _plan(panels)
+    planned = store.save_plan(job.job_id, plan, list(plan.characters), plan_ms=1)
+    owners: dict[int, list[str]] = {index: [] for index in range(panels)}
+    finals: list[JobStatus] = []
+    lock = threading.Lock()
+    start = threading.Barrier(panels * 2, timeout=10)
+
+    def deliver(index: int, worker: str) -> None:
+        start.wait()
+        try:
+            claim = store.claim_panel(job.job_id, index, worker, 60, planned)
+        except LeaseHeld:
+            return
+        if claim.acquired:
+            with lock:
+                owners[index].append(worker)
+            assert store.complete_panel(job.job_id, index, worker, ASSETS, claim.token)
+        counts = store.finished_counts(job.job_id, panels)
+        if counts is not None and (final := store.finalize_job(job.job_id, *counts)):
+            with lock:
+                finals.append(final)
+
+    threads = [
+        threading.Thread(target=deliver, args=(index, f"w{index}-{copy}"))
+        for index in range(panels)
+        for copy in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(len(taken) == 1 for taken in owners.values()), owners
+    assert finals == [JobStatus.COMPLETED]
+    assert store.get_job(job.job_id).panels_done == panels
+    assert all(panel.status == PanelStatus.DONE for panel in store.list_panels(job.job_id))
 
 
 def test_list_jobs_is_the_owners_newest_first(store) -> None:

@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from google.api_core import exceptions as gexc
@@ -42,6 +42,7 @@ from panelflow.adapters.firestore.documents import (
     translate,
     with_lease,
 )
+from panelflow.adapters.firestore.grouping import Grouped
 from panelflow.domain import leases
 from panelflow.domain.costs import PaidCall
 from panelflow.domain.errors import NotFound, PanelflowError, TransientError
@@ -93,6 +94,29 @@ def _parse_version(planned: str | None) -> DatetimeWithNanoseconds | None:
         return None
 
 
+@dataclass(frozen=True)
+class _PlannedClaim:
+    """One claim of a panel as its plan wrote it: the documents it reads (panel, lease,
+    job, and the previous panel if any) and the lease it writes."""
+
+    refs: tuple[Any, ...]
+    owner: str
+    lease_seconds: float
+    version: Any
+    now: float
+
+
+@dataclass(frozen=True)
+class _Record:
+    """One panel recorded done on its claim's token, with its paid calls."""
+
+    job_id: str
+    index: int
+    update: dict[str, Any]
+    token: Any
+    costs: tuple[PaidCall, ...]
+
+
 class FirestoreJobStore:
     """Job and panel documents; see docs/architecture.md for the write pattern."""
 
@@ -110,13 +134,17 @@ class FirestoreJobStore:
         self._admission = JobAdmission(self._client, clock, sleep, story_retention_days)
         # Job id -> its first panel's finishedAt, read by finished_counts for finalize_job.
         self._first_done: dict[str, float | None] = {}
-        # Job id -> the job's snapshot as a claim here last read it (bounded): no job write
-        # happens while panels render, so finalize_job commits on it, guarded by its update
-        # time, instead of reading the job again on the last panel's path.
-        self._claimed_jobs: OrderedDict[str, Any] = OrderedDict()
-        self._claimed_lock = threading.Lock()
+        # Job id -> the job's snapshot as this store last read it for a step that writes the
+        # job next (bounded): a claim's read, for the final move (no job write happens while
+        # panels render), and the plan step's, for saving the plan. The write commits on it,
+        # guarded by its update time, instead of reading the job again.
+        self._seen_jobs: OrderedDict[str, Any] = OrderedDict()
+        self._seen_lock = threading.Lock()
         # Claims taken without reading first (the plan's version held): for tests and probes.
         self.claims_as_planned = 0
+        # The claims and records of panels arriving together go out as group commits.
+        self.planned_claims: Grouped[_PlannedClaim, Claim | None] = Grouped(self._claim_group)
+        self.records: Grouped[_Record, bool | None] = Grouped(self._record_group, largest=25)
 
     @property
     def client(self) -> firestore.Client:
@@ -197,6 +225,9 @@ class FirestoreJobStore:
         job, story = self._read_all(
             [self._job_ref(job_id), self._client.collection(INPUTS).document(job_id)]
         )
+        # The plan step reads the job here and saves its plan a planner's call later: the
+        # save's compare-and-set starts from this read (see _seen_job).
+        self._seen_job(job_id, job)
         return (
             Job.from_dict(job.to_dict()) if job.exists else None,
             str(story.get("story")) if story.exists else None,
@@ -268,13 +299,15 @@ class FirestoreJobStore:
         allowed: Collection[str],
         update: dict[str, Any],
         extra: Callable[[firestore.WriteBatch], None] | None = None,
+        seen: Any = None,
     ) -> Any:
-        """``_write_job_in_status``, answering the commit's write result (None: not written)."""
+        """``_write_job_in_status``, answering the commit's write result (None: not written);
+        ``seen`` as for ``compare_and_set``."""
 
         def decide(data: dict[str, Any]) -> dict[str, Any] | None:
             return update if data.get("status") in allowed else None
 
-        return self._guarded_job_write_result(job_id, decide, extra)
+        return self._guarded_job_write_result(job_id, decide, extra, seen)
 
     def transition_job(
         self,
@@ -362,7 +395,8 @@ class FirestoreJobStore:
                 data = client_fields(panel.to_dict()) | {"createdAt": now, "updatedAt": now}
                 batch.set(self._panel_ref(job_id, panel_plan.index), data)
 
-        result = self._job_write_in_status(job_id, _PLANNABLE, update, panels)
+        seen = self._seen_job(job_id, forget=True)
+        result = self._job_write_in_status(job_id, _PLANNABLE, update, panels, seen)
         # One commit wrote the job and every panel: its time is each panel's update time,
         # the version the panel messages carry (see claim_panel).
         return result.update_time.rfc3339() if result is not None else None
@@ -391,7 +425,7 @@ class FirestoreJobStore:
             panel_snap, lease_snap, job_snap, *previous_snap = self._read_all(refs)
             if not panel_snap.exists:
                 raise NotFound(f"panel {index} of job {job_id} does not exist")
-            self._claimed_job(job_id, job_snap)
+            self._seen_job(job_id, job_snap)
             job = Job.from_dict(job_snap.to_dict()) if job_snap.exists else None
             previous = None
             if previous_snap and previous_snap[0].exists:
@@ -446,60 +480,84 @@ class FirestoreJobStore:
         """Takes a never-claimed panel without reading first: the commit, guarded by the
         panel's update time as the plan wrote it (``version``) and by its lease document not
         existing yet, goes out at the same time as the usual read, which still brings the
-        job and the previous panel. One round trip on the panel's path instead of two.
+        job and the previous panel. One round trip on the panel's path instead of two, and
+        the panels of a job arriving together share it (``Grouped``).
 
         Returns:
-            The claim, or None when the panel changed since the plan (claimed by a duplicate
-            delivery, finished, requeued): the caller then claims as usual.
+            The claim, or None when a panel of its group changed since the plan (claimed by
+            a duplicate delivery, finished, requeued): the caller then claims as usual.
         """
-        panel_ref, lease_ref = refs[0], refs[1]
-        now = self._clock()
+        request = _PlannedClaim(tuple(refs), owner, lease_seconds, version, self._clock())
+        return self.planned_claims(request)
+
+    def _claim_group(self, requests: Sequence[_PlannedClaim]) -> list[Claim | None]:
+        """One commit for every claim of the group and one read of all they need, sent at
+        the same time; None for each if the commit was refused."""
+        answers: list[Claim | None] = [None] * len(requests)
         batch = self._client.batch()
-        # Exactly what leases.claim makes of a pending panel with no lease: attempt 1.
-        lease = {
-            "jobId": panel_ref.parent.parent.id,
-            "index": int(panel_ref.id),
-            "owner": owner,
-            "expiresAt": now + lease_seconds,
-            "attempts": 1,
-            "updatedAt": now,
-        }
-        batch.create(lease_ref, lease)
-        update = {
-            "status": PanelStatus.RENDERING.value,
-            "startedAt": now,
-            "updatedAt": now,
-            **{field: firestore.DELETE_FIELD for field in LEASE_FIELDS},
-        }
-        batch.update(panel_ref, update, option=self._client.write_option(last_update_time=version))
-        reading = _claim_reads().submit(self._read_all, refs)
+        members: list[int] = []
+        reads: dict[str, Any] = {}
+        for position, request in enumerate(requests):
+            panel_ref, lease_ref = request.refs[0], request.refs[1]
+            if any(requests[other].refs[0].path == panel_ref.path for other in members):
+                continue  # a duplicate delivery in the same group claims as usual
+            members.append(position)
+            # Exactly what leases.claim makes of a pending panel with no lease: attempt 1.
+            lease = {
+                "jobId": panel_ref.parent.parent.id,
+                "index": int(panel_ref.id),
+                "owner": request.owner,
+                "expiresAt": request.now + request.lease_seconds,
+                "attempts": 1,
+                "updatedAt": request.now,
+            }
+            batch.create(lease_ref, lease)
+            update = {
+                "status": PanelStatus.RENDERING.value,
+                "startedAt": request.now,
+                "updatedAt": request.now,
+                **{field: firestore.DELETE_FIELD for field in LEASE_FIELDS},
+            }
+            option = self._client.write_option(last_update_time=request.version)
+            batch.update(panel_ref, update, option=option)
+            # The lease is not read: the commit's create says it did not exist.
+            for ref in (request.refs[0], *request.refs[2:]):
+                reads[ref.path] = ref
+        reading = _claim_reads().submit(self._read_all, list(reads.values()))
         try:
-            result = batch.commit()[-1]
+            results = batch.commit()
         except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.NotFound):
             reading.exception()  # wait for it; its snapshots may predate the change
-            return None
+            return answers
         except TRANSIENT as error:
             reading.exception()
-            raise TransientError(f"could not claim panel {panel_ref.id}") from error
+            raise TransientError("could not claim the panels") from error
         try:
-            panel_snap, _, job_snap, *previous_snap = reading.result()
+            snapshots = reading.result()
         except TransientError:
-            # The lease is ours: read once more before giving the delivery back (its lease
-            # would then stand until it expires and the sweeper frees it).
-            panel_snap, _, job_snap, *previous_snap = self._read_all(refs)
-        # The read went out with the commit and may have seen the panel before it or after
-        # it; either way its planned fields are the plan's.
-        as_planned = (panel_snap.to_dict() or {}) | {"status": PanelStatus.PENDING.value}
-        stored = Panel.from_dict(with_lease(as_planned, None))
-        claim = leases.claim(stored, owner, lease_seconds, now)
-        previous = None
-        if previous_snap and previous_snap[0].exists:
-            previous = Panel.from_dict(with_lease(previous_snap[0].to_dict() or {}, None))
-        self._claimed_job(job_snap.reference.id, job_snap)
-        with self._claimed_lock:
-            self.claims_as_planned += 1
-        job = Job.from_dict(job_snap.to_dict()) if job_snap.exists else None
-        return replace(claim, token=result.update_time, job=job, previous=previous)
+            # The leases are ours: read once more before giving the deliveries back (their
+            # leases would then stand until they expire and the sweeper frees them).
+            snapshots = self._read_all(list(reads.values()))
+        read = {snapshot.reference.path: snapshot for snapshot in snapshots}
+        for number, position in enumerate(members):
+            request = requests[position]
+            panel_snap, job_snap = read[request.refs[0].path], read[request.refs[2].path]
+            # The read went out with the commit and may have seen the panel before it or
+            # after it; either way its planned fields are the plan's.
+            as_planned = (panel_snap.to_dict() or {}) | {"status": PanelStatus.PENDING.value}
+            stored = Panel.from_dict(with_lease(as_planned, None))
+            claim = leases.claim(stored, request.owner, request.lease_seconds, request.now)
+            previous = None
+            if len(request.refs) > 3 and read[request.refs[3].path].exists:
+                previous_data = read[request.refs[3].path].to_dict() or {}
+                previous = Panel.from_dict(with_lease(previous_data, None))
+            self._seen_job(job_snap.reference.id, job_snap)
+            job = Job.from_dict(job_snap.to_dict()) if job_snap.exists else None
+            token = results[2 * number + 1].update_time
+            answers[position] = replace(claim, token=token, job=job, previous=previous)
+        with self._seen_lock:
+            self.claims_as_planned += len(members)
+        return answers
 
     def _update_if_owned(
         self, job_id: str, index: int, owner: str | None, update: dict[str, Any]
@@ -553,23 +611,41 @@ class FirestoreJobStore:
         }
         if token is not None:
             # The panel unchanged since our claim means we still hold the lease (every claim
-            # writes the panel and its lease together): one commit, no read.
-            # The panel's ledger entries ride in the same commit: one write, not two.
-            batch = self._client.batch()
-            batch.update(self._lease_ref(job_id, index), _LEASE_CLEARED | {"updatedAt": now})
-            option = self._client.write_option(last_update_time=token)
-            batch.update(self._panel_ref(job_id, index), update, option=option)
-            self._add_costs(batch, job_id, costs)
+            # writes the panel and its lease together): one commit, no read, shared with
+            # the panels recorded at the same moment (``Grouped``). The panel's ledger
+            # entries ride in the same commit: one write, not two.
+            record = _Record(job_id, index, update, token, tuple(costs))
             try:
-                batch.commit()
-                return True
-            except (gexc.FailedPrecondition, gexc.NotFound):
-                pass  # someone else wrote it meanwhile: decide on a fresh read
-            except TRANSIENT as error:
+                recorded = self.records(record)
+                if recorded is None:
+                    # A panel of the group changed since its claim: this one on its own.
+                    recorded = self._record_group([record])[0]
+                if recorded:
+                    return True
+            except TransientError:
                 self._record_costs_logged(job_id, costs)
-                raise TransientError(f"could not update panel {index}") from error
+                raise
         self._record_costs_logged(job_id, costs)
         return self._update_if_owned(job_id, index, owner, update)
+
+    def _record_group(self, records: Sequence[_Record]) -> list[bool | None]:
+        """One commit recording every panel of the group: True for each, or, if a panel
+        changed since its claim, None for each of a group (False for a lone record)."""
+        batch = self._client.batch()
+        for record in records:
+            lease = _LEASE_CLEARED | {"updatedAt": record.update["updatedAt"]}
+            batch.update(self._lease_ref(record.job_id, record.index), lease)
+            option = self._client.write_option(last_update_time=record.token)
+            batch.update(self._panel_ref(record.job_id, record.index), record.update, option=option)
+            self._add_costs(batch, record.job_id, record.costs)
+        try:
+            batch.commit()
+            return [True] * len(records)
+        except (gexc.FailedPrecondition, gexc.NotFound):
+            # Someone else wrote a panel meanwhile: alone, it decides on a fresh read.
+            return [None if len(records) > 1 else False] * len(records)
+        except TRANSIENT as error:
+            raise TransientError("could not record the panels") from error
 
     def _add_costs(self, batch: Any, job_id: str, calls: Sequence[PaidCall]) -> None:
         for call in calls:
@@ -693,25 +769,26 @@ class FirestoreJobStore:
             moved = move.status if move is not None else None
             return move.fields() if move is not None else None
 
-        seen = self._claimed_job(job_id, forget=True)
+        seen = self._seen_job(job_id, forget=True)
         if not self._guarded_job_write(job_id, decide, seen=seen):
             return None
         self._story_kept_from(job_id, now)
         return moved
 
-    def _claimed_job(self, job_id: str, snapshot: Any = None, forget: bool = False) -> Any:
-        """Remembers the job ``snapshot`` a claim read (if the job exists); without one,
-        answers the snapshot remembered (None: none), dropping it with ``forget``."""
-        with self._claimed_lock:
+    def _seen_job(self, job_id: str, snapshot: Any = None, forget: bool = False) -> Any:
+        """Remembers the job ``snapshot`` a claim or the plan step read (if the job exists);
+        without one, answers the snapshot remembered (None: none), dropping it with
+        ``forget``."""
+        with self._seen_lock:
             if snapshot is None:
                 if forget:
-                    return self._claimed_jobs.pop(job_id, None)
-                return self._claimed_jobs.get(job_id)
+                    return self._seen_jobs.pop(job_id, None)
+                return self._seen_jobs.get(job_id)
             if snapshot.exists:
-                self._claimed_jobs[job_id] = snapshot
-                self._claimed_jobs.move_to_end(job_id)
-                while len(self._claimed_jobs) > 256:
-                    self._claimed_jobs.popitem(last=False)
+                self._seen_jobs[job_id] = snapshot
+                self._seen_jobs.move_to_end(job_id)
+                while len(self._seen_jobs) > 256:
+                    self._seen_jobs.popitem(last=False)
             return snapshot
 
     # ---- cost ledger: jobs/{jobId}/costs/{callId}, one document per paid call ----------
