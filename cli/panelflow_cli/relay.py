@@ -98,6 +98,9 @@ class Route:
         self.backoff = backoff
         # Fault drills: deliver every message twice at once, as at-least-once allows.
         self.duplicate = bool(config.get("duplicate", False))
+        # Deliveries in flight, across the route's streams, as a push subscription's
+        # function allows (its instances times their concurrency).
+        self.slots = threading.BoundedSemaphore(self.concurrency)
         self.delivered = 0
         self.failed = 0
 
@@ -120,6 +123,10 @@ class Route:
         return False
 
     def deliver(self, message: Message) -> None:
+        with self.slots:
+            self._deliver(message)
+
+    def _deliver(self, message: Message) -> None:
         headers, body = cloud_event(message, self.project, self.topic, self.subscription)
         if self.duplicate:
             twin = threading.Thread(target=self._post, args=(headers, body))
@@ -163,16 +170,19 @@ def run(config_path: Path, ready: Path | None) -> int:
         # 50 ms, so one stream leaves a message waiting 25 ms on average (up to 50) before
         # delivery even starts, where a push subscription posts at once. Several streams,
         # opened out of step, each with its share of the route's deliveries, cut that wait.
+        # The emulator hands a stream more than its flow control asks for, so each stream
+        # may take all of the route's deliveries, and the route's slots (Route.deliver)
+        # keep them to its concurrency across its streams.
         streams = max(1, min(STREAMS, route.concurrency))
-        for stream in range(streams):
-            # The route's deliveries at once, split between its streams (64: 16 each).
-            share = route.concurrency // streams + (stream < route.concurrency % streams)
-            executor = ThreadPoolExecutor(max_workers=share, thread_name_prefix=route.topic)
+        for _ in range(streams):
+            executor = ThreadPoolExecutor(
+                max_workers=route.concurrency, thread_name_prefix=route.topic
+            )
             future = subscriber.subscribe(
                 subscriber.subscription_path(project, route.subscription),
                 callback=route.deliver,
                 flow_control=pubsub_v1.types.FlowControl(
-                    max_messages=share, max_lease_duration=route.timeout + 60
+                    max_messages=route.concurrency, max_lease_duration=route.timeout + 60
                 ),
                 scheduler=ThreadScheduler(executor),
             )

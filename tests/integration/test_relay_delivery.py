@@ -78,3 +78,49 @@ def test_a_function_that_keeps_failing_gets_the_message_back_after_a_backoff() -
     route.deliver(message)  # type: ignore[arg-type]
     assert not message.acked and message.deadlines == [4]
     assert len(seen) == 2 and (route.delivered, route.failed) == (0, 1)
+
+
+def test_a_route_posts_no_more_at_once_than_its_concurrency_across_its_streams() -> None:
+    """Each of a route's streams may hold all of its deliveries (the emulator sends a stream
+    more than its flow control asks for): the route's slots keep the function's load to the
+    route's concurrency."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    at_once = {"now": 0, "most": 0}
+    lock = threading.Lock()
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            with lock:
+                at_once["now"] += 1
+                at_once["most"] = max(at_once["most"], at_once["now"])
+            threading.Event().wait(0.05)
+            with lock:
+                at_once["now"] -= 1
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = {
+            "subscription": "s",
+            "topic": "t",
+            "url": f"http://127.0.0.1:{server.server_address[1]}/",
+            "concurrency": 2,
+        }
+        route = Route(config, "demo-x", timeout=5)
+        messages = [FakeMessage(message_id=f"m-{n}") for n in range(6)]
+        threads = [threading.Thread(target=route.deliver, args=(m,)) for m in messages]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        server.shutdown()
+    assert all(message.acked for message in messages)
+    assert at_once["most"] == 2
