@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import shlex
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,10 +23,24 @@ class StackError(RuntimeError):
     """The local stack could not be started; the message says what to do."""
 
 
+# Ports this process handed out lately: the probe socket is closed before the process it
+# is for binds the port, so the kernel may offer the same port again meanwhile, and two of
+# a stack's servers would then be given one port (one fails to bind, and the other answers
+# its requests).
+_handed_out: collections.deque[int] = collections.deque(maxlen=4096)
+_handing_out = threading.Lock()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+    """A port free on ``HOST`` now and not handed out lately by this process."""
+    with _handing_out:
+        while True:
+            with socket.socket() as sock:
+                sock.bind((HOST, 0))
+                port = int(sock.getsockname()[1])
+            if port not in _handed_out:
+                _handed_out.append(port)
+                return port
 
 
 class ProcessGroup:
@@ -63,14 +79,23 @@ class ProcessGroup:
             raise StackError(f"{name} exited with code {process.returncode}:\n{tail}")
 
     def wait_http(
-        self, name: str, url: str, timeout: float = 60.0, any_status: bool = False
+        self,
+        name: str,
+        url: str,
+        timeout: float = 60.0,
+        any_status: bool = False,
+        ok_only: bool = False,
     ) -> None:
+        """Waits until ``url`` answers: any status, below 500, or (``ok_only``) 2xx only, so
+        that another server answering on the port does not pass for this one."""
         deadline = time.monotonic() + timeout
         while True:
             self.check_alive(name)
             try:
                 response = requests.get(url, timeout=2)
-                if any_status or response.status_code < 500:
+                if ok_only and response.ok:
+                    return
+                if not ok_only and (any_status or response.status_code < 500):
                     return
             except requests.RequestException:
                 pass

@@ -335,7 +335,7 @@ class LocalStack:
         self._function_urls = {key: f"http://{HOST}:{port}/" for key, port in ports.items()}
         api = next(key for key, f in self.pipeline.functions.items() if f.http == "public")
         self.env["PANELFLOW_API_URL"] = self._function_urls[api].rstrip("/")
-        self.group.wait_http(api, f"{self.env['PANELFLOW_API_URL']}/healthz")
+        self.group.wait_http(api, f"{self.env['PANELFLOW_API_URL']}/healthz", ok_only=True)
         for key in self.pipeline.functions:
             if key != api:
                 self.group.wait_http(key, self._function_urls[key], any_status=True)

@@ -90,3 +90,12 @@ def test_an_inconsistent_declaration_is_refused_by_name(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(declared.DeclarationError, match="api: unknown topics nowhere"):
         declared.load(path)
+
+
+def test_free_port_never_hands_out_a_port_twice_in_a_row() -> None:
+    """The probe socket closes before a function binds its port: the kernel may offer the
+    same port again meanwhile, which once gave two servers of a stack one port."""
+    from panelflow_cli.processes import free_port
+
+    ports = [free_port() for _ in range(300)]
+    assert len(set(ports)) == len(ports)
