@@ -121,11 +121,6 @@ def framework_error(error: HTTPException) -> flask.Response:
     return response
 
 
-def answer_framework_errors(errorhandler: Callable[..., Any]) -> None:
-    """Registers :func:`framework_error` with the framework's ``errorhandler`` decorator."""
-    errorhandler(HTTPException)(framework_error)
-
-
 def _cors_headers(allowed: tuple[str, ...], origin: str | None) -> dict[str, str]:
     """CORS headers for a browser origin on the allow-list; none for any other caller."""
     if not origin or origin.lower() not in allowed:
