@@ -260,19 +260,9 @@ class FirestoreJobStore:
         decide: Callable[[dict[str, Any]], dict[str, Any] | None],
         extra: Callable[[firestore.WriteBatch], None] | None = None,
         seen: Any = None,
-    ) -> bool:
-        """Compare-and-set on the job document (see ``compare_and_set``, ``seen`` too);
-        False if it is missing or ``decide`` declined."""
-        return self._guarded_job_write_result(job_id, decide, extra, seen) is not None
-
-    def _guarded_job_write_result(
-        self,
-        job_id: str,
-        decide: Callable[[dict[str, Any]], dict[str, Any] | None],
-        extra: Callable[[firestore.WriteBatch], None] | None = None,
-        seen: Any = None,
     ) -> Any:
-        """``_guarded_job_write``, answering the commit's write result (None: not written)."""
+        """Compare-and-set on the job document (see ``compare_and_set``, ``seen`` too): the
+        commit's write result, or None if the job is missing or ``decide`` declined."""
 
         def on_snapshot(snapshot: Any) -> dict[str, Any] | None:
             return decide(snapshot.to_dict() or {}) if snapshot.exists else None
@@ -289,25 +279,15 @@ class FirestoreJobStore:
         allowed: Collection[str],
         update: dict[str, Any],
         extra: Callable[[firestore.WriteBatch], None] | None = None,
-    ) -> bool:
-        """Writes ``update`` (and ``extra``) only while the job's status is one of ``allowed``."""
-        return self._job_write_in_status(job_id, allowed, update, extra) is not None
-
-    def _job_write_in_status(
-        self,
-        job_id: str,
-        allowed: Collection[str],
-        update: dict[str, Any],
-        extra: Callable[[firestore.WriteBatch], None] | None = None,
         seen: Any = None,
     ) -> Any:
-        """``_write_job_in_status``, answering the commit's write result (None: not written);
-        ``seen`` as for ``compare_and_set``."""
+        """Writes ``update`` (and ``extra``) only while the job's status is one of
+        ``allowed``: the commit's write result, or None (``seen`` as for ``compare_and_set``)."""
 
         def decide(data: dict[str, Any]) -> dict[str, Any] | None:
             return update if data.get("status") in allowed else None
 
-        return self._guarded_job_write_result(job_id, decide, extra, seen)
+        return self._guarded_job_write(job_id, decide, extra, seen)
 
     def transition_job(
         self,
@@ -323,7 +303,8 @@ class FirestoreJobStore:
         if new.terminal:
             update["finishedAt"] = now
         allowed = {status.value for status in expected}
-        moved = self._write_job_in_status(job_id, allowed, update, self._charging(job_id, charge))
+        charging = self._charging(job_id, charge)
+        moved = self._write_job_in_status(job_id, allowed, update, charging) is not None
         if moved and new.terminal:
             self._story_kept_from(job_id, now)
         return moved
@@ -396,7 +377,7 @@ class FirestoreJobStore:
                 batch.set(self._panel_ref(job_id, panel_plan.index), data)
 
         seen = self._seen_job(job_id, forget=True)
-        result = self._job_write_in_status(job_id, _PLANNABLE, update, panels, seen)
+        result = self._write_job_in_status(job_id, _PLANNABLE, update, panels, seen)
         # One commit wrote the job and every panel: its time is each panel's update time,
         # the version the panel messages carry (see claim_panel).
         return result.update_time.rfc3339() if result is not None else None
@@ -708,7 +689,7 @@ class FirestoreJobStore:
 
         allowed = {status.value for status in expected}
         extra = self._charging(job_id, charge, panels)
-        return self._write_job_in_status(job_id, allowed, job_update, extra)
+        return self._write_job_in_status(job_id, allowed, job_update, extra) is not None
 
     def edit_panel(
         self,
@@ -736,7 +717,7 @@ class FirestoreJobStore:
 
         allowed = {status.value for status in expected}
         extra = self._charging(job_id, charge if requeue else None, panel)
-        return self._write_job_in_status(job_id, allowed, job_update, extra)
+        return self._write_job_in_status(job_id, allowed, job_update, extra) is not None
 
     def expired_leases(self, now: float, limit: int = 100) -> list[Panel]:
         return queries.expired_leases(self._client, now, limit)
@@ -770,7 +751,7 @@ class FirestoreJobStore:
             return move.fields() if move is not None else None
 
         seen = self._seen_job(job_id, forget=True)
-        if not self._guarded_job_write(job_id, decide, seen=seen):
+        if self._guarded_job_write(job_id, decide, seen=seen) is None:
             return None
         self._story_kept_from(job_id, now)
         return moved
