@@ -94,6 +94,29 @@ def _parse_version(planned: str | None) -> DatetimeWithNanoseconds | None:
         return None
 
 
+def _claim_writes(
+    job_id: str, index: int, owner: str, expires_at: float | None, attempts: int, now: float
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The lease document and the panel update that take a panel for ``owner``, as
+    ``leases.claim`` decided (the panel then renders)."""
+    lease = {
+        "jobId": job_id,
+        "index": index,
+        "owner": owner,
+        "expiresAt": expires_at,
+        "attempts": attempts,
+        "updatedAt": now,
+    }
+    update = {
+        "status": PanelStatus.RENDERING.value,
+        "startedAt": now,
+        "updatedAt": now,
+        # Panels written before leases moved out lose their worker fields here.
+        **{field: firestore.DELETE_FIELD for field in LEASE_FIELDS},
+    }
+    return lease, update
+
+
 @dataclass(frozen=True)
 class _PlannedClaim:
     """One claim of a panel as its plan wrote it: the documents it reads (panel, lease,
@@ -227,7 +250,7 @@ class FirestoreJobStore:
         )
         # The plan step reads the job here and saves its plan a planner's call later: the
         # save's compare-and-set starts from this read (see _seen_job).
-        self._seen_job(job_id, job)
+        self._remember_job(job)
         return (
             Job.from_dict(job.to_dict()) if job.exists else None,
             str(story.get("story")) if story.exists else None,
@@ -376,7 +399,7 @@ class FirestoreJobStore:
                 data = client_fields(panel.to_dict()) | {"createdAt": now, "updatedAt": now}
                 batch.set(self._panel_ref(job_id, panel_plan.index), data)
 
-        seen = self._seen_job(job_id, forget=True)
+        seen = self._seen_job(job_id)
         result = self._write_job_in_status(job_id, _PLANNABLE, update, panels, seen)
         # One commit wrote the job and every panel: its time is each panel's update time,
         # the version the panel messages carry (see claim_panel).
@@ -406,11 +429,7 @@ class FirestoreJobStore:
             panel_snap, lease_snap, job_snap, *previous_snap = self._read_all(refs)
             if not panel_snap.exists:
                 raise NotFound(f"panel {index} of job {job_id} does not exist")
-            self._seen_job(job_id, job_snap)
-            job = Job.from_dict(job_snap.to_dict()) if job_snap.exists else None
-            previous = None
-            if previous_snap and previous_snap[0].exists:
-                previous = Panel.from_dict(with_lease(previous_snap[0].to_dict() or {}, None))
+            job, previous = self._claim_context(job_snap, *previous_snap)
             stored = Panel.from_dict(with_lease(panel_snap.to_dict() or {}, lease_snap.to_dict()))
             now = self._clock()
             claim = replace(
@@ -419,26 +438,15 @@ class FirestoreJobStore:
             if not claim.acquired:
                 return claim
             batch = self._client.batch()
-            lease = {
-                "jobId": job_id,
-                "index": index,
-                "owner": owner,
-                "expiresAt": claim.panel.lease_expires_at,
-                "attempts": claim.panel.attempts,
-                "updatedAt": now,
-            }
+            taken = claim.panel
+            lease, update = _claim_writes(
+                job_id, index, owner, taken.lease_expires_at, taken.attempts, now
+            )
             if lease_snap.exists:
                 option = self._client.write_option(last_update_time=lease_snap.update_time)
                 batch.update(lease_snap.reference, lease, option=option)
             else:
                 batch.create(lease_snap.reference, lease)
-            update = {
-                "status": claim.panel.status.value,
-                "startedAt": now,
-                "updatedAt": now,
-                # Panels written before leases moved out lose their worker fields here.
-                **{field: firestore.DELETE_FIELD for field in LEASE_FIELDS},
-            }
             option = self._client.write_option(last_update_time=panel_snap.update_time)
             batch.update(panel_snap.reference, update, option=option)
             try:
@@ -484,21 +492,15 @@ class FirestoreJobStore:
                 continue  # a duplicate delivery in the same group claims as usual
             members.append(position)
             # Exactly what leases.claim makes of a pending panel with no lease: attempt 1.
-            lease = {
-                "jobId": panel_ref.parent.parent.id,
-                "index": int(panel_ref.id),
-                "owner": request.owner,
-                "expiresAt": request.now + request.lease_seconds,
-                "attempts": 1,
-                "updatedAt": request.now,
-            }
+            lease, update = _claim_writes(
+                panel_ref.parent.parent.id,
+                int(panel_ref.id),
+                request.owner,
+                request.now + request.lease_seconds,
+                1,
+                request.now,
+            )
             batch.create(lease_ref, lease)
-            update = {
-                "status": PanelStatus.RENDERING.value,
-                "startedAt": request.now,
-                "updatedAt": request.now,
-                **{field: firestore.DELETE_FIELD for field in LEASE_FIELDS},
-            }
             option = self._client.write_option(last_update_time=request.version)
             batch.update(panel_ref, update, option=option)
             # The lease is not read: the commit's create says it did not exist.
@@ -528,17 +530,26 @@ class FirestoreJobStore:
             as_planned = (panel_snap.to_dict() or {}) | {"status": PanelStatus.PENDING.value}
             stored = Panel.from_dict(with_lease(as_planned, None))
             claim = leases.claim(stored, request.owner, request.lease_seconds, request.now)
-            previous = None
-            if len(request.refs) > 3 and read[request.refs[3].path].exists:
-                previous_data = read[request.refs[3].path].to_dict() or {}
-                previous = Panel.from_dict(with_lease(previous_data, None))
-            self._seen_job(job_snap.reference.id, job_snap)
-            job = Job.from_dict(job_snap.to_dict()) if job_snap.exists else None
+            job, previous = self._claim_context(
+                job_snap, *(read[ref.path] for ref in request.refs[3:])
+            )
             token = results[2 * number + 1].update_time
             answers[position] = replace(claim, token=token, job=job, previous=previous)
         with self._seen_lock:
             self.claims_as_planned += len(members)
         return answers
+
+    def _claim_context(
+        self, job_snap: Any, previous_snap: Any = None
+    ) -> tuple[Job | None, Panel | None]:
+        """The job and the previous panel (its client fields) a claim read, from their
+        snapshots; the job's snapshot is remembered for the job's next write."""
+        self._remember_job(job_snap)
+        job = Job.from_dict(job_snap.to_dict()) if job_snap.exists else None
+        previous = None
+        if previous_snap is not None and previous_snap.exists:
+            previous = Panel.from_dict(with_lease(previous_snap.to_dict() or {}, None))
+        return job, previous
 
     def _update_if_owned(
         self, job_id: str, index: int, owner: str | None, update: dict[str, Any]
@@ -750,27 +761,28 @@ class FirestoreJobStore:
             moved = move.status if move is not None else None
             return move.fields() if move is not None else None
 
-        seen = self._seen_job(job_id, forget=True)
+        seen = self._seen_job(job_id)
         if self._guarded_job_write(job_id, decide, seen=seen) is None:
             return None
         self._story_kept_from(job_id, now)
         return moved
 
-    def _seen_job(self, job_id: str, snapshot: Any = None, forget: bool = False) -> Any:
-        """Remembers the job ``snapshot`` a claim or the plan step read (if the job exists);
-        without one, answers the snapshot remembered (None: none), dropping it with
-        ``forget``."""
+    def _remember_job(self, snapshot: Any) -> None:
+        """Keeps the job ``snapshot`` a claim or the plan step read (if the job exists) for
+        the job's next write (``_seen_job``)."""
+        if not snapshot.exists:
+            return
         with self._seen_lock:
-            if snapshot is None:
-                if forget:
-                    return self._seen_jobs.pop(job_id, None)
-                return self._seen_jobs.get(job_id)
-            if snapshot.exists:
-                self._seen_jobs[job_id] = snapshot
-                self._seen_jobs.move_to_end(job_id)
-                while len(self._seen_jobs) > 256:
-                    self._seen_jobs.popitem(last=False)
-            return snapshot
+            self._seen_jobs[snapshot.reference.id] = snapshot
+            self._seen_jobs.move_to_end(snapshot.reference.id)
+            while len(self._seen_jobs) > 256:
+                self._seen_jobs.popitem(last=False)
+
+    def _seen_job(self, job_id: str) -> Any:
+        """The job's snapshot remembered by ``_remember_job`` (None: none), taken: a write
+        commits on it once."""
+        with self._seen_lock:
+            return self._seen_jobs.pop(job_id, None)
 
     # ---- cost ledger: jobs/{jobId}/costs/{callId}, one document per paid call ----------
 
