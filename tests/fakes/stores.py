@@ -49,9 +49,8 @@ class InMemoryJobStore:
         self.costs: dict[str, dict[str, PaidCall]] = {}
         # job id -> export id -> export.
         self.exports: dict[str, dict[str, Export]] = {}
-        # Plans saved (each gets a version) and claims that came with one.
+        # Plans saved: each gets a version.
         self.plan_versions = 0
-        self.claims_with_version = 0
         self._lock = threading.RLock()
         self._clock = clock
 
@@ -255,7 +254,6 @@ class InMemoryJobStore:
         planned: str | None = None,
     ) -> Claim:
         # ``planned`` only lets the adapter skip a round trip; the outcome is the same.
-        self.claims_with_version += bool(planned)
         with self._lock:
             panel = self.panels.get(job_id, {}).get(index)
             if panel is None:
