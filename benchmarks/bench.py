@@ -402,6 +402,15 @@ def measure_starts(ours: Any, theirs: Any, count: int) -> tuple[list[float], lis
     return [a for a, _ in pairs], [b for _, b in pairs]
 
 
+def warm_up(client: Session, db: Any, jobs: int, panels: int = 12) -> None:
+    """Unmeasured jobs first: the emulators are Java, and a JVM compiles its hot paths only
+    after a few thousand calls, so the first jobs measure the emulator warming, not us
+    (production's services are warm). ``make timeline`` warms the same way."""
+    for _ in range(jobs):
+        job_id, _ = client.start(panels)
+        JobWatcher(db, job_id).wait(120)
+
+
 def watched_jobs(client: Session, db: Any, args: argparse.Namespace) -> dict[str, Any]:
     """12-panel jobs and the panel sweep, each watched by a listener as a client would."""
     results: dict[str, Any] = {}
@@ -414,12 +423,7 @@ def watched_jobs(client: Session, db: Any, args: argparse.Namespace) -> dict[str
     # 12 on the same emulator, so both sides see the same moments of a busy machine.
     lags: list[float] = []
     raw: list[float] = []
-    # Unmeasured jobs first: the emulators are Java, and a JVM compiles its hot paths only
-    # after a few thousand calls, so the first jobs measure the emulator warming, not us
-    # (production's services are warm). ``make timeline`` warms the same way.
-    for _ in range(args.warm):
-        job_id, _ = client.start(12)
-        JobWatcher(db, job_id).wait(120)
+    warm_up(client, db, args.warm)
     for _ in range(args.repeat):
         started = time.perf_counter()
         job_id, _ = client.start(12)

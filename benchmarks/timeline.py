@@ -70,9 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
         db = firestore.Client(project=stack.env["GOOGLE_CLOUD_PROJECT"])
         client = bench.Session(stack.env["PANELFLOW_API_URL"], "timeline")
-        for _ in range(args.warm):
-            job_id, _ = client.start(args.panels)
-            bench.JobWatcher(db, job_id).wait(120)
+        bench.warm_up(client, db, args.warm, args.panels)
         for _ in range(args.jobs):
             since, started = time.time(), time.perf_counter()
             job_id, _ = client.start(args.panels)
