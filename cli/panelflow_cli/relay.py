@@ -161,20 +161,24 @@ def run(config_path: Path, ready: Path | None) -> int:
     project = config["project"]
     subscriber = pubsub_v1.SubscriberClient()
     futures = []
-    for route_config in config["routes"]:
-        minimum, maximum = config.get("backoff", (1.0, 10.0))
-        secret = str(config.get("caller_secret", ""))
-        timeout = float(config.get("timeout", 300))
-        route = Route(route_config, project, timeout, (minimum, maximum), secret)
-        # The emulator feeds each streaming pull from a loop that looks for messages every
-        # 50 ms, so one stream leaves a message waiting 25 ms on average (up to 50) before
-        # delivery even starts, where a push subscription posts at once. Several streams,
-        # opened out of step, each with its share of the route's deliveries, cut that wait.
-        # The emulator hands a stream more than its flow control asks for, so each stream
-        # may take all of the route's deliveries, and the route's slots (Route.deliver)
-        # keep them to its concurrency across its streams.
-        streams = max(1, min(STREAMS, route.concurrency))
-        for _ in range(streams):
+    minimum, maximum = config.get("backoff", (1.0, 10.0))
+    secret = str(config.get("caller_secret", ""))
+    timeout = float(config.get("timeout", 300))
+    routes = [
+        Route(route_config, project, timeout, (minimum, maximum), secret)
+        for route_config in config["routes"]
+    ]
+    # The emulator feeds each streaming pull from a loop that looks for messages every
+    # 50 ms, so one stream leaves a message waiting 25 ms on average (up to 50) before
+    # delivery even starts, where a push subscription posts at once. Several streams per
+    # route, opened out of step (one round of every route's streams at a time), cut that
+    # wait. The emulator hands a stream more than its flow control asks for, so each stream
+    # may take all of the route's deliveries, and the route's slots (Route.deliver) keep
+    # them to its concurrency across its streams.
+    for round_ in range(STREAMS):
+        for route in routes:
+            if round_ >= max(1, min(STREAMS, route.concurrency)):
+                continue
             executor = ThreadPoolExecutor(
                 max_workers=route.concurrency, thread_name_prefix=route.topic
             )
@@ -187,7 +191,7 @@ def run(config_path: Path, ready: Path | None) -> int:
                 scheduler=ThreadScheduler(executor),
             )
             futures.append(future)
-            time.sleep(EMULATOR_POLL_S / streams)
+        time.sleep(EMULATOR_POLL_S / STREAMS)
     stopping = threading.Event()
 
     def stop(*_: object) -> None:
