@@ -209,7 +209,9 @@ class Services:
         from panelflow.adapters.auth import FirebaseAuthenticator
 
         return FirebaseAuthenticator(
-            self.settings.project_id, check_revoked=self.settings.check_revoked
+            self.settings.project_id,
+            check_revoked=self.settings.check_revoked,
+            account_ttl_s=self.settings.auth_account_ttl_s,
         )
 
 

@@ -140,3 +140,105 @@ def test_a_guest_keeps_its_uid_when_it_links_an_email(
     linked = identity.link_email(guest, f"{guest.uid.lower()}@example.test", "a-good-password")
     assert linked.uid == guest.uid and not linked.anonymous
     assert real.uid(f"Bearer {identity.refresh(linked).id_token}") == guest.uid
+
+
+# ---- remembered accounts (PANELFLOW_AUTH_ACCOUNT_TTL_S) -------------------------------------
+
+
+class Clock:
+    """Real time plus an offset the test moves forward."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+@pytest.fixture
+def lookups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The uids firebase-admin is asked about (the real call still goes to the emulator)."""
+    from firebase_admin import auth
+
+    asked: list[str] = []
+    get_user = auth.get_user
+
+    def counted(uid: str, app: Any = None) -> Any:
+        asked.append(uid)
+        return get_user(uid, app=app)
+
+    monkeypatch.setattr(auth, "get_user", counted)
+    return asked
+
+
+def _remembering(emulator_env: dict[str, str], clock: Clock) -> FirebaseAuthenticator:
+    project = emulator_env["GOOGLE_CLOUD_PROJECT"]
+    return FirebaseAuthenticator(project, check_revoked=True, account_ttl_s=10, clock=clock)
+
+
+def test_a_remembered_account_costs_one_lookup_until_it_is_old(
+    emulator_env: dict[str, str], identity: Identity, lookups: list[str]
+) -> None:
+    clock = Clock()
+    real = _remembering(emulator_env, clock)
+    uid = _uid()
+    token = identity.token_for(uid)
+    for _ in range(5):
+        assert real.uid(f"Bearer {token}") == uid
+    assert lookups == [uid]
+    identity.update_user(uid, disableUser=True)
+    # Within the 10 s the answer is remembered: the documented window.
+    clock.offset = 9
+    assert real.uid(f"Bearer {token}") == uid
+    clock.offset = 10.5
+    with pytest.raises(Unauthenticated) as refused:
+        real.uid(f"Bearer {token}")
+    assert "disabled" in refused.value.message
+    assert lookups == [uid, uid]
+
+
+def test_a_signed_out_users_old_token_is_refused_and_a_new_one_accepted(
+    emulator_env: dict[str, str], identity: Identity
+) -> None:
+    clock = Clock()
+    remembering = _remembering(emulator_env, clock)
+    asking = FirebaseAuthenticator(emulator_env["GOOGLE_CLOUD_PROJECT"], check_revoked=True)
+    uid = _uid()
+    old = identity.token_for(uid)
+    issued = int(_claims(old)["iat"])
+    assert remembering.uid(f"Bearer {old}") == uid
+    # Signed out everywhere: tokens issued before this second are revoked.
+    identity.update_user(uid, validSince=str(issued + 1))
+    with pytest.raises(Unauthenticated) as refused:
+        asking.uid(f"Bearer {old}")
+    assert "revoked" in refused.value.message
+    clock.offset = 11
+    with pytest.raises(Unauthenticated) as refused:
+        remembering.uid(f"Bearer {old}")
+    assert "revoked" in refused.value.message
+    while int(time.time()) <= issued + 1:
+        time.sleep(0.1)
+    new = identity.token_for(uid)
+    assert int(_claims(new)["iat"]) >= issued + 1
+    # The remembered answer (signed out at issued + 1) lets the new token through.
+    assert remembering.uid(f"Bearer {new}") == uid
+    assert asking.uid(f"Bearer {new}") == uid
+
+
+def test_deleting_a_user_forgets_its_remembered_account(
+    emulator_env: dict[str, str], identity: Identity, lookups: list[str]
+) -> None:
+    real = _remembering(emulator_env, Clock())
+    uid = _uid()
+    token = identity.token_for(uid)
+    assert real.uid(f"Bearer {token}") == uid
+    real.delete_user(uid)
+    with pytest.raises(Unauthenticated) as refused:
+        real.uid(f"Bearer {token}")
+    assert "no longer exists" in refused.value.message
+    assert lookups == [uid, uid]
+
+
+def _claims(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))

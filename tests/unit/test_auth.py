@@ -200,6 +200,45 @@ def test_bootstrap_always_wires_firebase_auth_with_the_revocation_check() -> Non
     assert settings.check_revoked is True
     unchecked = {"GOOGLE_CLOUD_PROJECT": PROJECT, "PANELFLOW_AUTH_CHECK_REVOKED": "false"}
     assert Settings.from_env(unchecked).check_revoked is False
+    # The answer is remembered per user for 10 s unless told otherwise; 0 asks every time.
+    assert settings.auth_account_ttl_s == 10
+    every = {"GOOGLE_CLOUD_PROJECT": PROJECT, "PANELFLOW_AUTH_ACCOUNT_TTL_S": "0"}
+    assert Settings.from_env(every).auth_account_ttl_s == 0
+    with pytest.raises(ConfigurationError):
+        Settings.from_env({"GOOGLE_CLOUD_PROJECT": PROJECT, "PANELFLOW_AUTH_ACCOUNT_TTL_S": "-1"})
+
+
+def test_remembered_accounts_are_checked_here_and_bounded(monkeypatch) -> None:
+    from panelflow.adapters import auth as auth_module
+
+    monkeypatch.setattr(auth_module, "REMEMBERED_ACCOUNTS", 3)
+    seen: list[bool] = []
+    asked: list[str] = []
+
+    def verify(token: str, *, check_revoked: bool) -> dict[str, Any]:
+        seen.append(check_revoked)
+        claims = _claims(emulator_token(token))
+        return {**claims, "uid": claims["sub"]}
+
+    def lookup(uid: str) -> auth_module.Account:
+        asked.append(uid)
+        return auth_module.Account(disabled=uid == "off", valid_after=0)
+
+    remembering = FirebaseAuthenticator(
+        PROJECT, check_revoked=True, account_ttl_s=10, verify=verify, lookup=lookup
+    )
+    for uid in ("a", "b", "a", "c", "d", "a", "b"):
+        assert remembering.uid(f"Bearer {uid}") == uid
+    # firebase-admin is not asked to look up: the remembered answer is the check.
+    assert set(seen) == {False}
+    # Three remembered at most, the least recently seen forgotten first ("b" went at "d").
+    assert asked == ["a", "b", "c", "d", "b"]
+    with pytest.raises(Unauthenticated, match="disabled"):
+        remembering.uid("Bearer off")
+    # Without the revocation check nothing is remembered or looked up.
+    asked.clear()
+    plain = FirebaseAuthenticator(PROJECT, account_ttl_s=10, verify=verify, lookup=lookup)
+    assert plain.uid("Bearer a") == "a" and asked == []
 
 
 def test_the_removed_dev_auth_switch_is_refused_by_name() -> None:

@@ -10,7 +10,9 @@ import os
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from panelflow import logs
@@ -20,6 +22,17 @@ from panelflow.domain.errors import PanelflowError, TransientError, Unauthentica
 UID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-.:@]{0,127}")
 # Seconds of clock difference tolerated between Firebase Auth and this instance.
 CLOCK_SKEW_S = 30
+# Accounts an instance remembers at most (least recently seen forgotten first).
+REMEMBERED_ACCOUNTS = 4096
+
+
+@dataclass(frozen=True)
+class Account:
+    """What the revocation check needs of a Firebase Auth user record."""
+
+    disabled: bool
+    # Tokens issued before this time (seconds since the epoch) are revoked (signed out).
+    valid_after: float
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -42,6 +55,12 @@ class FirebaseAuthenticator:
     variable, so that path never trusts an unsigned token there. ``check_revoked`` also asks
     Firebase Auth (or its emulator) whether the user was disabled, deleted or signed out.
 
+    That lookup is a network call to Firebase Auth per request. With ``account_ttl_s`` an
+    instance remembers each user's answer (disabled, signed out since) that long and checks
+    every token against it, so a burst of requests costs one lookup; a user disabled or
+    signed out meanwhile is refused once the answer is that old. 0 asks on every request.
+    Deleting a user here forgets it at once.
+
     The firebase_admin app is created on first use with the project id only: checking a
     token needs Google's public certificates, not credentials.
     """
@@ -51,14 +70,20 @@ class FirebaseAuthenticator:
         project_id: str,
         *,
         check_revoked: bool = False,
+        account_ttl_s: float = 0.0,
         verify: Callable[..., Mapping[str, Any]] | None = None,
+        lookup: Callable[[str], Account] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._project_id = project_id
         self._check_revoked = check_revoked
+        self._account_ttl_s = account_ttl_s if check_revoked else 0.0
         self._verify = verify
+        self._lookup = lookup
         self._clock = clock
         self._lock = threading.Lock()
+        # uid -> (when it was looked up, the account): see account_ttl_s.
+        self._accounts: OrderedDict[str, tuple[float, Account]] = OrderedDict()
 
     def _app(self) -> Any:
         """This project's firebase_admin app, created on first use."""
@@ -78,10 +103,27 @@ class FirebaseAuthenticator:
                 self._verify = functools.partial(auth.verify_id_token, app=self._app())
             return self._verify
 
+    def _account_lookup(self) -> Callable[[str], Account]:
+        with self._lock:
+            if self._lookup is None:
+                from firebase_admin import auth
+
+                app = self._app()
+
+                def lookup(uid: str) -> Account:
+                    user = auth.get_user(uid, app=app)
+                    # firebase-admin's own check: iat * 1000 < tokens_valid_after_timestamp.
+                    valid_after_ms = user.tokens_valid_after_timestamp or 0
+                    return Account(disabled=bool(user.disabled), valid_after=valid_after_ms / 1000)
+
+                self._lookup = lookup
+            return self._lookup
+
     def delete_user(self, uid: str) -> None:
         from firebase_admin import auth, exceptions
 
         with self._lock:
+            self._accounts.pop(uid, None)
             app = self._app()
         try:
             auth.delete_user(uid, app=app)
@@ -95,11 +137,40 @@ class FirebaseAuthenticator:
         if os.environ.get("FIREBASE_AUTH_EMULATOR_HOST"):
             _check_emulator_format(token)
         verify = self._verifier()
+        remembered = self._account_ttl_s > 0
         try:
-            claims = verify(token, check_revoked=self._check_revoked)
+            # Remembered accounts are checked here, after the claims, not by firebase-admin.
+            claims = verify(token, check_revoked=self._check_revoked and not remembered)
         except Exception as error:
             raise _translate_firebase_error(error) from error
-        return check_claims(claims, self._project_id, now=self._clock())
+        uid = check_claims(claims, self._project_id, now=self._clock())
+        if remembered:
+            account = self._account(uid)
+            if account.disabled:
+                raise Unauthenticated("this account is disabled")
+            if float(claims["iat"]) < account.valid_after:
+                raise Unauthenticated("the ID token was revoked; sign in again")
+        return uid
+
+    def _account(self, uid: str) -> Account:
+        """The user's account as remembered (looked up at most ``account_ttl_s`` ago) or as
+        Firebase Auth answers now."""
+        now = self._clock()
+        with self._lock:
+            seen = self._accounts.get(uid)
+            if seen is not None and 0 <= now - seen[0] < self._account_ttl_s:
+                self._accounts.move_to_end(uid)
+                return seen[1]
+        try:
+            account = self._account_lookup()(uid)
+        except Exception as error:
+            raise _translate_firebase_error(error) from error
+        with self._lock:
+            self._accounts[uid] = (now, account)
+            self._accounts.move_to_end(uid)
+            while len(self._accounts) > REMEMBERED_ACCOUNTS:
+                self._accounts.popitem(last=False)
+        return account
 
 
 def check_claims(claims: Mapping[str, Any], project_id: str, *, now: float) -> str:

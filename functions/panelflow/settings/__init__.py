@@ -76,6 +76,8 @@ class Settings:
     signing_key_file: str
     # Also ask Firebase Auth whether the token was revoked or its user disabled or deleted.
     check_revoked: bool
+    # Seconds an instance remembers each user's answer to that question (0: ask every time).
+    auth_account_ttl_s: float
     # The planner the plan function uses, as the API is told it (it has no provider settings).
     translation_planner: str
     # Browser origins (scheme://host[:port]) allowed to call the HTTP API cross-origin.
