@@ -125,6 +125,32 @@ def test_delete_job_removes_panels_costs_story_and_key_and_twice_is_harmless(sto
     store.delete_job(job.job_id, job.idempotency_key_id)  # twice: harmless
 
 
+def test_a_record_landing_while_its_job_is_deleted_leaves_no_ledger_entry(
+    emulator_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race an account deletion met while panels were being drawn: a worker's record
+    commit (its panel's ledger entries with it) landing in the middle of delete_job."""
+    from panelflow.adapters.firestore_store import FirestoreJobStore
+
+    store = FirestoreJobStore("demo-panelflow")
+    job_id = _rendering_job(store, panels=2)
+    claim = store.claim_panel(job_id, 0, "w1", lease_seconds=60)
+    paid = [PaidCall("image", "offline", "offline", {"images": 1}, panel_index=0)]
+    delete_all = store._delete_all
+    recorded: list[bool] = []
+
+    def record_first(refs: list) -> None:
+        # The worker's commit lands just before delete_job's first deletion commit.
+        if not recorded:
+            recorded.append(store.complete_panel(job_id, 0, "w1", ASSETS, claim.token, paid))
+        delete_all(refs)
+
+    monkeypatch.setattr(store, "_delete_all", record_first)
+    store.delete_job(job_id)
+    assert recorded == [True]
+    assert store.list_costs(job_id) == [] and store.list_panels(job_id) == []
+
+
 def test_delete_owner_records_removes_usage_keys_and_stray_stories(store) -> None:
     from panelflow.domain.errors import QuotaExceeded
     from panelflow.domain.models import IdempotencyRecord

@@ -205,10 +205,14 @@ class FirestoreJobStore:
     def delete_job(self, job_id: str, idempotency_key_id: str = "") -> None:
         # The job first: a worker that writes after this finds its job gone and cleans up.
         translate(self._job_ref(job_id).delete)
+        # Then the panels, before the ledger is listed: a worker's record commit (which
+        # writes its panel's ledger entries) either lands before this and is listed below,
+        # or finds its panel gone, writes its entries on their own and cleans up itself.
+        # Listed together, a record landing between the listing and the deletion left its
+        # entries behind.
         panels = translate(lambda: list(self._job_ref(job_id).collection(PANELS).list_documents()))
+        self._delete_all([*panels, *[self._lease_ref(job_id, int(panel.id)) for panel in panels]])
         refs = [
-            *panels,
-            *[self._lease_ref(job_id, int(panel.id)) for panel in panels],
             *translate(lambda: list(self._job_ref(job_id).collection(COSTS).list_documents())),
             *translate(lambda: list(self._job_ref(job_id).collection(EXPORTS).list_documents())),
             self._client.collection(INPUTS).document(job_id),
