@@ -34,7 +34,7 @@ _local = threading.local()
 
 # Streaming pulls per route (fewer for a route with fewer deliveries at once), and how
 # often the Pub/Sub emulator looks for messages for each one (its StreamingPullPusher).
-STREAMS = 4
+STREAMS = 8
 EMULATOR_POLL_S = 0.05
 
 
@@ -174,7 +174,9 @@ def run(config_path: Path, ready: Path | None) -> int:
     # route, opened out of step (one round of every route's streams at a time), cut that
     # wait. The emulator hands a stream more than its flow control asks for, so each stream
     # may take all of the route's deliveries, and the route's slots (Route.deliver) keep
-    # them to its concurrency across its streams.
+    # them to its concurrency across its streams. Eight streams (emulator alone): publish to
+    # callback p50 15-17 ms, against 19-28 ms with four and 14-15 ms with sixteen; idle
+    # polling costs the emulator about 0.02 of a core per route.
     for round_ in range(STREAMS):
         for route in routes:
             if round_ >= max(1, min(STREAMS, route.concurrency)):
