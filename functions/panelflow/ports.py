@@ -164,11 +164,14 @@ class JobStore(Protocol):
         characters: Sequence[Character],
         plan_ms: int,
         images: Mapping[int, Asset] | None = None,
+        costs: Sequence[PaidCall] = (),
     ) -> str | None:
         """Writes the panel documents and moves the job from queued to rendering.
 
         ``images`` gives panels (by index) the image they start with: a translation's,
-        copied from its source, which the worker then keeps.
+        copied from its source, which the worker then keeps. ``costs``: the planning's paid
+        calls, written to the ledger with the plan (in the same commit); when the plan is
+        not written (None, or an error) neither are they, and the caller writes them itself.
 
         Returns:
             The plan's version when this call wrote the plan (a non-empty, opaque string the

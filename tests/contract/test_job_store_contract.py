@@ -194,6 +194,25 @@ def test_save_plan_writes_panels_and_moves_to_rendering_once(store) -> None:
     assert len(store.list_panels(job_id)) == 3
 
 
+def test_save_plan_writes_the_plannings_paid_calls_only_with_the_plan(store) -> None:
+    plan = _plan(2)
+    paid = [
+        PaidCall("plan", "offline", "offline", {}),
+        PaidCall("reference", "offline", "offline", {"images": 1}),
+    ]
+    job = _job()
+    store.create_job(job, "story")
+    assert store.save_plan(job.job_id, plan, list(plan.characters), plan_ms=2, costs=paid)
+    assert {call.call_id for call in store.list_costs(job.job_id)} == {c.call_id for c in paid}
+    # Not saved (the job is no longer queued): none of them either; the caller writes them.
+    cancelled = _job()
+    store.create_job(cancelled, "story")
+    assert store.transition_job(cancelled.job_id, [JobStatus.QUEUED], JobStatus.CANCELLED)
+    late = [PaidCall("plan", "offline", "offline", {})]
+    assert store.save_plan(cancelled.job_id, plan, [], plan_ms=2, costs=late) is None
+    assert store.list_costs(cancelled.job_id) == []
+
+
 def test_claim_lease_and_duplicates(store) -> None:
     job_id = _rendering_job(store)
     claim = store.claim_panel(job_id, 0, "w1", lease_seconds=60)

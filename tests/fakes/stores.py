@@ -229,11 +229,15 @@ class InMemoryJobStore:
         characters: Sequence[Character],
         plan_ms: int,
         images: Mapping[int, Asset] | None = None,
+        costs: Sequence[PaidCall] = (),
     ) -> str | None:
         with self._lock:
             job = self.jobs.get(job_id)
             if job is None or job.status not in (JobStatus.QUEUED, JobStatus.PLANNING):
                 return None
+            ledger = self.costs.setdefault(job_id, {})
+            for call in costs:
+                ledger.setdefault(call.call_id, call)
             self.panels[job_id] = {p.index: Panel.from_plan(job_id, p) for p in plan.panels}
             for index, image in (images or {}).items():
                 self.panels[job_id][index].image = image

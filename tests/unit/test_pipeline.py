@@ -77,6 +77,38 @@ def test_plan_redelivery_republishes_only_unfinished_panels(services: Services) 
     assert len(services.planner.calls) == 1
 
 
+def test_the_plannings_paid_calls_are_written_with_the_plan_or_else_on_their_own(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = services.store
+    job_id = _start(services)
+    plan_job(services, job_id)
+    assert {call.kind for call in store.list_costs(job_id)} == {"plan", "reference"}
+    save_plan = store.save_plan
+
+    def cancelled_first(job: str, *args, **kwargs):
+        store.transition_job(job, [JobStatus.QUEUED], JobStatus.CANCELLED)
+        return save_plan(job, *args, **kwargs)
+
+    # Cancelled while it was being planned: no plan, no panels, the calls paid all the same.
+    monkeypatch.setattr(store, "save_plan", cancelled_first)
+    cancelled = _start(services)
+    plan_job(services, cancelled)
+    assert store.get_job(cancelled).status == JobStatus.CANCELLED
+    assert store.list_panels(cancelled) == [] and services.queue.panels[3:] == []
+    assert {call.kind for call in store.list_costs(cancelled)} == {"plan", "reference"}
+
+    # The save fails: raised for redelivery, and the calls are written before that.
+    def failing(*_args, **_kwargs):
+        raise TransientError("firestore down")
+
+    monkeypatch.setattr(store, "save_plan", failing)
+    unsaved = _start(services)
+    with pytest.raises(TransientError):
+        plan_job(services, unsaved)
+    assert {call.kind for call in store.list_costs(unsaved)} == {"plan", "reference"}
+
+
 def test_planning_failure_fails_the_job_with_a_readable_error(services: Services) -> None:
     services.planner._fail = lambda _key: PlanningFailed("the story has no sentences")
     job_id = _start(services)

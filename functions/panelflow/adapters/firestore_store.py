@@ -384,6 +384,7 @@ class FirestoreJobStore:
         characters: Sequence[Character],
         plan_ms: int,
         images: Mapping[int, Asset] | None = None,
+        costs: Sequence[PaidCall] = (),
     ) -> str | None:
         now = self._clock()
 
@@ -402,6 +403,9 @@ class FirestoreJobStore:
                 panel.image = (images or {}).get(panel_plan.index)
                 data = client_fields(panel.to_dict()) | {"createdAt": now, "updatedAt": now}
                 batch.set(self._panel_ref(job_id, panel_plan.index), data)
+            # The planning's paid calls ride in the same commit: on the emulator a ledger
+            # commit alongside took the save from ~26 to ~41 ms.
+            self._add_costs(batch, job_id, costs)
 
         seen = self._seen_job(job_id)
         result = self._write_job_in_status(job_id, _PLANNABLE, update, panels, seen)

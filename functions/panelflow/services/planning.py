@@ -95,25 +95,27 @@ def _save_and_fan_out(
     started, read, planned = times
     sheets = time.monotonic()
     plan_ms = int((sheets - started) * 1000)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger") as pool:
-        written = pool.submit(metering.record, services, job_id, ledger)
-        stored = store.save_plan(job_id, plan, characters, plan_ms)
-        saved = time.monotonic()
-        if stored:
-            # Just written, all pending: fan out without reading them back, with the plan's
-            # version, so each worker takes its lease without reading first. Reading order:
-            # panel 1, where a reader starts, is published (so delivered and claimed) ahead
-            # of the others, which follow as soon as it is accepted.
-            indexes = [panel.index for panel in plan.panels]
-            services.queue.publish_panels(job_id, indexes[:1], stored)
-            services.queue.publish_panels(job_id, indexes[1:], stored)
-    # The ledger is written by now, so a job deleted meanwhile loses it with the rest (the
-    # store's errors are logged by metering.record; anything else raises here).
-    written.result()
+    try:
+        # The plan's and the sheets' paid calls are written in the plan's commit.
+        stored = store.save_plan(job_id, plan, characters, plan_ms, costs=ledger)
+    except BaseException:
+        metering.record(services, job_id, ledger)  # paid for, whatever became of the plan
+        raise
+    saved = time.monotonic()
     if not stored:
+        # Not saved (cancelled, deleted or planned by another delivery): the calls on their
+        # own, before a deleted job's leftovers are removed, so they go with the rest.
+        metering.record(services, job_id, ledger)
         if not forget_if_deleted(store, services.blobs, job_id):
             _publish_unfinished(services, job_id)
         return
+    # Just written, all pending: fan out without reading them back, with the plan's
+    # version, so each worker takes its lease without reading first. Reading order:
+    # panel 1, where a reader starts, is published (so delivered and claimed) ahead
+    # of the others, which follow as soon as it is accepted.
+    indexes = [panel.index for panel in plan.panels]
+    services.queue.publish_panels(job_id, indexes[:1], stored)
+    services.queue.publish_panels(job_id, indexes[1:], stored)
     published = time.monotonic()
     logs.info(
         "job planned",
