@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
+import random
 import shlex
 import signal
 import socket
@@ -31,16 +32,43 @@ _handed_out: collections.deque[int] = collections.deque(maxlen=4096)
 _handing_out = threading.Lock()
 
 
+def _listening_ports() -> range:
+    """Where to look for ports to listen on: below the kernel's ephemeral range.
+
+    The kernel gives outgoing connections their local port from its ephemeral range (and
+    ``bind(0)`` from the same range). A port found free there can be taken by any client's
+    connection before the server it was meant for binds it: one stack start in about
+    twenty failed that way ("Failed to bind"). Below the range only listeners compete, and
+    the probe bind sees them.
+    """
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as ranges:
+            low = int(ranges.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return range(0)
+    return range(max(1024, low - 12000), low) if low - 1024 >= 2000 else range(0)
+
+
+_LISTENING = _listening_ports()
+_picker = random.Random()
+
+
 def free_port() -> int:
-    """A port free on ``HOST`` now and not handed out lately by this process."""
+    """A port free on ``HOST`` now, not handed out lately by this process, and (where the
+    system says which ports outgoing connections use) outside those."""
     with _handing_out:
-        while True:
+        for _ in range(200):
+            port = _picker.choice(_LISTENING) if _LISTENING else 0
             with socket.socket() as sock:
-                sock.bind((HOST, 0))
+                try:
+                    sock.bind((HOST, port))
+                except OSError:
+                    continue  # a listener has it
                 port = int(sock.getsockname()[1])
             if port not in _handed_out:
                 _handed_out.append(port)
                 return port
+        raise StackError("no free port found on 127.0.0.1; is something holding them all?")
 
 
 class ProcessGroup:

@@ -99,3 +99,16 @@ def test_free_port_never_hands_out_a_port_twice_in_a_row() -> None:
 
     ports = [free_port() for _ in range(300)]
     assert len(set(ports)) == len(ports)
+
+
+def test_free_ports_are_outside_the_range_outgoing_connections_use() -> None:
+    """A port from the ephemeral range can be taken by any client's connection before its
+    server binds it; listening ports come from below that range."""
+    from pathlib import Path
+
+    from panelflow_cli.processes import free_port
+
+    low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    ports = [free_port() for _ in range(100)]
+    assert all(port < low or port > high for port in ports)
+    assert all(port >= 1024 for port in ports)
