@@ -2,10 +2,10 @@
 
 Starts the stack ``make bench`` uses, with its defaults (sleeping providers: plan 1.0 s,
 image 2.0 s, speech 0.5 s), runs ``--warm`` jobs to warm every instance, then ``--jobs``
-watched jobs. For the last one it prints, in seconds from the request: the API's "job
-queued", the plan step's steps (``stepsMs``: read, planner, sheets, save, publish), and
-each panel's start, claim, produce and record (from the worker's "panel done" lines),
-then what the client's listener saw. Run: ``make timeline``.
+watched jobs. It prints what the client's listener saw of each, then for each, in seconds
+from its request: the API's "job queued", the plan step's steps (``stepsMs``: read,
+planner, sheets, save, publish), and each panel's start, claim, produce and record (from
+the worker's "panel done" lines). Run: ``make timeline``.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         db = firestore.Client(project=stack.env["GOOGLE_CLOUD_PROJECT"])
         client = bench.Session(stack.env["PANELFLOW_API_URL"], "timeline")
         bench.warm_up(client, db, args.warm, args.panels)
+        jobs = []
         for _ in range(args.jobs):
             since, started = time.time(), time.perf_counter()
             job_id, _ = client.start(args.panels)
@@ -82,11 +83,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"first panel {watcher.first_panel_at - started:.3f} s, "
                 f"finished {watcher.finished_at - started:.3f} s"
             )
+            jobs.append((since, job_id))
         time.sleep(0.5)  # the last log lines are written after the client saw the end
-        for at, name, entry in log_lines(stack.log_dir, since):
-            line = describe(at, name, entry, job_id)
-            if line:
-                print(line)
+        for since, job_id in jobs:
+            print(f"job {job_id}, from its request:")
+            for at, name, entry in log_lines(stack.log_dir, since):
+                line = describe(at, name, entry, job_id)
+                if line:
+                    print(line)
     finally:
         stack.stop()
         environment.stop()
