@@ -122,16 +122,6 @@ def test_bad_emulator_tokens_are_refused(
         real.uid(f"Bearer {BAD_TOKENS[case](token)}")
 
 
-def test_a_deleted_user_is_refused(identity: Identity, real: FirebaseAuthenticator) -> None:
-    uid = _uid()
-    token = identity.token_for(uid)
-    assert real.uid(f"Bearer {token}") == uid
-    identity.delete_user(uid)
-    with pytest.raises(Unauthenticated) as refused:
-        real.uid(f"Bearer {token}")
-    assert "no longer exists" in refused.value.message
-
-
 def test_a_guest_keeps_its_uid_when_it_links_an_email(
     identity: Identity, real: FirebaseAuthenticator
 ) -> None:
@@ -225,18 +215,27 @@ def test_a_signed_out_users_old_token_is_refused_and_a_new_one_accepted(
     assert asking.uid(f"Bearer {new}") == uid
 
 
-def test_deleting_a_user_forgets_its_remembered_account(
-    emulator_env: dict[str, str], identity: Identity, lookups: list[str]
+@pytest.mark.parametrize("remembering", [False, True], ids=["asking", "remembering"])
+def test_a_deleted_user_is_refused_at_once(
+    remembering: bool, emulator_env: dict[str, str], identity: Identity, lookups: list[str]
 ) -> None:
-    real = _remembering(emulator_env, Clock())
+    """Deleted in Firebase Auth (asking on every request), or through this instance, which
+    forgets the account it remembered."""
+    project = emulator_env["GOOGLE_CLOUD_PROJECT"]
+    real = (
+        _remembering(emulator_env, Clock())
+        if remembering
+        else FirebaseAuthenticator(project, check_revoked=True)
+    )
     uid = _uid()
     token = identity.token_for(uid)
     assert real.uid(f"Bearer {token}") == uid
-    real.delete_user(uid)
+    (real.delete_user if remembering else identity.delete_user)(uid)
     with pytest.raises(Unauthenticated) as refused:
         real.uid(f"Bearer {token}")
     assert "no longer exists" in refused.value.message
-    assert lookups == [uid, uid]
+    if remembering:  # looked up again, not answered from what it remembered
+        assert lookups == [uid, uid]
 
 
 def _claims(token: str) -> dict[str, Any]:
