@@ -145,11 +145,10 @@ class FirebaseAuthenticator:
             raise _translate_firebase_error(error) from error
         uid = check_claims(claims, self._project_id, now=self._clock())
         if remembered:
-            account = self._account(uid)
-            if account.disabled:
-                raise Unauthenticated("this account is disabled")
-            if float(claims["iat"]) < account.valid_after:
-                raise Unauthenticated("the ID token was revoked; sign in again")
+            try:
+                _check_account(self._account(uid), claims)
+            except Exception as error:
+                raise _translate_firebase_error(error) from error
         return uid
 
     def _account(self, uid: str) -> Account:
@@ -161,16 +160,24 @@ class FirebaseAuthenticator:
             if seen is not None and 0 <= now - seen[0] < self._account_ttl_s:
                 self._accounts.move_to_end(uid)
                 return seen[1]
-        try:
-            account = self._account_lookup()(uid)
-        except Exception as error:
-            raise _translate_firebase_error(error) from error
+        account = self._account_lookup()(uid)
         with self._lock:
             self._accounts[uid] = (now, account)
             self._accounts.move_to_end(uid)
             while len(self._accounts) > REMEMBERED_ACCOUNTS:
                 self._accounts.popitem(last=False)
         return account
+
+
+def _check_account(account: Account, claims: Mapping[str, Any]) -> None:
+    """firebase-admin's own revocation check, on a remembered account: the same errors,
+    translated by ``_translate_firebase_error`` like the ones it raises itself."""
+    from firebase_admin import auth
+
+    if account.disabled:
+        raise auth.UserDisabledError("The user record is disabled.")
+    if float(claims["iat"]) < account.valid_after:
+        raise auth.RevokedIdTokenError("The Firebase ID token has been revoked.")
 
 
 def check_claims(claims: Mapping[str, Any], project_id: str, *, now: float) -> str:
