@@ -50,10 +50,13 @@ def metered(
 
 
 @contextlib.contextmanager
-def held_back(services: StoreDependencies, job_id: str) -> Iterator[list[costs.PaidCall]]:
-    """A list for ``metered(pending=...)``: the block's paid calls, left for the caller to
-    write with ``record`` when the block succeeds, written at once when it raises."""
-    pending: list[costs.PaidCall] = []
+def held_back(
+    services: StoreDependencies, job_id: str, pending: list[costs.PaidCall] | None = None
+) -> Iterator[list[costs.PaidCall]]:
+    """A list for ``metered(pending=...)`` (``pending``, or a new one): the block's paid
+    calls, left for the caller to write with ``record`` when the block succeeds, written at
+    once when it raises."""
+    pending = [] if pending is None else pending
     try:
         yield pending
     except BaseException:

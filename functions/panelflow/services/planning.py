@@ -95,12 +95,10 @@ def _save_and_fan_out(
     started, read, planned = times
     sheets = time.monotonic()
     plan_ms = int((sheets - started) * 1000)
-    try:
-        # The plan's and the sheets' paid calls are written in the plan's commit.
+    # The plan's and the sheets' paid calls are written in the plan's commit (at once, on
+    # their own, if the save raises: paid for, whatever became of the plan).
+    with metering.held_back(services, job_id, ledger):
         stored = store.save_plan(job_id, plan, characters, plan_ms, costs=ledger)
-    except BaseException:
-        metering.record(services, job_id, ledger)  # paid for, whatever became of the plan
-        raise
     saved = time.monotonic()
     if not stored:
         # Not saved (cancelled, deleted or planned by another delivery): the calls on their
