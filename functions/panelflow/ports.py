@@ -310,8 +310,13 @@ class JobStore(Protocol):
     def list_costs(self, job_id: str) -> list[PaidCall]:
         """Returns every paid call recorded for the job, oldest first."""
 
-    def finalize_job(self, job_id: str, done: int, failed: int) -> JobStatus | None:
+    def finalize_job(
+        self, job_id: str, done: int, failed: int, first_done_at: float | None = None
+    ) -> JobStatus | None:
         """Moves a rendering job whose panels are all finished to its final state, once.
+
+        ``first_done_at``: when its first panel was done, if the caller knows (the worker
+        that finished every panel does); otherwise the store finds it.
 
         Returns:
             The final status when this call made the transition, else None.

@@ -398,6 +398,18 @@ def test_the_final_move_writes_counts_timings_and_keeps_the_plan_time(store) -> 
     assert 0 <= job.timings["firstPanelMs"] <= job.timings["totalMs"]
 
 
+def test_the_final_move_takes_the_first_panel_time_it_is_given(store) -> None:
+    """A worker that finished every panel itself knows when the first was done: the store
+    takes that time instead of finding it over the panels."""
+    job_id = _rendering_job(store, panels=2)
+    for index in range(2):
+        store.claim_panel(job_id, index, "w1", 60)
+        store.complete_panel(job_id, index, "w1", ASSETS)
+    created = store.get_job(job_id).created_at
+    assert store.finalize_job(job_id, 2, 0, first_done_at=created + 1.25) == JobStatus.COMPLETED
+    assert store.get_job(job_id).timings["firstPanelMs"] == 1250
+
+
 def test_the_final_move_holds_when_the_job_changed_after_a_claim_read_it(store) -> None:
     """The adapter makes the final move on the job as its claim read it, guarded by its
     update time: a job written since is read again, never overwritten blindly."""

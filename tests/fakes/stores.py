@@ -409,12 +409,16 @@ class InMemoryJobStore:
             failed = sum(1 for p in panels if p.status == PanelStatus.FAILED)
             return (done, failed) if done + failed >= panel_count else None
 
-    def finalize_job(self, job_id: str, done: int, failed: int) -> JobStatus | None:
+    def finalize_job(
+        self, job_id: str, done: int, failed: int, first_done_at: float | None = None
+    ) -> JobStatus | None:
         with self._lock:
             job = self.jobs.get(job_id)
             if job is None:
                 return None
-            move = final_move(job, done, failed, self._clock(), self._first_done_at(job_id))
+            if first_done_at is None:
+                first_done_at = self._first_done_at(job_id)
+            move = final_move(job, done, failed, self._clock(), first_done_at)
             if move is None:
                 return None
             move.apply(job)

@@ -139,15 +139,72 @@ def test_panels_drawn_together_here_ask_finished_yet_once(
     services.images._fail = lambda _key: (together.wait(), None)[1]
     with ThreadPoolExecutor(max_workers=3) as pool:
         list(pool.map(lambda index: render_panel(services, job_id, index), range(3)))
-    assert services.store.get_job(job_id).status == JobStatus.COMPLETED
-    assert asked == [job_id]  # the last one to leave asked; the two before it did not
-    # Drawn one after another, each panel is the last here and asks (as on many instances).
+    job = services.store.get_job(job_id)
+    assert (job.status, job.panels_done, job.panels_failed) == (JobStatus.COMPLETED, 3, 0)
+    # Every panel was finished here: the last to leave knew the job was finished and asked
+    # nothing; the first panel's time came from what this process remembered.
+    assert asked == [] and 0 <= job.timings["firstPanelMs"] <= job.timings["totalMs"]
+    # Drawn one after another, the first leaves with its sibling unfinished and asks; the
+    # second has finished both here, so it knows.
     services.images._fail = None
     other = _planned(services, panels=2)
     for index in range(2):
         render_panel(services, other, index)
-    assert asked == [job_id, other, other]
+    assert asked == [other]
     assert services.store.get_job(other).status == JobStatus.COMPLETED
+
+
+def test_a_panel_finished_elsewhere_makes_the_worker_ask(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from panelflow.domain.models import PanelAssets
+
+    job_id = _planned(services, panels=2)
+    asked = _counting_finished_checks(services, monkeypatch)
+    # Panel 0 is drawn by another instance: this process knows nothing of it.
+    services.store.claim_panel(job_id, 0, "elsewhere", 60)
+    image = services.blobs.put(f"jobs/{job_id}/elsewhere.png", b"png", "image/png")
+    services.store.complete_panel(job_id, 0, "elsewhere", PanelAssets(image, None, ()))
+    render_panel(services, job_id, 1)
+    assert asked == [job_id]
+    job = services.store.get_job(job_id)
+    assert (job.status, job.panels_done) == (JobStatus.COMPLETED, 2)
+
+
+def test_what_a_worker_remembers_is_per_generation(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A panel failed here, then retried and drawn elsewhere, must not count as failed when
+    a later generation's panels are finished here: the worker asks instead."""
+    from panelflow.domain.errors import ContentBlocked
+    from panelflow.domain.models import PanelAssets
+
+    job_id = _planned(services, panels=2)
+    store = services.store
+    image = services.blobs.put(f"jobs/{job_id}/elsewhere.png", b"png", "image/png")
+
+    def drawn_elsewhere(index: int) -> None:
+        store.claim_panel(job_id, index, "elsewhere", 60)
+        assert store.complete_panel(job_id, index, "elsewhere", PanelAssets(image, None, ()))
+
+    asked = _counting_finished_checks(services, monkeypatch)
+    services.images._fail = lambda key: ContentBlocked("blocked") if key == "panel:0" else None
+    render_panel(services, job_id, 0)  # failed here, and remembered so
+    services.images._fail = None
+    drawn_elsewhere(1)
+    assert store.finalize_job(job_id, 1, 1) == JobStatus.PARTIAL  # moved elsewhere
+    # Panel 0 retried (a new generation) and drawn elsewhere.
+    assert store.requeue_panels(job_id, [0], [JobStatus.PARTIAL])
+    drawn_elsewhere(0)
+    assert store.finalize_job(job_id, 2, 0) == JobStatus.COMPLETED
+    # Panel 1 edited (another generation) and redrawn here: of this generation, this
+    # process finished panel 1 only, so it asks, and the job counts panel 0 as done.
+    assert store.requeue_panels(job_id, [1], [JobStatus.COMPLETED], regenerate=True)
+    asked.clear()
+    render_panel(services, job_id, 1)
+    assert asked == [job_id]
+    job = store.get_job(job_id)
+    assert (job.status, job.panels_done, job.panels_failed) == (JobStatus.COMPLETED, 2, 0)
 
 
 def test_a_sibling_that_fails_over_leaves_the_final_move_to_its_redelivery(
@@ -178,4 +235,5 @@ def test_a_sibling_that_fails_over_leaves_the_final_move_to_its_redelivery(
     assert services.store.get_job(job_id).status == JobStatus.RENDERING
     services.images._fail = None
     render_panel(services, job_id, 1)  # the redelivery
-    assert asked == [job_id] and services.store.get_job(job_id).status == JobStatus.COMPLETED
+    # Both panels were finished here by then: the redelivery knows the job is finished.
+    assert asked == [] and services.store.get_job(job_id).status == JobStatus.COMPLETED

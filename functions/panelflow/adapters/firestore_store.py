@@ -755,9 +755,14 @@ class FirestoreJobStore:
         self._first_done[job_id] = first_done
         return done, failed
 
-    def finalize_job(self, job_id: str, done: int, failed: int) -> JobStatus | None:
+    def finalize_job(
+        self, job_id: str, done: int, failed: int, first_done_at: float | None = None
+    ) -> JobStatus | None:
         now = self._clock()
-        if job_id in self._first_done:
+        if first_done_at is not None:
+            first_done: float | None = first_done_at
+            self._first_done.pop(job_id, None)
+        elif job_id in self._first_done:
             first_done = self._first_done.pop(job_id)
         else:
             first_done = queries.first_done_at(self._client, job_id)

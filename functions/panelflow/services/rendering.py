@@ -11,6 +11,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import NamedTuple
 
 from panelflow import logs
 from panelflow.domain import assets
@@ -81,11 +82,19 @@ def render_panel(
     finally:
         last_here = _DRAWING.leave(job_id)
     if last_here:
-        finish_job_if_done(services, job)
+        finish_job_if_done(services, job, _DRAWING.outcome(job))
+
+
+class Finished(NamedTuple):
+    """How every panel of a job ended: counts, and when its first panel was done."""
+
+    done: int
+    failed: int
+    first_done_at: float | None
 
 
 class _Drawing:
-    """How many panels of each job this process is drawing.
+    """How many panels of each job this process is drawing, and how those it finished ended.
 
     A panel recorded while a sibling is still being drawn here skips "finished yet?": the
     sibling leaves after it and asks after its own record, so its query sees this panel's
@@ -93,11 +102,20 @@ class _Drawing:
     unfinished, so the job is not finished either: its redelivery asks). A worker drawing a
     whole job makes one query for it instead of one per panel; panels drawn by other
     instances ask on their own, as before.
+
+    It also remembers how each panel it finished ended (done, and when, or failed), per job
+    and generation. When every panel of the job's generation was finished here, the last to
+    leave knows the job is finished, its counts and when its first panel was done: the final
+    move then needs no query at all. A finished panel stays finished within a generation
+    (retrying or editing panels starts a new one), so what is remembered cannot go stale; a
+    panel finished elsewhere leaves it short, and the query is asked as before.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, remembered: int = 256) -> None:
         self._lock = threading.Lock()
         self._count: dict[str, int] = {}
+        self._remembered = remembered
+        self._ended: OrderedDict[tuple[str, int], dict[int, float | None]] = OrderedDict()
 
     def enter(self, job_id: str) -> None:
         with self._lock:
@@ -112,6 +130,27 @@ class _Drawing:
                 return False
             del self._count[job_id]
             return True
+
+    def finished(self, job: Job, index: int, done_at: float | None) -> None:
+        """Panel ``index`` of ``job`` was finished here: done at ``done_at``, or failed."""
+        key = (job.job_id, job.generation)
+        with self._lock:
+            self._ended.setdefault(key, {})[index] = done_at
+            self._ended.move_to_end(key)
+            while len(self._ended) > self._remembered:
+                self._ended.popitem(last=False)
+
+    def outcome(self, job: Job) -> Finished | None:
+        """How the job ended, when every panel of its generation was finished here (then
+        forgotten: the final move is made once); None otherwise."""
+        key = (job.job_id, job.generation)
+        with self._lock:
+            ended = self._ended.get(key)
+            if ended is None or not set(range(job.panel_count)) <= ended.keys():
+                return None
+            del self._ended[key]
+        done_at = [at for at in ended.values() if at is not None]
+        return Finished(len(done_at), len(ended) - len(done_at), min(done_at, default=None))
 
 
 _DRAWING = _Drawing()
@@ -140,7 +179,8 @@ def _draw_and_record(
         return False
     except PanelflowError as error:
         metering.record(services, job_id, read.ledger)
-        _retry_or_fail(services, panel, owner, error, log_fields)
+        if _retry_or_fail(services, panel, owner, error, log_fields):
+            _DRAWING.finished(job, index, None)
     except Exception:
         metering.record(services, job_id, read.ledger)
         store.release_panel(job_id, index, owner)
@@ -148,7 +188,10 @@ def _draw_and_record(
     else:
         produced = PanelAssets(image, audio, notes)
         # The panel's ledger entries are written in the commit that records it.
+        done_at = time.time()
         stored = _store_done(services, claim, owner, (produced, read.ledger), times, log_fields)
+        if stored:
+            _DRAWING.finished(job, index, done_at)
         # Not stored: another delivery finished it, or the job was deleted meanwhile; then
         # what this delivery wrote (its ledger entries included, written by now) goes too.
         if not stored and forget_if_deleted(store, services.blobs, job_id):
@@ -162,9 +205,9 @@ def _retry_or_fail(
     owner: str,
     error: PanelflowError,
     log_fields: dict[str, object],
-) -> None:
+) -> bool:
     """A retryable error gives the panel back and is raised again (the message is
-    redelivered); any other fails the panel with its reason."""
+    redelivered); any other fails the panel with its reason: True when this call did."""
     store = services.store
     if error.retryable:
         store.release_panel(panel.job_id, panel.index, owner)
@@ -173,9 +216,11 @@ def _retry_or_fail(
         retry_after = getattr(error, "retry_after", None)
         logs.warning("panel will be retried", code=error.code, retryAfter=retry_after, **log_fields)
         raise error
-    if not store.fail_panel(panel.job_id, panel.index, error.to_dict(), owner):
+    failed = store.fail_panel(panel.job_id, panel.index, error.to_dict(), owner)
+    if not failed:
         forget_if_deleted(store, services.blobs, panel.job_id)
     logs.warning("panel failed", code=error.code, **log_fields)
+    return failed
 
 
 def _store_done(
@@ -206,17 +251,25 @@ def _store_done(
     return True
 
 
-def finish_job_if_done(services: FinishingDependencies, job: Job) -> JobStatus | None:
+def finish_job_if_done(
+    services: FinishingDependencies, job: Job, known: Finished | None = None
+) -> JobStatus | None:
     """Moves the job to its final state if every panel is finished; exactly once overall.
 
-    The one call that makes the move also tells the notifier (the ``notify`` topic);
-    a failure to tell it is logged and never undoes or delays the move.
+    ``known``: how every panel ended, when this process finished them all (``_Drawing``):
+    then the panels are not queried. The one call that makes the move also tells the
+    notifier (the ``notify`` topic); a failure to tell it is logged and never undoes or
+    delays the move.
     """
-    counts = services.store.finished_counts(job.job_id, job.panel_count)
-    if counts is None:
-        return None
-    done, failed = counts
-    final = services.store.finalize_job(job.job_id, done, failed)
+    first_done_at = None
+    if known is None:
+        counts = services.store.finished_counts(job.job_id, job.panel_count)
+        if counts is None:
+            return None
+        done, failed = counts
+    else:
+        done, failed, first_done_at = known
+    final = services.store.finalize_job(job.job_id, done, failed, first_done_at)
     if final is not None:
         logs.info("job finished", jobId=job.job_id, status=final.value, done=done, failed=failed)
         announce_finished(services, job.job_id)
