@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,3 +30,11 @@ def chromium_executable() -> str:
             "or set PANELFLOW_CHROMIUM to a Chromium binary"
         )
     return path
+
+
+def full_page_shot(page: Any, path: Path) -> None:
+    """The whole page as a reader scrolling it sees it. Chromium paints an image once it is
+    decoded, which a loaded image (``decoding: async``) below the fold need not be yet: a
+    capture taken at once shows empty frames where those panels are."""
+    page.evaluate("Promise.all([...document.images].map((i) => i.decode().catch(() => null)))")
+    page.screenshot(path=str(path), full_page=True)

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 import requests
-from browsers import CHROMIUM_ARGS, chromium_executable
+from browsers import CHROMIUM_ARGS, chromium_executable, full_page_shot
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
@@ -221,7 +221,7 @@ def shot(page: Page, name: str, docs: str = "") -> Path:
     (PANELFLOW_UPDATE_SCREENSHOTS), so a test run leaves the committed tree as it was."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    full_page_shot(page, path)
     target = DOCS_IMAGES / docs
     if docs and (not target.exists() or os.environ.get("PANELFLOW_UPDATE_SCREENSHOTS")):
         DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
@@ -505,6 +505,12 @@ def test_a_comic_made_on_the_phone_reads_again_offline(stack: LocalStack, open_p
     assert sum(images) == 4 and len(images) == 4
     assert len(audio) == 4 and all(duration > 0 for duration in audio), audio
     shot(page, "phone-offline-comic", docs="web-phone-offline.png")
+    # As the reader sees them: each picture is painted, not the frame's empty ground (#eee7d9).
+    for number, art in enumerate(page.query_selector_all(".panel img"), 1):
+        seen = Image.open(io.BytesIO(art.screenshot())).convert("RGB")
+        ground = sum(1 for pixel in seen.getdata() if pixel == (0xEE, 0xE7, 0xD9))
+        share = ground / (seen.width * seen.height)
+        assert share < 0.25, f"panel {number} shows as an empty frame ({share:.0%} ground)"
     record(
         "offline reload (Pixel 7)",
         {

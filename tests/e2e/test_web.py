@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from browsers import full_page_shot
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -109,7 +110,7 @@ def device(browser: Browser, playwright: Playwright) -> Iterator[Device]:
 def shot(page: Page, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    full_page_shot(page, path)
     return path
 
 
