@@ -130,6 +130,7 @@ class JobWatcher:
         self.reading_start_at: float | None = None
         self.finished_at: float | None = None
         self.lags_ms: list[float] = []
+        self._reading = threading.Event()
         ref = db.collection("jobs").document(job_id)
         self._watches = [
             ref.on_snapshot(self._on_job),
@@ -154,6 +155,7 @@ class JobWatcher:
                     self.first_panel_at = now
                 if data.get("index") == 0 and self.reading_start_at is None:
                     self.reading_start_at = now
+                    self._reading.set()
                 update = change.document.update_time
                 if update is not None and change.type.name == "MODIFIED":
                     self.lags_ms.append((now_wall - update.timestamp()) * 1000)
@@ -161,6 +163,11 @@ class JobWatcher:
     def wait(self, timeout: float) -> None:
         if not self.done.wait(timeout):
             raise TimeoutError(f"job {self.job_id} not finished after {timeout} s ({self.status})")
+        # The job and its panels are two listeners, each with its own stream: on a busy
+        # machine the job's end can arrive before panel 1's change. A completed job's panel 1
+        # is done, so its change is on the way.
+        if self.status == "completed" and not self._reading.wait(timeout):
+            raise TimeoutError(f"job {self.job_id} completed, panel 1 never seen done")
         for watch in self._watches:
             watch.unsubscribe()
 
