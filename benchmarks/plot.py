@@ -20,7 +20,9 @@ def _chart(
     left, top, right, bottom = box
     font = ImageFont.load_default(size=14)
     small = ImageFont.load_default(size=12)
-    draw.text((left, top - 28), title, fill="#111", font=ImageFont.load_default(size=16))
+    # The title, then the y axis's unit on a line of its own above the top tick's label.
+    draw.text((left, top - 46), title, fill="#111", font=ImageFont.load_default(size=16))
+    draw.text((left - 50, top - 24), y_label, fill="#111", font=small)
     draw.line([(left, top), (left, bottom), (right, bottom)], fill="#333", width=2)
     xs = [x for x, _ in points] + [x for x, _ in reference or []]
     ys = [y for _, y in points] + [y for _, y in reference or []]
@@ -42,7 +44,6 @@ def _chart(
         draw.ellipse([px - 4, py - 4, px + 4, py + 4], fill="#2563eb")
         draw.text((px - 8, bottom + 6), f"{x:g}", fill="#555", font=small)
     draw.text(((left + right) / 2 - 40, bottom + 26), x_label, fill="#111", font=font)
-    draw.text((left - 50, top - 12), y_label, fill="#111", font=small)
 
 
 def _realistic(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], jobs: list[Any]) -> None:
