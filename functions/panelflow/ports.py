@@ -37,6 +37,7 @@ __all__ = [
     "BlobStore",
     "Claim",
     "Clock",
+    "Closing",
     "Dependencies",
     "DeviceStore",
     "ExportDependencies",
@@ -66,6 +67,27 @@ class SignedUrl:
     url: str
     # Seconds since the epoch after which the link no longer works.
     expires_at: float
+
+
+class Closing(Protocol):
+    """What ``JobStore.complete_panel`` asks before it records a panel: does recording it
+    (with the panels recorded in the same commit) end the job, and how?
+
+    The worker that finished every other panel of a job knows; the store then writes the
+    job's final move in the commit that records its last panels, so a client sees the job
+    end with its last panel, one commit sooner.
+    """
+
+    def outcome(self, recorded: Mapping[int, float]) -> tuple[int, int, float | None] | None:
+        """Panels done, panels failed and when the first was done, if recording the panels
+        ``recorded`` (index → the time each is done) finishes every panel; else None."""
+
+    def recorded(self, panels: Mapping[int, float]) -> None:
+        """These panels were recorded done (index → when), before any later commit of the
+        store asks ``outcome``."""
+
+    def closed(self, status: JobStatus) -> None:
+        """The final move went out with the panel: the job is now ``status``."""
 
 
 class JobStore(Protocol):
@@ -206,6 +228,7 @@ class JobStore(Protocol):
         assets: PanelAssets,
         token: object | None = None,
         costs: Sequence[PaidCall] = (),
+        closing: Closing | None = None,
     ) -> bool:
         """Stores the panel's assets and marks it done if ``owner`` still holds its lease.
 
@@ -213,6 +236,12 @@ class JobStore(Protocol):
         may skip re-reading it. ``costs``, the panel's paid calls, go to the job's ledger
         whatever the outcome: in the panel's own commit when it can, otherwise on their own
         (a failure to write them is logged, never raised: the ledger is an estimate).
+
+        ``closing``: when its ``outcome`` says the panel (with those recorded beside it)
+        ends the job, the job's final move (as ``finalize_job`` makes it) goes out in the
+        same commit and ``closing.closed`` is told, at most once a job; when that move
+        cannot be made there (the job changed since it was read), the panel is recorded
+        without it and the caller finishes the job as before.
 
         Returns:
             True when this call finished the panel.

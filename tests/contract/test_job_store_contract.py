@@ -427,6 +427,56 @@ def test_the_final_move_holds_when_the_job_changed_after_a_claim_read_it(store) 
     assert store.get_job(cancelled).status == JobStatus.CANCELLED
 
 
+class _Closing:
+    """A worker's answer to "does this record end the job?" (``ports.Closing``): it knows
+    the job has ``panels`` panels and counts those the store says it recorded."""
+
+    def __init__(self, panels: int, first_done_at: float | None = None) -> None:
+        self.panels, self.first_done_at = panels, first_done_at
+        self.recorded_so_far: dict[int, float] = {}
+        self.moved: list[JobStatus] = []
+
+    def outcome(self, recorded: dict[int, float]) -> tuple[int, int, float | None] | None:
+        ended = {**self.recorded_so_far, **recorded}
+        return (len(ended), 0, self.first_done_at) if len(ended) == self.panels else None
+
+    def recorded(self, panels: dict[int, float]) -> None:
+        self.recorded_so_far.update(panels)
+
+    def closed(self, status: JobStatus) -> None:
+        self.moved.append(status)
+
+
+def test_the_record_of_a_jobs_last_panel_ends_the_job_in_the_same_write(store) -> None:
+    job_id = _rendering_job(store, panels=2)
+    created = store.get_job(job_id).created_at
+    claims = [store.claim_panel(job_id, index, "w1", 60) for index in range(2)]
+    closing = _Closing(2, first_done_at=created + 1.25)
+    assert store.complete_panel(job_id, 0, "w1", ASSETS, claims[0].token, (), closing)
+    assert closing.moved == [] and store.get_job(job_id).status == JobStatus.RENDERING
+    assert closing.recorded_so_far.keys() == {0}
+    assert store.complete_panel(job_id, 1, "w1", ASSETS, claims[1].token, (), closing)
+    assert closing.moved == [JobStatus.COMPLETED]
+    job = store.get_job(job_id)
+    assert (job.status, job.panels_done, job.panels_failed) == (JobStatus.COMPLETED, 2, 0)
+    assert job.timings["firstPanelMs"] == 1250 and job.finished_at is not None
+    # The move is made once: the usual final move finds nothing left to do.
+    assert store.finalize_job(job_id, 2, 0) is None
+
+
+def test_a_record_never_ends_a_job_that_changed_since_its_claim(store) -> None:
+    """The job cancelled after the claim read it: the panel is recorded, the job stays
+    cancelled and the worker is told nothing moved."""
+    job_id = _rendering_job(store, panels=1)
+    claim = store.claim_panel(job_id, 0, "w1", 60)
+    assert store.transition_job(job_id, [JobStatus.RENDERING], JobStatus.CANCELLED)
+    closing = _Closing(1)
+    assert store.complete_panel(job_id, 0, "w1", ASSETS, claim.token, (), closing)
+    assert closing.moved == []
+    assert store.get_job(job_id).status == JobStatus.CANCELLED
+    assert [panel.status for panel in store.list_panels(job_id)] == [PanelStatus.DONE]
+
+
 def test_a_plan_is_saved_only_on_the_job_as_it_is_when_the_plan_is_saved(store) -> None:
     """The adapter saves the plan on the job as the plan step read it, guarded by its
     update time: a job changed since is read again (a cancelled one gets no plan)."""

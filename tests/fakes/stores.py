@@ -27,7 +27,7 @@ from panelflow.domain.models import (
 )
 from panelflow.domain.quotas import Quota, Usage, UsageCharge, charge
 from panelflow.domain.retention import story_expires_at, usage_expires_at
-from panelflow.ports import Claim, SignedUrl
+from panelflow.ports import Claim, Closing, SignedUrl
 
 
 class InMemoryJobStore:
@@ -300,10 +300,11 @@ class InMemoryJobStore:
         assets: PanelAssets,
         token: object | None = None,
         costs: Sequence[PaidCall] = (),
+        closing: Closing | None = None,
     ) -> bool:
         self.record_costs(job_id, costs)
         with self._lock:
-            return self._finish_if_owned(
+            recorded = self._finish_if_owned(
                 job_id,
                 index,
                 owner,
@@ -313,6 +314,23 @@ class InMemoryJobStore:
                 notes=[dict(note) for note in assets.notes],
                 error=None,
             )
+            known = None
+            if recorded and closing is not None:
+                at = {index: self.finished_at[(job_id, index)]}
+                known = closing.outcome(at)
+                closing.recorded(at)
+            job = self.jobs.get(job_id)
+            move = None
+            if known is not None and job is not None:
+                move = final_move(job, *known[:2], self._clock(), known[2])
+            if move is not None and job is not None:
+                # The job ends in the same write as its last panel.
+                move.apply(job)
+                self._story_kept_from(job_id, self._clock())
+                self.final_transitions.append((job_id, job.status))
+        if move is not None and closing is not None:
+            closing.closed(move.status)
+        return recorded
 
     def fail_panel(
         self, job_id: str, index: int, error: dict[str, str], owner: str | None = None

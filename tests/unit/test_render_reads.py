@@ -154,6 +154,48 @@ def test_panels_drawn_together_here_ask_finished_yet_once(
     assert services.store.get_job(other).status == JobStatus.COMPLETED
 
 
+def test_the_last_panel_drawn_here_ends_the_job_in_its_own_record(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This process drew every other panel: the record of the last one carries the job's
+    final move (no separate move, no query), and the job is announced once."""
+    job_id = _planned(services, panels=3)
+    store = services.store
+    moves: list[str] = []
+    finalize = store.finalize_job
+    monkeypatch.setattr(
+        store, "finalize_job", lambda job, *rest: moves.append(job) or finalize(job, *rest)
+    )
+    for index in range(3):
+        render_panel(services, job_id, index)
+    job = store.get_job(job_id)
+    assert (job.status, job.panels_done, job.panels_failed) == (JobStatus.COMPLETED, 3, 0)
+    assert moves == [] and store.final_transitions == [(job_id, JobStatus.COMPLETED)]
+    assert services.queue.finished == [job_id]
+    first = min(store.finished_at[(job_id, index)] for index in range(3))
+    assert job.timings["firstPanelMs"] == int((first - job.created_at) * 1000)
+
+
+def test_a_panel_drawn_again_after_its_job_ended_here_still_ends_the_job(
+    services: Services,
+) -> None:
+    """What a closed job leaves behind is forgotten with its last panel: a panel of the
+    same generation drawn again later (a lease that expired under a worker that died, as
+    the sweeper sees it) ends the job the usual way."""
+    from panelflow.domain.models import PanelStatus
+
+    job_id = _planned(services, panels=2)
+    for index in range(2):
+        render_panel(services, job_id, index)
+    store = services.store
+    assert store.get_job(job_id).status == JobStatus.COMPLETED
+    store.jobs[job_id].status = JobStatus.RENDERING
+    store.panels[job_id][1].status = PanelStatus.PENDING
+    render_panel(services, job_id, 1)
+    job = store.get_job(job_id)
+    assert (job.status, job.panels_done) == (JobStatus.COMPLETED, 2)
+
+
 def test_a_panel_finished_elsewhere_makes_the_worker_ask(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -61,7 +61,7 @@ from panelflow.domain.models import (
 )
 from panelflow.domain.quotas import Quota, UsageCharge
 from panelflow.domain.retention import EXPIRES_AT, story_expires_at, timestamp
-from panelflow.ports import Claim
+from panelflow.ports import Claim, Closing
 
 __all__ = ["FirestoreJobStore", "panel_id"]
 # Under each job: one document per paid call (panelflow.domain.costs).
@@ -138,6 +138,18 @@ class _Record:
     update: dict[str, Any]
     token: Any
     costs: tuple[PaidCall, ...]
+    closing: Closing | None = None
+
+
+def _closings(records: Sequence[_Record]) -> dict[str, tuple[Closing, dict[int, float]]]:
+    """Per job of a group: the ``Closing`` to ask, and the panels recorded with their times."""
+    closings: dict[str, tuple[Closing, dict[int, float]]] = {}
+    for record in records:
+        if record.closing is None:
+            continue
+        _, recorded = closings.setdefault(record.job_id, (record.closing, {}))
+        recorded[record.index] = record.update["finishedAt"]
+    return closings
 
 
 class FirestoreJobStore:
@@ -598,6 +610,7 @@ class FirestoreJobStore:
         assets: PanelAssets,
         token: object | None = None,
         costs: Sequence[PaidCall] = (),
+        closing: Closing | None = None,
     ) -> bool:
         now = self._clock()
         update = {
@@ -614,7 +627,7 @@ class FirestoreJobStore:
             # writes the panel and its lease together): one commit, no read, shared with
             # the panels recorded at the same moment (``Grouped``). The panel's ledger
             # entries ride in the same commit: one write, not two.
-            record = _Record(job_id, index, update, token, tuple(costs))
+            record = _Record(job_id, index, update, token, tuple(costs), closing)
             try:
                 recorded = self.records(record)
                 if recorded is None:
@@ -628,9 +641,12 @@ class FirestoreJobStore:
         self._record_costs_logged(job_id, costs)
         return self._update_if_owned(job_id, index, owner, update)
 
-    def _record_group(self, records: Sequence[_Record]) -> list[bool | None]:
+    def _record_group(self, records: Sequence[_Record], close: bool = True) -> list[bool | None]:
         """One commit recording every panel of the group: True for each, or, if a panel
-        changed since its claim, None for each of a group (False for a lone record)."""
+        changed since its claim, None for each of a group (False for a lone record).
+
+        With ``close``, a job whose last panels these are (``Closing``) ends in the same
+        commit; if that commit is refused, the panels go again without it."""
         batch = self._client.batch()
         for record in records:
             lease = _LEASE_CLEARED | {"updatedAt": record.update["updatedAt"]}
@@ -638,14 +654,47 @@ class FirestoreJobStore:
             option = self._client.write_option(last_update_time=record.token)
             batch.update(self._panel_ref(record.job_id, record.index), record.update, option=option)
             self._add_costs(batch, record.job_id, record.costs)
+        closings = _closings(records)
+        moves = self._final_moves(batch, closings) if close else []
         try:
             batch.commit()
-            return [True] * len(records)
         except (gexc.FailedPrecondition, gexc.NotFound):
+            if moves:
+                # The job changed since it was read (or a panel did): the panels alone.
+                return self._record_group(records, close=False)
             # Someone else wrote a panel meanwhile: alone, it decides on a fresh read.
             return [None if len(records) > 1 else False] * len(records)
         except TRANSIENT as error:
             raise TransientError("could not record the panels") from error
+        # Told before the next group is formed, so its question counts these panels.
+        for closing, recorded in closings.values():
+            closing.recorded(recorded)
+        for job_id, closing, status, now in moves:
+            self._first_done.pop(job_id, None)
+            closing.closed(status)
+            self._story_kept_from(job_id, now)
+        return [True] * len(records)
+
+    def _final_moves(
+        self, batch: Any, closings: Mapping[str, tuple[Closing, dict[int, float]]]
+    ) -> list[tuple[str, Closing, JobStatus, float]]:
+        """Adds to ``batch`` the final move of each job whose last panels these are
+        (``Closing``), on the job as its claim read it (guarded by that read's update time)."""
+        moves = []
+        for job_id, (closing, recorded) in closings.items():
+            known = closing.outcome(recorded)
+            seen = self._seen_job(job_id) if known is not None else None
+            if known is None or seen is None:
+                continue
+            done, failed, first_done = known
+            now = self._clock()
+            move = final_move(Job.from_dict(seen.to_dict() or {}), done, failed, now, first_done)
+            if move is None:
+                continue
+            option = self._client.write_option(last_update_time=seen.update_time)
+            batch.update(seen.reference, move.fields(), option=option)
+            moves.append((job_id, closing, move.status, now))
+        return moves
 
     def _add_costs(self, batch: Any, job_id: str, calls: Sequence[PaidCall]) -> None:
         for call in calls:

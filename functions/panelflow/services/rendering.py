@@ -81,7 +81,7 @@ def render_panel(
             return
     finally:
         last_here = _DRAWING.leave(job_id)
-    if last_here:
+    if last_here and not _DRAWING.take_closed(job):
         finish_job_if_done(services, job, _DRAWING.outcome(job))
 
 
@@ -109,13 +109,20 @@ class _Drawing:
     move then needs no query at all. A finished panel stays finished within a generation
     (retrying or editing panels starts a new one), so what is remembered cannot go stale; a
     panel finished elsewhere leaves it short, and the query is asked as before.
+
+    The store asks it too (``_Closing``, ``ports.Closing``) before it commits a group of
+    records: when those records finish the generation, the final move rides in the same
+    commit, and the job is marked closed here until the last of its panels leaves (which
+    then has nothing to do).
     """
 
     def __init__(self, remembered: int = 256) -> None:
         self._lock = threading.Lock()
         self._count: dict[str, int] = {}
         self._remembered = remembered
-        self._ended: OrderedDict[tuple[str, int], dict[int, float | None]] = OrderedDict()
+        # Per job and generation: how each panel finished here ended; None once the job's
+        # final move went out with its last panels (``close``).
+        self._ended: OrderedDict[tuple[str, int], dict[int, float | None] | None] = OrderedDict()
 
     def enter(self, job_id: str) -> None:
         with self._lock:
@@ -133,24 +140,80 @@ class _Drawing:
 
     def finished(self, job: Job, index: int, done_at: float | None) -> None:
         """Panel ``index`` of ``job`` was finished here: done at ``done_at``, or failed."""
+        self.remember(job, {index: done_at}, keep=True)
+
+    def remember(self, job: Job, ended: Mapping[int, float | None], keep: bool = False) -> None:
+        """Panels of ``job`` finished here (index → when done, None: failed). ``keep``: a
+        panel already known keeps its time (the store's, told first, is the one written)."""
         key = (job.job_id, job.generation)
         with self._lock:
-            self._ended.setdefault(key, {})[index] = done_at
+            known = self._ended.setdefault(key, {})
+            if known is None:
+                return  # closed: its final move went out already
+            for index, at in ended.items():
+                if not keep or index not in known:
+                    known[index] = at
             self._ended.move_to_end(key)
             while len(self._ended) > self._remembered:
                 self._ended.popitem(last=False)
 
-    def outcome(self, job: Job) -> Finished | None:
+    def outcome(self, job: Job, also: Mapping[int, float] | None = None) -> Finished | None:
         """How the job ended, when every panel of its generation was finished here (then
-        forgotten: the final move is made once); None otherwise."""
+        forgotten: the final move is made once); None otherwise.
+
+        ``also``: panels about to be recorded done (index → when), counted with the rest
+        and nothing forgotten: the store asks before the commit that would end the job."""
         key = (job.job_id, job.generation)
         with self._lock:
-            ended = self._ended.get(key)
-            if ended is None or not set(range(job.panel_count)) <= ended.keys():
+            ended = dict(self._ended.get(key) or {})
+            if also is not None:
+                ended.update(also)
+            if not set(range(job.panel_count)) <= ended.keys():
                 return None
-            del self._ended[key]
+            if also is None:
+                self._ended.pop(key, None)
         done_at = [at for at in ended.values() if at is not None]
         return Finished(len(done_at), len(ended) - len(done_at), min(done_at, default=None))
+
+    def close(self, job: Job) -> None:
+        """The job's final move went out with its last panels: nothing more to do for it."""
+        key = (job.job_id, job.generation)
+        with self._lock:
+            self._ended[key] = None
+            self._ended.move_to_end(key)
+            while len(self._ended) > self._remembered:
+                self._ended.popitem(last=False)
+
+    def take_closed(self, job: Job) -> bool:
+        """Whether the job's final move went out with its last panels here; asked by the
+        last panel of the job to leave, and then forgotten (a panel of the same generation
+        drawn again later starts from nothing and finishes the job the usual way)."""
+        key = (job.job_id, job.generation)
+        with self._lock:
+            if key not in self._ended or self._ended[key] is not None:
+                return False
+            del self._ended[key]
+            return True
+
+
+class _Closing:
+    """``ports.Closing`` for one panel's record: answered from what this process finished."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.known: Finished | None = None
+        self.status: JobStatus | None = None
+
+    def outcome(self, recorded: Mapping[int, float]) -> Finished | None:
+        self.known = _DRAWING.outcome(self.job, also=recorded)
+        return self.known
+
+    def recorded(self, panels: Mapping[int, float]) -> None:
+        _DRAWING.remember(self.job, panels)
+
+    def closed(self, status: JobStatus) -> None:
+        self.status = status
+        _DRAWING.close(self.job)
 
 
 _DRAWING = _Drawing()
@@ -187,11 +250,21 @@ def _draw_and_record(
         raise
     else:
         produced = PanelAssets(image, audio, notes)
-        # The panel's ledger entries are written in the commit that records it.
+        # The panel's ledger entries are written in the commit that records it, and so is
+        # the job's final move when this process finished every other panel (``_Closing``).
         done_at = time.time()
-        stored = _store_done(services, claim, owner, (produced, read.ledger), times, log_fields)
+        closing = _Closing(job)
+        stored = _store_done(
+            services, claim, owner, (produced, read.ledger, closing), times, log_fields
+        )
         if stored:
             _DRAWING.finished(job, index, done_at)
+        if closing.status is not None and closing.known is not None:
+            done, failed, _ = closing.known
+            logs.info(
+                "job finished", jobId=job_id, status=closing.status.value, done=done, failed=failed
+            )
+            announce_finished(services, job_id)
         # Not stored: another delivery finished it, or the job was deleted meanwhile; then
         # what this delivery wrote (its ledger entries included, written by now) goes too.
         if not stored and forget_if_deleted(store, services.blobs, job_id):
@@ -227,18 +300,18 @@ def _store_done(
     services: RenderingDependencies,
     claim: Claim,
     owner: str,
-    produced_work: tuple[PanelAssets, list[PaidCall]],
+    produced_work: tuple[PanelAssets, list[PaidCall], _Closing],
     times: tuple[float, float],
     log_fields: dict[str, object],
 ) -> bool:
     """Marks the claimed panel done, its paid calls with it; False when this delivery no
     longer held it (its paid calls are recorded all the same)."""
     store, panel = services.store, claim.panel
-    produced_assets, costs = produced_work
+    produced_assets, costs, closing = produced_work
     started, claimed = times
     produced = time.monotonic()
     if not store.complete_panel(
-        panel.job_id, panel.index, owner, produced_assets, claim.token, costs
+        panel.job_id, panel.index, owner, produced_assets, claim.token, costs, closing
     ):
         return False
     logs.info(
