@@ -28,6 +28,15 @@ class Progress:
         return int(self.job.get("panelCount") or self.job.get("panelsRequested") or 0)
 
     def count(self, status: str) -> int:
+        """Panels in ``status``. Once the job is finished its own counts are the answer: the
+        job and its last panels change in one commit, but the job's listener and the
+        panels' listener may report that commit in either order."""
+        if self.status in TERMINAL and status in ("done", "failed", "rendering"):
+            key = {"done": "panelsDone", "failed": "panelsFailed"}.get(status)
+            if key is None:
+                return 0
+            if isinstance(self.job.get(key), int):
+                return int(self.job[key])
         return sum(1 for panel in self.panels.values() if panel.get("status") == status)
 
 

@@ -216,3 +216,16 @@ def test_a_deployed_job_is_followed_by_reading_it(monkeypatch: pytest.MonkeyPatc
     final = cli._poll_job(fake, "j1", record, timeout=60)
     assert final.status == "completed"
     assert seen == [("rendering", 0), ("rendering", 1), ("completed", 2)]
+
+
+def test_a_finished_jobs_progress_counts_come_from_the_job() -> None:
+    """The job's final move and its last panel are one commit, reported by two listeners in
+    either order: the progress line of a finished job counts what the job says."""
+    progress = Progress(
+        job={"status": "completed", "panelCount": 3, "panelsDone": 3, "panelsFailed": 0},
+        panels={0: {"status": "done"}, 1: {"status": "done"}, 2: {"status": "rendering"}},
+    )
+    counts = [progress.count(status) for status in ("done", "rendering", "failed")]
+    assert counts == [3, 0, 0]
+    progress.job["status"] = "rendering"
+    assert (progress.count("done"), progress.count("rendering")) == (2, 1)
