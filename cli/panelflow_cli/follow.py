@@ -12,6 +12,8 @@ from typing import Any, TextIO
 from panelflow.domain.models import TERMINAL_STATES
 
 TERMINAL = TERMINAL_STATES
+# The states only a job's final move reaches, with the counts it writes.
+COUNTED = ("completed", "partial")
 
 
 @dataclass
@@ -28,10 +30,11 @@ class Progress:
         return int(self.job.get("panelCount") or self.job.get("panelsRequested") or 0)
 
     def count(self, status: str) -> int:
-        """Panels in ``status``. Once the job is finished its own counts are the answer: the
-        job and its last panels change in one commit, but the job's listener and the
-        panels' listener may report that commit in either order."""
-        if self.status in TERMINAL and status in ("done", "failed", "rendering"):
+        """Panels in ``status``. Once the job is completed or partial, its own counts are the
+        answer (only the final move, which writes them, gets it there): the job and its
+        last panels change in one commit, but the job's listener and the panels' listener
+        may report that commit in either order."""
+        if self.status in COUNTED and status in ("done", "failed", "rendering"):
             key = {"done": "panelsDone", "failed": "panelsFailed"}.get(status)
             if key is None:
                 return 0

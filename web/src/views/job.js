@@ -264,8 +264,17 @@ function createView(jobId, config, db) {
   function update(job, panels, config, links) {
     if (!job) return;
     const status = job.status;
-    const done = panels.filter((panel) => panel.status === 'done').length;
-    const failed = panels.filter((panel) => panel.status === 'failed').length;
+    // A completed or partial job's counts are its own: its last panels and its final move
+    // are one write, which the job's and the panels' listeners may report in either order.
+    const counted = status === 'completed' || status === 'partial';
+    const done =
+      counted && Number.isInteger(job.panelsDone)
+        ? job.panelsDone
+        : panels.filter((panel) => panel.status === 'done').length;
+    const failed =
+      counted && Number.isInteger(job.panelsFailed)
+        ? job.panelsFailed
+        : panels.filter((panel) => panel.status === 'failed').length;
     const total = job.panelCount || panels.length || job.panelsRequested || 0;
     const finished = done + failed;
     const planned = Boolean(job.panelCount) || panels.length > 0;
