@@ -153,9 +153,13 @@ class _Drawing:
             for index, at in ended.items():
                 if not keep or index not in known:
                     known[index] = at
-            self._ended.move_to_end(key)
-            while len(self._ended) > self._remembered:
-                self._ended.popitem(last=False)
+            self._kept(key)
+
+    def _kept(self, key: tuple[str, int]) -> None:
+        """``key`` is the newest; the oldest beyond ``remembered`` are forgotten (lock held)."""
+        self._ended.move_to_end(key)
+        while len(self._ended) > self._remembered:
+            self._ended.popitem(last=False)
 
     def outcome(self, job: Job, also: Mapping[int, float] | None = None) -> Finished | None:
         """How the job ended, when every panel of its generation was finished here (then
@@ -180,9 +184,7 @@ class _Drawing:
         key = (job.job_id, job.generation)
         with self._lock:
             self._ended[key] = None
-            self._ended.move_to_end(key)
-            while len(self._ended) > self._remembered:
-                self._ended.popitem(last=False)
+            self._kept(key)
 
     def take_closed(self, job: Job) -> bool:
         """Whether the job's final move went out with its last panels here; asked by the
@@ -261,10 +263,7 @@ def _draw_and_record(
             _DRAWING.finished(job, index, done_at)
         if closing.status is not None and closing.known is not None:
             done, failed, _ = closing.known
-            logs.info(
-                "job finished", jobId=job_id, status=closing.status.value, done=done, failed=failed
-            )
-            announce_finished(services, job_id)
+            _job_finished(services, job_id, closing.status, done, failed)
         # Not stored: another delivery finished it, or the job was deleted meanwhile; then
         # what this delivery wrote (its ledger entries included, written by now) goes too.
         if not stored and forget_if_deleted(store, services.blobs, job_id):
@@ -344,9 +343,16 @@ def finish_job_if_done(
         done, failed, first_done_at = known
     final = services.store.finalize_job(job.job_id, done, failed, first_done_at)
     if final is not None:
-        logs.info("job finished", jobId=job.job_id, status=final.value, done=done, failed=failed)
-        announce_finished(services, job.job_id)
+        _job_finished(services, job.job_id, final, done, failed)
     return final
+
+
+def _job_finished(
+    services: FinishingDependencies, job_id: str, status: JobStatus, done: int, failed: int
+) -> None:
+    """Said once by the call whose write made the job's final move: logged and announced."""
+    logs.info("job finished", jobId=job_id, status=status.value, done=done, failed=failed)
+    announce_finished(services, job_id)
 
 
 def announce_finished(services: FinishingDependencies, job_id: str) -> None:
